@@ -1,0 +1,127 @@
+//! The journal on sled: entries keyed by big-endian sequence number, and the
+//! latest signed checkpoint. Appends are buffered by sled and made durable
+//! by one [`Journal::flush`] per batch (group commit).
+
+use std::path::Path;
+
+use carbon_proto::v1 as pb;
+use prost::Message;
+
+/// Storage failed. The node treats it as fatal: it stops answering rather
+/// than acknowledge anything that may not be durable.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("storage: {0}")]
+    Sled(#[from] sled::Error),
+    #[error("journal entry {seq} does not decode: {err}")]
+    Decode { seq: u64, err: prost::DecodeError },
+    #[error("{0}")]
+    Corrupt(String),
+}
+
+/// The durable journal of one ledger (a sled database in a folder).
+pub struct Journal {
+    db: sled::Db,
+    entries: sled::Tree,
+    meta: sled::Tree,
+}
+
+const CHECKPOINT_KEY: &[u8] = b"checkpoint";
+
+impl Journal {
+    /// Opens (or creates) the journal in `dir`.
+    pub fn open(dir: &Path) -> Result<Journal, StoreError> {
+        let db = sled::Config::new()
+            .path(dir)
+            .mode(sled::Mode::HighThroughput)
+            .open()?;
+        let entries = db.open_tree("journal")?;
+        let meta = db.open_tree("meta")?;
+        Ok(Journal { db, entries, meta })
+    }
+
+    /// Number of entries (the next sequence number).
+    pub fn len(&self) -> Result<u64, StoreError> {
+        Ok(match self.entries.last()? {
+            Some((k, _)) => seq_of(&k)? + 1,
+            None => 0,
+        })
+    }
+
+    /// True when nothing was ever written.
+    pub fn is_empty(&self) -> Result<bool, StoreError> {
+        Ok(self.entries.is_empty())
+    }
+
+    /// Buffers one serialized entry; durable after the next [`flush`](Self::flush).
+    pub fn append(&self, seq: u64, bytes: &[u8]) -> Result<(), StoreError> {
+        self.entries.insert(seq.to_be_bytes(), bytes)?;
+        Ok(())
+    }
+
+    /// Buffers the latest signed checkpoint.
+    pub fn set_checkpoint(&self, note: &str) -> Result<(), StoreError> {
+        self.meta.insert(CHECKPOINT_KEY, note.as_bytes())?;
+        Ok(())
+    }
+
+    /// The latest signed checkpoint, if any.
+    pub fn checkpoint(&self) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .meta
+            .get(CHECKPOINT_KEY)?
+            .map(|v| String::from_utf8_lossy(&v).into_owned()))
+    }
+
+    /// Makes everything appended so far durable (one fsync).
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// The raw bytes of entry `seq`.
+    pub fn raw(&self, seq: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.entries.get(seq.to_be_bytes())?.map(|v| v.to_vec()))
+    }
+
+    /// Overwrites entry `seq` with other bytes: for tamper tests only.
+    #[doc(hidden)]
+    pub fn tamper_raw(&self, seq: u64, bytes: Option<&[u8]>) -> Result<(), StoreError> {
+        match bytes {
+            Some(b) => self.entries.insert(seq.to_be_bytes(), b)?,
+            None => self.entries.remove(seq.to_be_bytes())?,
+        };
+        self.flush()
+    }
+
+    /// Entries from `from` on, in order, as (key sequence number, raw bytes).
+    pub fn iter_raw(
+        &self,
+        from: u64,
+    ) -> impl Iterator<Item = Result<(u64, Vec<u8>), StoreError>> + '_ {
+        self.entries.range(from.to_be_bytes()..).map(|r| {
+            let (k, v) = r?;
+            Ok((seq_of(&k)?, v.to_vec()))
+        })
+    }
+
+    /// Entries from `from` on, decoded.
+    pub fn iter(
+        &self,
+        from: u64,
+    ) -> impl Iterator<Item = Result<(Vec<u8>, pb::JournalEntry), StoreError>> + '_ {
+        self.iter_raw(from).map(|r| {
+            let (seq, raw) = r?;
+            let e = pb::JournalEntry::decode(raw.as_slice())
+                .map_err(|err| StoreError::Decode { seq, err })?;
+            Ok((raw, e))
+        })
+    }
+}
+
+fn seq_of(key: &[u8]) -> Result<u64, StoreError> {
+    let arr: [u8; 8] = key
+        .try_into()
+        .map_err(|_| StoreError::Corrupt(format!("journal key of {} bytes", key.len())))?;
+    Ok(u64::from_be_bytes(arr))
+}

@@ -1,0 +1,241 @@
+//! Exact numbers: decimal strings in, integer ticks and cents inside.
+//!
+//! Prices are integer ticks of 0.01 CNY (`i64`), money is integer cents
+//! (`i128`, so that no sum of `price * qty` can overflow), quantities are
+//! whole tonnes (`i64`). Factors and measures that need more decimals
+//! (benchmarks, load factors, emission factors) stay `rust_decimal::Decimal`
+//! and are rounded once, at the end, exactly. No floating point touches money;
+//! the one float in the rulebook is the load-factor power of 9.1.
+
+use rust_decimal::prelude::*;
+
+/// Largest quantity of tonnes any command may name (RULEBOOK.md 1).
+pub const MAX_QTY_TONNES: i64 = 1_000_000_000_000;
+
+/// Money in cents (0.01 CNY).
+pub type Cents = i128;
+/// A price in ticks (0.01 CNY per tonne).
+pub type Ticks = i64;
+
+/// True when `s` is a decimal of the rulebook's form `-?[0-9]+(\.[0-9]+)?`
+/// (no exponent, no `+`, no bare `.5`).
+pub fn is_decimal_form(s: &str) -> bool {
+    let digits = s.strip_prefix('-').unwrap_or(s);
+    let (int, frac) = match digits.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (digits, None),
+    };
+    let all_digits = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
+    all_digits(int) && frac.is_none_or(all_digits)
+}
+
+/// Parses a decimal of the rulebook's form exactly. Trailing zeros after the
+/// point are dropped first, so `"58.200000"` is 58.2. `None` when the form
+/// is wrong or the number has more digits than can be held exactly (28
+/// significant digits), which the ledger reports as `MALFORMED`.
+pub fn parse_decimal(s: &str) -> Option<Decimal> {
+    if !is_decimal_form(s) {
+        return None;
+    }
+    let trimmed = match s.split_once('.') {
+        Some((int, frac)) => {
+            let frac = frac.trim_end_matches('0');
+            if frac.is_empty() {
+                int.to_string()
+            } else {
+                format!("{int}.{frac}")
+            }
+        }
+        None => s.to_string(),
+    };
+    // Strip leading zeros of the integer part so long zero runs still fit.
+    let (neg, body) = match trimmed.strip_prefix('-') {
+        Some(b) => (true, b),
+        None => (false, trimmed.as_str()),
+    };
+    let body = body.trim_start_matches('0');
+    let body = if body.is_empty() || body.starts_with('.') {
+        format!("0{body}")
+    } else {
+        body.to_string()
+    };
+    let d = Decimal::from_str_exact(&body).ok()?;
+    Some(if neg { -d } else { d })
+}
+
+/// A positive multiple of 0.01 as ticks (or cents): the rule for prices and
+/// amounts. `None` when it is zero, negative, finer than 0.01 or too large.
+pub fn to_ticks(d: Decimal) -> Option<Ticks> {
+    if d <= Decimal::ZERO {
+        return None;
+    }
+    let scaled = d.checked_mul(Decimal::ONE_HUNDRED)?;
+    if !scaled.fract().is_zero() {
+        return None;
+    }
+    scaled.to_i64()
+}
+
+/// Like [`to_ticks`] for money amounts, in cents.
+pub fn to_cents(d: Decimal) -> Option<Cents> {
+    to_ticks(d).map(Cents::from)
+}
+
+/// `n / d` rounded half away from zero (`d > 0`).
+pub fn div_round(n: i128, d: i128) -> i128 {
+    assert!(d > 0, "division by a non-positive number");
+    let q = n / d;
+    let r = n % d;
+    if 2 * r.abs() >= d {
+        q + n.signum()
+    } else {
+        q
+    }
+}
+
+/// `ceil(n / d)` for `d > 0`.
+pub fn div_ceil(n: i128, d: i128) -> i128 {
+    assert!(d > 0);
+    let q = n.div_euclid(d);
+    if n.rem_euclid(d) == 0 {
+        q
+    } else {
+        q + 1
+    }
+}
+
+/// `floor(n / d)` for `d > 0`.
+pub fn div_floor(n: i128, d: i128) -> i128 {
+    assert!(d > 0);
+    n.div_euclid(d)
+}
+
+/// Rounds `x * num / den` half away from zero to a whole number, exactly
+/// (as a fraction), for the non-terminating divisions of RULEBOOK.md 13.3.
+/// `None` on overflow.
+pub fn round_ratio(x: Decimal, num: i128, den: i128) -> Option<i128> {
+    let m = x.mantissa().checked_mul(num)?;
+    let scale = 10i128.checked_pow(x.scale())?;
+    Some(div_round(m, scale.checked_mul(den)?))
+}
+
+/// Rounds a decimal half away from zero to a whole number.
+pub fn round_whole(x: Decimal) -> Option<i64> {
+    x.round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero)
+        .to_i64()
+}
+
+/// Formats cents as CNY with exactly two decimals (`"-12.05"`).
+pub fn fmt_cents(c: Cents) -> String {
+    let sign = if c < 0 { "-" } else { "" };
+    let a = c.unsigned_abs();
+    format!("{sign}{}.{:02}", a / 100, a % 100)
+}
+
+/// Formats ticks as a price with exactly two decimals.
+pub fn fmt_ticks(t: Ticks) -> String {
+    fmt_cents(Cents::from(t))
+}
+
+/// The lower edge of a price band: `ceil_tick(reference * pct / 100)`.
+pub fn band_low(reference: Ticks, pct: i64) -> Ticks {
+    div_ceil(i128::from(reference) * i128::from(pct), 100) as Ticks
+}
+
+/// The upper edge of a price band: `floor_tick(reference * pct / 100)`.
+pub fn band_high(reference: Ticks, pct: i64) -> Ticks {
+    div_floor(i128::from(reference) * i128::from(pct), 100) as Ticks
+}
+
+/// The load-factor correction of RULEBOOK.md 9.1 and 13.3: for a coal unit
+/// with `F < 0.65`, `1.015^(16 - 20F)` with the exponent exact, the power in
+/// double precision, and the double's shortest decimal form rounded half
+/// away from zero to 6 places; otherwise 1.
+pub fn load_factor_correction(coal: bool, load_factor: Decimal) -> Decimal {
+    if !coal || load_factor >= Decimal::new(65, 2) {
+        return Decimal::ONE;
+    }
+    let exponent = Decimal::from(16) - Decimal::from(20) * load_factor;
+    let exponent: f64 = exponent
+        .to_string()
+        .parse()
+        .expect("a decimal's string is a valid float");
+    let power = 1.015f64.powf(exponent);
+    // Rust's `Display` for f64 is the shortest string that round-trips.
+    let shortest = format!("{power}");
+    let d = Decimal::from_str(&shortest).expect("a finite power prints as a decimal");
+    d.round_dp_with_strategy(6, RoundingStrategy::MidpointAwayFromZero)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dec(s: &str) -> Decimal {
+        parse_decimal(s).unwrap()
+    }
+
+    #[test]
+    fn decimal_form_follows_the_fine_print() {
+        for ok in ["0", "58.20", "-1.00", "58.200", "007", "0.0001"] {
+            assert!(is_decimal_form(ok), "{ok}");
+        }
+        for bad in [
+            "", ".5", "5.", "+1", "1e3", "1.2.3", "-", "1,0", " 1", "NaN",
+        ] {
+            assert!(!is_decimal_form(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn ticks_need_a_positive_multiple_of_a_cent() {
+        assert_eq!(to_ticks(dec("58.20")), Some(5820));
+        assert_eq!(to_ticks(dec("58.200")), Some(5820));
+        assert_eq!(
+            to_ticks(dec("58.2000000000000000000000000000000")),
+            Some(5820)
+        );
+        assert_eq!(to_ticks(dec("12.345")), None);
+        assert_eq!(to_ticks(dec("0")), None);
+        assert_eq!(to_ticks(dec("-1.00")), None);
+    }
+
+    #[test]
+    fn rounding_is_half_away_from_zero() {
+        assert_eq!(div_round(5, 2), 3);
+        assert_eq!(div_round(-5, 2), -3);
+        assert_eq!(div_round(4, 3), 1);
+        assert_eq!(div_round(7, 3), 2);
+        assert_eq!(round_ratio(dec("1.5"), 1, 1), Some(2));
+        assert_eq!(round_ratio(dec("3"), 44, 12), Some(11));
+        assert_eq!(round_whole(dec("2.5")), Some(3));
+    }
+
+    #[test]
+    fn bands_round_inwards_to_ticks() {
+        // 58.00 +-10%: [52.20, 63.80]
+        assert_eq!(band_low(5800, 90), 5220);
+        assert_eq!(band_high(5800, 110), 6380);
+        // 58.01: 52.209 -> 52.21, 63.811 -> 63.81
+        assert_eq!(band_low(5801, 90), 5221);
+        assert_eq!(band_high(5801, 110), 6381);
+    }
+
+    #[test]
+    fn money_prints_with_two_decimals() {
+        assert_eq!(fmt_cents(0), "0.00");
+        assert_eq!(fmt_cents(5), "0.05");
+        assert_eq!(fmt_cents(-1205), "-12.05");
+        assert_eq!(fmt_ticks(5820), "58.20");
+    }
+
+    #[test]
+    fn load_factor_correction_matches_the_formula() {
+        assert_eq!(load_factor_correction(false, dec("0.3")), Decimal::ONE);
+        assert_eq!(load_factor_correction(true, dec("0.65")), Decimal::ONE);
+        // F = 0.5: 1.015^6 = 1.0934432...
+        assert_eq!(load_factor_correction(true, dec("0.5")), dec("1.093443"));
+        // F = 0: 1.015^16
+        assert_eq!(load_factor_correction(true, dec("0")), dec("1.268986"));
+    }
+}

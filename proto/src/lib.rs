@@ -1,0 +1,21 @@
+//! The wire contract of Carbon Ledger.
+//!
+//! `carbon.proto` defines the signed command envelope, every command of
+//! RULEBOOK.md, the journal entry the ledger stores, and the gRPC service.
+//! The messages are always built; the service stubs only with feature `grpc`.
+
+#![allow(clippy::all, missing_docs)]
+
+/// Version 1 of the contract (`package carbon.v1`).
+pub mod v1 {
+    include!(concat!(env!("OUT_DIR"), "/carbon.v1.rs"));
+}
+
+/// The serialized `FileDescriptorSet`, for the gRPC reflection service.
+pub const FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/carbon_descriptor.bin"));
+
+/// The domain-separation prefix signed in front of every command payload.
+pub const COMMAND_SIGNING_PREFIX: &[u8] = b"carbon-ledger/v1/command\n";
+
+pub use v1::*;
