@@ -1,6 +1,9 @@
 //! `carbon`: the Carbon Ledger command line.
 
+mod audit;
+mod client;
 mod replay_cmd;
+mod serve;
 
 use clap::{Parser, Subcommand};
 
@@ -14,13 +17,30 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the gRPC service (defaults: ./carbon-data, 127.0.0.1:50051, a development genesis).
+    Serve(serve::Args),
     /// Replay a market-day file (REPLAY.md) and print its report.
     Replay(replay_cmd::Args),
+    /// Audit a ledger: verify it offline, show accounts, supply, proofs.
+    #[command(subcommand)]
+    Audit(audit::Command),
+    /// Generate an ed25519 key pair for an account.
+    Keygen(client::KeygenArgs),
+    /// Sign a command given as JSON and submit it to a server.
+    Submit(client::SubmitArgs),
 }
 
 fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
     let cli = Cli::parse();
     match cli.command {
+        Command::Serve(a) => serve::run(a),
         Command::Replay(a) => replay_cmd::run(a),
+        Command::Audit(c) => audit::run(c),
+        Command::Keygen(a) => client::keygen(a),
+        Command::Submit(a) => client::submit(a),
     }
 }
