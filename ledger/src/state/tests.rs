@@ -1,1 +1,713 @@
+//! Unit tests of the state machine, rule by rule, with worked numbers.
+//! Commands are written as market-day lines (REPLAY.md) and go through the
+//! same decoding, signing and authentication as everywhere else.
 
+use carbon_proto::v1 as pb;
+use proptest::prelude::*;
+
+use super::*;
+use crate::keys::test_key;
+use crate::market_day::{parse_line, Line};
+use crate::replay::sign_command;
+
+/// A market under test: a state plus each actor's next nonce.
+pub(crate) struct Market {
+    pub state: State,
+    nonces: HashMap<String, u64>,
+}
+
+const GENESIS: &[(&str, &str)] = &[("ZJ-DEE", "ZJ"), ("HZ-EEB", "HZ"), ("NB-EEB", "NB")];
+
+impl Market {
+    pub fn new() -> Market {
+        let key = |id: &str| test_key(id).verifying_key().to_bytes().to_vec();
+        let g = pb::Genesis {
+            operator: "OP".into(),
+            operator_public_key: key("OP"),
+            regulators: GENESIS
+                .iter()
+                .map(|(id, j)| pb::GenesisRegulator {
+                    id: id.to_string(),
+                    jurisdiction: j.to_string(),
+                    public_key: key(id),
+                })
+                .collect(),
+            origin: "test".into(),
+        };
+        Market {
+            state: State::from_genesis(&g).unwrap(),
+            nonces: HashMap::new(),
+        }
+    }
+
+    /// Applies one market-day line as the replay would.
+    pub fn run(&mut self, line: &str) -> Result<Applied, Code> {
+        let (actor, mut body) = match parse_line(line) {
+            Line::Rejected(c) => return Err(c),
+            Line::Command { actor, body, .. } => (actor, body),
+        };
+        if let pb::command::Body::CreateAccount(c) = &mut body {
+            if let Some(id) = &c.id {
+                c.public_key = Some(test_key(id).verifying_key().to_bytes().to_vec());
+            }
+        }
+        let n = self.nonces.entry(actor.clone()).or_insert(0);
+        *n += 1;
+        let cmd = pb::Command {
+            actor: Some(actor.clone()),
+            nonce: Some(*n),
+            body: Some(body),
+        };
+        let env = sign_command(&test_key(&actor), &cmd);
+        let auth = self.state.authenticate(&env, false)?;
+        self.state.apply(&auth)
+    }
+
+    /// Runs a line that must be accepted.
+    pub fn ok(&mut self, line: &str) -> Applied {
+        self.run(line).unwrap_or_else(|c| panic!("{line} was rejected with {c}"))
+    }
+
+    /// Runs a line that must be rejected with `code`, and checks that
+    /// nothing but the actor's nonce changed.
+    pub fn err(&mut self, line: &str, code: Code) {
+        let before = self.fingerprint();
+        assert_eq!(self.run(line).err(), Some(code), "{line}");
+        assert_eq!(before, self.fingerprint(), "a rejected command changed the state: {line}");
+    }
+
+    /// A summary of everything visible, to compare before and after.
+    fn fingerprint(&self) -> String {
+        let s = &self.state;
+        let mut out = String::new();
+        for a in &s.accounts {
+            out += &format!("{} {} {} {} {:?} {:?}\n", a.id, a.frozen, a.cash_available, a.cash_locked, a.holdings, a.open_orders);
+        }
+        for i in s.instruments.values() {
+            out += &format!("{} {} {} {} {} {} {}\n", i.symbol, i.reference, i.issued, i.surrendered, i.retired, i.clawed_back, i.book.len());
+        }
+        out += &format!("{:?} {:?} {:?} {:?}\n", s.day, s.reports, s.allocations, s.closed_years);
+        out += &format!("{} {} {}\n", s.proposals.len(), s.auctions.len(), s.resting.len());
+        out
+    }
+
+    pub fn cash(&self, id: &str) -> (Cents, Cents) {
+        let a = self.state.account(id).unwrap();
+        (a.cash_available, a.cash_locked)
+    }
+
+    pub fn holding(&self, id: &str, sym: &str) -> (i64, i64, i64) {
+        let h = self.state.account(id).unwrap().holding(sym);
+        (h.available, h.locked, h.pending)
+    }
+
+    /// A market with two HZ entities, an NB entity, an investor, a verifier,
+    /// ZJEA-2025 at 58.00, cash and allowances, and an open day.
+    pub fn trading() -> Market {
+        let mut m = Market::new();
+        for l in [
+            r#"{"as":"HZ-EEB","cmd":"create_account","id":"A","role":"entity"}"#,
+            r#"{"as":"HZ-EEB","cmd":"create_account","id":"B","role":"entity"}"#,
+            r#"{"as":"NB-EEB","cmd":"create_account","id":"C","role":"entity"}"#,
+            r#"{"as":"ZJ-DEE","cmd":"create_account","id":"I","role":"investor","jurisdiction":"NB"}"#,
+            r#"{"as":"HZ-EEB","cmd":"create_account","id":"V","role":"verifier"}"#,
+            r#"{"as":"OP","cmd":"define_instrument","symbol":"ZJEA-2025","reference_price":"58.00"}"#,
+            r#"{"as":"OP","cmd":"define_instrument","symbol":"CCER","reference_price":"40.00"}"#,
+            r#"{"as":"OP","cmd":"deposit","account":"A","amount":"100000.00"}"#,
+            r#"{"as":"OP","cmd":"deposit","account":"B","amount":"100000.00"}"#,
+            r#"{"as":"OP","cmd":"deposit","account":"C","amount":"100000.00"}"#,
+            r#"{"as":"OP","cmd":"deposit","account":"I","amount":"100000000.00"}"#,
+            r#"{"as":"HZ-EEB","cmd":"issue","instrument":"ZJEA-2025","to":"A","qty":1000}"#,
+            r#"{"as":"HZ-EEB","cmd":"issue","instrument":"ZJEA-2025","to":"B","qty":1000}"#,
+            r#"{"as":"NB-EEB","cmd":"issue","instrument":"ZJEA-2025","to":"C","qty":300000}"#,
+            r#"{"as":"OP","cmd":"open_day","date":"2026-03-02"}"#,
+        ] {
+            m.ok(l);
+        }
+        m
+    }
+}
+
+fn order(actor: &str, id: &str, side: &str, tif: &str, price: Option<&str>, qty: i64) -> String {
+    let (ty, p) = match price {
+        Some(p) => ("limit", format!(r#","price":"{p}""#)),
+        None => ("market", String::new()),
+    };
+    format!(r#"{{"as":"{actor}","cmd":"order","id":"{id}","instrument":"ZJEA-2025","side":"{side}","type":"{ty}","tif":"{tif}"{p},"qty":{qty}}}"#)
+}
+
+fn status(a: &Applied) -> (OrderStatus, i64) {
+    a.order.expect("an order result")
+}
+
+fn trades(a: &Applied) -> Vec<(Ticks, i64, String, String)> {
+    a.events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Trade(t) => Some((t.price, t.qty, t.buy_id.clone(), t.sell_id.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------- registry
+
+#[test]
+fn create_account_checks_role_jurisdiction_and_uniqueness() {
+    let mut m = Market::new();
+    m.ok(r#"{"as":"HZ-EEB","cmd":"create_account","id":"E1","role":"entity"}"#);
+    assert_eq!(m.state.account("E1").unwrap().jurisdiction.as_deref(), Some("HZ"));
+    m.err(r#"{"as":"NB-EEB","cmd":"create_account","id":"E1","role":"entity"}"#, Code::AccountExists);
+    m.err(r#"{"as":"HZ-EEB","cmd":"create_account","id":"E2","role":"entity","jurisdiction":"NB"}"#, Code::NotPermitted);
+    m.err(r#"{"as":"HZ-EEB","cmd":"create_account","id":"R2","role":"regulator"}"#, Code::NotPermitted);
+    m.err(r#"{"as":"OP","cmd":"create_account","id":"E3","role":"investor"}"#, Code::NotPermitted);
+    // 13.5: ZJ must name a jurisdiction of the genesis set.
+    m.err(r#"{"as":"ZJ-DEE","cmd":"create_account","id":"E4","role":"investor"}"#, Code::Malformed);
+    m.err(r#"{"as":"ZJ-DEE","cmd":"create_account","id":"E4","role":"investor","jurisdiction":"SX"}"#, Code::Malformed);
+    m.err(r#"{"as":"HZ-EEB","cmd":"create_account","id":"bad id!","role":"entity"}"#, Code::Malformed);
+    m.err(r#"{"as":"HZ-EEB","cmd":"create_account","id":"E5","role":"king"}"#, Code::Malformed);
+    m.ok(r#"{"as":"ZJ-DEE","cmd":"create_account","id":"E4","role":"investor","jurisdiction":"NB"}"#);
+}
+
+#[test]
+fn deposits_and_withdrawals_move_available_cash() {
+    let mut m = Market::trading();
+    m.ok(r#"{"as":"OP","cmd":"withdraw","account":"A","amount":"0.01"}"#);
+    assert_eq!(m.cash("A"), (9_999_999, 0));
+    m.err(r#"{"as":"OP","cmd":"deposit","account":"A","amount":"12.345"}"#, Code::InvalidAmount);
+    m.err(r#"{"as":"OP","cmd":"deposit","account":"A","amount":"0"}"#, Code::InvalidAmount);
+    m.err(r#"{"as":"OP","cmd":"deposit","account":"A","amount":"1e3"}"#, Code::Malformed);
+    m.err(r#"{"as":"OP","cmd":"deposit","account":"NOBODY","amount":"1.00"}"#, Code::UnknownAccount);
+    m.err(r#"{"as":"OP","cmd":"deposit","account":"V","amount":"1.00"}"#, Code::NotPermitted);
+    m.err(r#"{"as":"HZ-EEB","cmd":"deposit","account":"A","amount":"1.00"}"#, Code::NotPermitted);
+    m.err(r#"{"as":"OP","cmd":"withdraw","account":"A","amount":"100000.00"}"#, Code::InsufficientFunds);
+    m.ok(r#"{"as":"HZ-EEB","cmd":"freeze","account":"A"}"#);
+    m.err(r#"{"as":"OP","cmd":"withdraw","account":"A","amount":"1.00"}"#, Code::AccountFrozen);
+    m.ok(r#"{"as":"OP","cmd":"deposit","account":"A","amount":"1.00"}"#);
+}
+
+#[test]
+fn issue_is_limited_to_own_entities_and_ccer_to_zj() {
+    let mut m = Market::trading();
+    m.err(r#"{"as":"HZ-EEB","cmd":"issue","instrument":"ZJEA-2025","to":"C","qty":1}"#, Code::NotPermitted);
+    m.err(r#"{"as":"HZ-EEB","cmd":"issue","instrument":"CCER","to":"A","qty":1}"#, Code::NotPermitted);
+    // CCER by a city is refused before the look-up of the recipient (13.8).
+    m.err(r#"{"as":"HZ-EEB","cmd":"issue","instrument":"CCER","to":"NOBODY","qty":1}"#, Code::NotPermitted);
+    m.err(r#"{"as":"HZ-EEB","cmd":"issue","instrument":"ZJEA-2025","to":"I","qty":1}"#, Code::NotPermitted);
+    m.err(r#"{"as":"ZJ-DEE","cmd":"issue","instrument":"ZJEA-2099","to":"C","qty":1}"#, Code::UnknownInstrument);
+    m.err(r#"{"as":"ZJ-DEE","cmd":"issue","instrument":"ZJEA-2025","to":"C","qty":0}"#, Code::InvalidQuantity);
+    m.err(r#"{"as":"ZJ-DEE","cmd":"issue","instrument":"ZJEA-2025","to":"C","qty":1000000000001}"#, Code::InvalidQuantity);
+    m.ok(r#"{"as":"ZJ-DEE","cmd":"issue","instrument":"CCER","to":"ZJ-DEE","qty":50}"#);
+    assert_eq!(m.holding("ZJ-DEE", "CCER"), (50, 0, 0));
+    assert_eq!(m.state.instruments["CCER"].issued, 50);
+}
+
+#[test]
+fn transfers_and_retirements() {
+    let mut m = Market::trading();
+    m.ok(r#"{"as":"A","cmd":"transfer","instrument":"ZJEA-2025","to":"C","qty":400}"#);
+    assert_eq!(m.holding("A", "ZJEA-2025"), (600, 0, 0));
+    // To oneself: the usual checks, then nothing changes.
+    m.ok(r#"{"as":"A","cmd":"transfer","instrument":"ZJEA-2025","to":"A","qty":600}"#);
+    m.err(r#"{"as":"A","cmd":"transfer","instrument":"ZJEA-2025","to":"A","qty":601}"#, Code::InsufficientHoldings);
+    m.err(r#"{"as":"A","cmd":"transfer","instrument":"ZJEA-2025","to":"V","qty":1}"#, Code::NotPermitted);
+    m.err(r#"{"as":"A","cmd":"transfer","instrument":"ZJEA-2025","to":"C","qty":-5}"#, Code::InvalidQuantity);
+    m.err(r#"{"as":"V","cmd":"transfer","instrument":"ZJEA-2025","to":"C","qty":1}"#, Code::NotPermitted);
+    m.ok(r#"{"as":"A","cmd":"retire","instrument":"ZJEA-2025","qty":100,"beneficiary":"Asian Games"}"#);
+    m.err(r#"{"as":"A","cmd":"retire","instrument":"ZJEA-2025","qty":100}"#, Code::Malformed);
+    m.err(r#"{"as":"HZ-EEB","cmd":"retire","instrument":"ZJEA-2025","qty":1,"beneficiary":"x"}"#, Code::NotPermitted);
+    let i = &m.state.instruments["ZJEA-2025"];
+    assert_eq!((i.issued, i.retired, i.outstanding()), (302_000, 100, 301_900));
+}
+
+#[test]
+fn freezing_is_by_the_accounts_regulator_and_blocks_trading() {
+    let mut m = Market::trading();
+    m.err(r#"{"as":"NB-EEB","cmd":"freeze","account":"A"}"#, Code::NotPermitted);
+    m.err(r#"{"as":"ZJ-DEE","cmd":"freeze","account":"HZ-EEB"}"#, Code::NotPermitted);
+    m.ok(&order("A", "s1", "sell", "day", Some("58.00"), 100));
+    m.ok(&order("A", "b1", "buy", "day", Some("57.00"), 100));
+    m.ok(r#"{"as":"HZ-EEB","cmd":"freeze","account":"A"}"#);
+    m.ok(r#"{"as":"HZ-EEB","cmd":"freeze","account":"A"}"#); // twice: accepted, no change
+    assert_eq!(m.holding("A", "ZJEA-2025"), (1000, 0, 0));
+    assert_eq!(m.cash("A"), (10_000_000, 0));
+    assert!(m.state.account("A").unwrap().open_orders.is_empty());
+    m.err(&order("A", "s2", "sell", "day", Some("58.00"), 100), Code::AccountFrozen);
+    m.err(r#"{"as":"A","cmd":"transfer","instrument":"ZJEA-2025","to":"C","qty":1}"#, Code::AccountFrozen);
+    // The order of checks: a missing instrument before the freeze.
+    m.err(r#"{"as":"A","cmd":"transfer","instrument":"ZJEA-2030","to":"C","qty":1}"#, Code::UnknownInstrument);
+    m.ok(r#"{"as":"ZJ-DEE","cmd":"unfreeze","account":"A"}"#);
+    m.ok(&order("A", "s2", "sell", "day", Some("58.00"), 100));
+}
+
+#[test]
+fn form_is_checked_before_the_actor_and_the_actor_before_permission() {
+    let mut m = Market::trading();
+    m.err(r#"{"as":"GHOST","cmd":"transfer","instrument":"ZJEA-2025","to":"A","qty":1}"#, Code::UnknownAccount);
+    m.err(r#"{"as":"GHOST","cmd":"transfer","instrument":"ZJEA-2025","to":"A"}"#, Code::Malformed);
+    m.err(r#"{"as":"GHOST","cmd":"teleport"}"#, Code::UnknownCommand);
+    m.err(r#"{"as":"OP","cmd":"open_day","date":"2026-3-5"}"#, Code::Malformed);
+    m.err(r#"{"as":"OP","cmd":"open_day","date":"2026-02-30"}"#, Code::Malformed);
+}
+
+#[test]
+fn a_bad_signature_and_a_replayed_nonce_are_refused() {
+    let mut m = Market::trading();
+    let cmd = pb::Command {
+        actor: Some("A".into()),
+        nonce: Some(100),
+        body: Some(pb::command::Body::Freeze(pb::Freeze { account: Some("B".into()) })),
+    };
+    let forged = sign_command(&test_key("B"), &cmd);
+    assert_eq!(m.state.authenticate(&forged, false).err(), Some(Code::BadSignature));
+    let good = sign_command(&test_key("A"), &cmd);
+    let auth = m.state.authenticate(&good, false).unwrap();
+    assert_eq!(m.state.apply(&auth).err(), Some(Code::NotPermitted));
+    // Its nonce is used up: the same envelope again is a replay.
+    assert_eq!(m.state.authenticate(&good, false).err(), Some(Code::Replayed));
+    let garbage = pb::SignedCommand { payload: vec![0xff, 0xff], signature: vec![0; 64] };
+    assert_eq!(m.state.authenticate(&garbage, false).err(), Some(Code::Malformed));
+}
+
+// ---------------------------------------------------------------- trading days
+
+#[test]
+fn days_open_in_order_and_close_once() {
+    let mut m = Market::trading();
+    m.err(r#"{"as":"OP","cmd":"open_day","date":"2026-03-03"}"#, Code::MarketOpen);
+    m.err(r#"{"as":"A","cmd":"close_day"}"#, Code::NotPermitted);
+    m.ok(r#"{"as":"OP","cmd":"close_day"}"#);
+    m.err(r#"{"as":"OP","cmd":"close_day"}"#, Code::MarketClosed);
+    m.err(r#"{"as":"OP","cmd":"open_day","date":"2026-03-02"}"#, Code::InvalidDate);
+    m.err(r#"{"as":"OP","cmd":"open_day","date":"2026-03-01"}"#, Code::InvalidDate);
+    m.err(&order("A", "x", "sell", "day", Some("58.00"), 1), Code::MarketClosed);
+    m.ok(r#"{"as":"OP","cmd":"open_day","date":"2026-03-03"}"#);
+}
+
+// ---------------------------------------------------------------- listed trading
+
+#[test]
+fn a_partial_fill_rests_and_the_buyer_gets_price_improvement_back() {
+    let mut m = Market::trading();
+    assert_eq!(status(&m.ok(&order("A", "s1", "sell", "day", Some("58.10"), 300))), (OrderStatus::Resting, 0));
+    assert_eq!(m.holding("A", "ZJEA-2025"), (700, 300, 0));
+    let r = m.ok(&order("B", "b1", "buy", "day", Some("58.50"), 500));
+    assert_eq!(status(&r), (OrderStatus::Resting, 300));
+    assert_eq!(trades(&r), vec![(5810, 300, "b1".into(), "s1".into())]);
+    // B locked 58.50 * 500 = 29250.00; paid 58.10 * 300 = 17430.00; 200 still locked at 58.50.
+    assert_eq!(m.cash("B"), (10_000_000 - 1_743_000 - 1_170_000, 1_170_000));
+    assert_eq!(m.holding("B", "ZJEA-2025"), (1000, 0, 300));
+    assert_eq!(m.cash("A"), (10_000_000 + 1_743_000, 0));
+    assert_eq!(m.holding("A", "ZJEA-2025"), (700, 0, 0));
+    // T+1: bought units cannot be sold today...
+    m.err(&order("B", "s9", "sell", "day", Some("58.00"), 1001), Code::InsufficientHoldings);
+    // ...and become available at the close, which also expires b1.
+    let close = m.ok(r#"{"as":"OP","cmd":"close_day"}"#);
+    assert_eq!(m.holding("B", "ZJEA-2025"), (1300, 0, 0));
+    assert_eq!(m.cash("B"), (10_000_000 - 1_743_000, 0));
+    let day = close.events.iter().find_map(|e| match e {
+        Event::Day(d) if d.instrument == "ZJEA-2025" => Some(d.clone()),
+        _ => None,
+    });
+    let day = day.unwrap();
+    assert_eq!((day.open, day.high, day.low, day.close, day.volume, day.turnover), (Some(5810), Some(5810), Some(5810), 5810, 300, 1_743_000));
+    assert_eq!(m.state.instruments["ZJEA-2025"].reference, 5810);
+}
+
+#[test]
+fn price_time_priority_and_trades_at_the_resting_price() {
+    let mut m = Market::trading();
+    m.ok(&order("A", "s1", "sell", "day", Some("58.20"), 100));
+    m.ok(&order("C", "s2", "sell", "day", Some("58.10"), 100));
+    m.ok(&order("A", "s3", "sell", "day", Some("58.10"), 100));
+    let r = m.ok(&order("B", "b1", "buy", "ioc", Some("58.20"), 250));
+    assert_eq!(
+        trades(&r),
+        vec![(5810, 100, "b1".into(), "s2".into()), (5810, 100, "b1".into(), "s3".into()), (5820, 50, "b1".into(), "s1".into())]
+    );
+    assert_eq!(status(&r), (OrderStatus::Filled, 250));
+}
+
+#[test]
+fn self_trade_prevention_cancels_the_incoming_remainder() {
+    let mut m = Market::trading();
+    m.ok(&order("C", "s1", "sell", "day", Some("58.00"), 100));
+    m.ok(&order("A", "s2", "sell", "day", Some("58.10"), 100));
+    m.ok(&order("C", "s3", "sell", "day", Some("58.20"), 100));
+    // A buys: trades with C's s1, then meets its own s2: remainder cancelled.
+    let r = m.ok(&order("A", "b1", "buy", "day", Some("58.20"), 300));
+    assert_eq!(status(&r), (OrderStatus::Cancelled, 100));
+    assert_eq!(trades(&r), vec![(5800, 100, "b1".into(), "s1".into())]);
+    assert_eq!(m.cash("A").1, 0, "nothing stays locked for the cancelled remainder");
+    assert!(m.state.account("A").unwrap().open_orders.contains_key("s2"));
+}
+
+#[test]
+fn fok_fills_completely_or_not_at_all_and_uses_up_its_id() {
+    let mut m = Market::trading();
+    m.ok(&order("C", "s1", "sell", "day", Some("58.00"), 100));
+    m.ok(&order("A", "s2", "sell", "day", Some("58.00"), 100));
+    m.ok(&order("C", "s3", "sell", "day", Some("58.00"), 100));
+    // A's fok for 150 would meet its own s2 after 100: it cannot fill.
+    let r = m.ok(&order("A", "f1", "buy", "fok", Some("58.00"), 150));
+    assert_eq!(status(&r), (OrderStatus::Cancelled, 0));
+    assert!(trades(&r).is_empty());
+    m.err(&order("A", "f1", "buy", "fok", Some("58.00"), 100), Code::DuplicateId);
+    let r = m.ok(&order("B", "f2", "buy", "fok", None, 300));
+    assert_eq!(status(&r), (OrderStatus::Filled, 300));
+    // A market buy locks at the upper band (63.80) and is refunded to 58.00.
+    assert_eq!(m.cash("B"), (10_000_000 - 300 * 5800, 0));
+}
+
+#[test]
+fn order_checks_come_in_the_rulebook_order() {
+    let mut m = Market::trading();
+    m.err(&order("A", "x", "sell", "day", Some("58.00"), 100_000), Code::InvalidQuantity);
+    m.err(&order("A", "x", "sell", "day", Some("58.001"), 100), Code::InvalidPrice);
+    m.err(r#"{"as":"A","cmd":"order","id":"x","instrument":"ZJEA-2025","side":"sell","type":"limit","tif":"day","qty":1}"#, Code::InvalidPrice);
+    m.err(&order("A", "x", "sell", "day", None, 100), Code::InvalidOrder);
+    m.err(r#"{"as":"A","cmd":"order","id":"x","instrument":"ZJEA-2025","side":"sell","type":"market","tif":"ioc","price":"58.00","qty":1}"#, Code::InvalidOrder);
+    // Band: [52.20, 63.80].
+    m.err(&order("A", "x", "sell", "day", Some("52.19"), 100), Code::PriceOutOfBand);
+    m.err(&order("A", "x", "buy", "day", Some("63.81"), 100), Code::PriceOutOfBand);
+    m.ok(&order("A", "x", "sell", "day", Some("63.80"), 100));
+    m.err(&order("A", "x", "sell", "day", Some("63.80"), 100), Code::DuplicateId);
+    m.err(&order("A", "y", "sell", "day", Some("63.80"), 901), Code::InsufficientHoldings);
+    m.err(&order("A", "y", "buy", "day", Some("52.20"), 1916), Code::InsufficientFunds);
+    m.err(&order("V", "y", "buy", "day", Some("58.00"), 1), Code::NotPermitted);
+    m.err(r#"{"as":"A","cmd":"order","id":"y","instrument":"ZJEA-2025","side":"hold","type":"limit","tif":"day","price":"58.00","qty":1}"#, Code::Malformed);
+}
+
+#[test]
+fn cancels_by_owner_and_operator() {
+    let mut m = Market::trading();
+    m.ok(&order("A", "s1", "sell", "day", Some("58.00"), 100));
+    m.err(r#"{"as":"OP","cmd":"cancel","id":"s1"}"#, Code::NotPermitted);
+    m.err(r#"{"as":"A","cmd":"cancel","id":"s1","account":"A"}"#, Code::NotPermitted);
+    m.err(r#"{"as":"B","cmd":"cancel","id":"s1"}"#, Code::UnknownOrder);
+    m.ok(r#"{"as":"OP","cmd":"cancel","account":"A","id":"s1"}"#);
+    m.err(r#"{"as":"A","cmd":"cancel","id":"s1"}"#, Code::UnknownOrder);
+    assert_eq!(m.holding("A", "ZJEA-2025"), (1000, 0, 0));
+}
+
+// ---------------------------------------------------------------- block trades
+
+#[test]
+fn block_trades_settle_at_once_inside_thirty_percent() {
+    let mut m = Market::trading();
+    let propose = |price: &str, qty: i64, cp: &str| {
+        format!(r#"{{"as":"C","cmd":"block_propose","id":"k1","instrument":"ZJEA-2025","side":"sell","counterparty":"{cp}","qty":{qty},"price":"{price}"}}"#)
+    };
+    m.err(&propose("58.00", 99_999, "I"), Code::InvalidQuantity);
+    m.err(&propose("75.41", 100_000, "I"), Code::PriceOutOfBand); // 58 * 1.3 = 75.40
+    m.err(&propose("58.00", 100_000, "C"), Code::InvalidOrder);
+    m.err(&propose("58.00", 100_000, "V"), Code::InvalidOrder);
+    m.err(&propose("58.00", 100_000, "NOBODY"), Code::UnknownAccount);
+    m.ok(&propose("40.60", 100_000, "I")); // 58 * 0.7 = 40.60
+    assert_eq!(m.holding("C", "ZJEA-2025"), (200_000, 100_000, 0));
+    m.err(r#"{"as":"A","cmd":"block_accept","proposer":"C","id":"k1"}"#, Code::NotPermitted);
+    m.err(r#"{"as":"I","cmd":"block_accept","proposer":"C","id":"k2"}"#, Code::UnknownProposal);
+    let r = m.ok(r#"{"as":"I","cmd":"block_accept","proposer":"C","id":"k1"}"#);
+    assert_eq!(trades(&r), vec![(4060, 100_000, "k1".into(), "k1".into())]);
+    assert_eq!(m.holding("I", "ZJEA-2025"), (0, 0, 100_000));
+    assert_eq!(m.cash("C"), (10_000_000 + 406_000_000, 0));
+    m.err(r#"{"as":"I","cmd":"block_accept","proposer":"C","id":"k1"}"#, Code::UnknownProposal);
+    let close = m.ok(r#"{"as":"OP","cmd":"close_day"}"#);
+    let day = close.events.iter().find_map(|e| match e {
+        Event::Day(d) if d.instrument == "ZJEA-2025" => Some(d.clone()),
+        _ => None,
+    });
+    let day = day.unwrap();
+    assert_eq!((day.block_volume, day.volume, day.close), (100_000, 0, 5800), "block trades do not set prices");
+}
+
+#[test]
+fn unaccepted_proposals_expire_at_the_close() {
+    let mut m = Market::trading();
+    m.ok(r#"{"as":"I","cmd":"block_propose","id":"k1","instrument":"ZJEA-2025","side":"buy","counterparty":"C","qty":100000,"price":"58.00"}"#);
+    assert_eq!(m.cash("I").1, 580_000_000);
+    m.ok(r#"{"as":"OP","cmd":"close_day"}"#);
+    assert_eq!(m.cash("I"), (10_000_000_000, 0));
+    m.ok(r#"{"as":"OP","cmd":"open_day","date":"2026-03-03"}"#);
+    m.err(r#"{"as":"C","cmd":"block_accept","proposer":"I","id":"k1"}"#, Code::UnknownProposal);
+    m.err(r#"{"as":"I","cmd":"block_propose","id":"k1","instrument":"ZJEA-2025","side":"buy","counterparty":"C","qty":100000,"price":"58.00"}"#, Code::DuplicateId);
+}
+
+// ---------------------------------------------------------------- auctions
+
+#[test]
+fn an_auction_clears_at_a_uniform_price_with_a_partly_filled_marginal_bid() {
+    let mut m = Market::trading();
+    m.ok(r#"{"as":"ZJ-DEE","cmd":"issue","instrument":"ZJEA-2025","to":"ZJ-DEE","qty":1000}"#);
+    m.ok(r#"{"as":"ZJ-DEE","cmd":"auction_open","id":"AU1","instrument":"ZJEA-2025","qty":1000,"reserve_price":"50.00"}"#);
+    m.err(r#"{"as":"A","cmd":"auction_bid","auction":"AU1","id":"x","price":"49.99","qty":10}"#, Code::PriceBelowReserve);
+    m.err(r#"{"as":"A","cmd":"auction_bid","auction":"AU1","id":"x","price":"50.00","qty":1001}"#, Code::InvalidQuantity);
+    m.err(r#"{"as":"A","cmd":"auction_bid","auction":"AU9","id":"x","price":"50.00","qty":1}"#, Code::UnknownAuction);
+    m.ok(r#"{"as":"A","cmd":"auction_bid","auction":"AU1","id":"a1","price":"55.00","qty":600}"#);
+    m.ok(r#"{"as":"B","cmd":"auction_bid","auction":"AU1","id":"b1","price":"52.00","qty":500}"#);
+    m.ok(r#"{"as":"C","cmd":"auction_bid","auction":"AU1","id":"c1","price":"51.00","qty":100}"#);
+    m.err(r#"{"as":"HZ-EEB","cmd":"auction_close","auction":"AU1"}"#, Code::NotPermitted);
+    let r = m.ok(r#"{"as":"OP","cmd":"auction_close","auction":"AU1"}"#);
+    // 600 to a1, 400 of 500 to b1; clearing price 52.00.
+    assert_eq!(trades(&r), vec![(5200, 600, "a1".into(), "AU1".into()), (5200, 400, "b1".into(), "AU1".into())]);
+    assert_eq!(m.cash("A"), (10_000_000 - 600 * 5200, 0));
+    assert_eq!(m.cash("B"), (10_000_000 - 400 * 5200, 0));
+    assert_eq!(m.cash("C"), (10_000_000, 0));
+    assert_eq!(m.cash("ZJ-DEE"), (1000 * 5200, 0));
+    assert_eq!(m.holding("B", "ZJEA-2025"), (1000, 0, 400));
+    m.err(r#"{"as":"A","cmd":"auction_bid","auction":"AU1","id":"a2","price":"55.00","qty":1}"#, Code::AuctionClosed);
+}
+
+#[test]
+fn unsold_auction_units_return_and_close_day_clears_open_auctions() {
+    let mut m = Market::trading();
+    m.ok(r#"{"as":"ZJ-DEE","cmd":"issue","instrument":"ZJEA-2025","to":"ZJ-DEE","qty":1000}"#);
+    m.ok(r#"{"as":"ZJ-DEE","cmd":"auction_open","id":"AU1","instrument":"ZJEA-2025","qty":1000,"reserve_price":"50.00"}"#);
+    m.ok(r#"{"as":"A","cmd":"auction_bid","auction":"AU1","id":"a1","price":"50.00","qty":300}"#);
+    m.ok(r#"{"as":"B","cmd":"auction_bid","auction":"AU1","id":"b1","price":"50.00","qty":300}"#);
+    m.ok(r#"{"as":"HZ-EEB","cmd":"freeze","account":"B"}"#);
+    assert_eq!(m.cash("B"), (10_000_000, 0), "freezing cancels bids");
+    let close = m.ok(r#"{"as":"OP","cmd":"close_day"}"#);
+    assert!(matches!(&close.events[0], Event::Trade(t) if t.mode == TradeMode::Auction && t.qty == 300));
+    assert_eq!(m.holding("ZJ-DEE", "ZJEA-2025"), (700, 0, 0));
+    assert_eq!(m.holding("A", "ZJEA-2025"), (1300, 0, 0));
+}
+
+// ---------------------------------------------------------------- allocation, MRV, compliance
+
+fn compliance_market() -> Market {
+    let mut m = Market::trading();
+    for l in [
+        r#"{"as":"OP","cmd":"define_instrument","symbol":"ZJEA-2026","reference_price":"60.00"}"#,
+        r#"{"as":"ZJ-DEE","cmd":"define_factor_set","id":"FS","grid_tco2_per_mwh":"0.5","fuels":{"coal":{"ncv_gj_per_unit":"20","carbon_tc_per_gj":"0.03","oxidation":"0.99"}}}"#,
+    ] {
+        m.ok(l);
+    }
+    m
+}
+
+fn report_line(actor: &str, consumption: &str, extra: &str) -> String {
+    format!(r#"{{"as":"{actor}","cmd":"submit_report","year":2025,"factor_set":"FS","fuels":[{{"fuel":"coal","consumption":"{consumption}"{extra}}}],"electricity_mwh":"101","power_mwh":"0","heat_gj":"0"}}"#)
+}
+
+#[test]
+fn reports_compute_direct_emissions_exactly() {
+    let mut m = compliance_market();
+    // 1000 * 20 * 0.03 * 0.99 = 594 tC; * 44/12 = 2178 t. Indirect 101 * 0.5 = 50.5 -> 51.
+    m.ok(&report_line("A", "1000", ""));
+    let r = &m.state.reports[&("A".to_string(), 2025)];
+    assert_eq!((r.direct_tonnes, r.indirect_tonnes, r.status), (2178, 51, ReportStatus::Submitted));
+    // Measured values replace defaults: ncv 21 -> 623.7 * 44/12 = 2286.9 -> 2287.
+    m.ok(&report_line("A", "1000", r#","ncv":"21""#));
+    assert_eq!(m.state.reports[&("A".to_string(), 2025)].direct_tonnes, 2287);
+    m.err(r#"{"as":"A","cmd":"submit_report","year":2025,"factor_set":"FS","fuels":[{"fuel":"oil","consumption":"1"}],"electricity_mwh":"0","power_mwh":"0","heat_gj":"0"}"#, Code::UnknownFactorSet);
+    m.err(&report_line("I", "1", ""), Code::NotPermitted);
+    m.err(&report_line("A", "-1", ""), Code::Malformed);
+}
+
+#[test]
+fn the_report_workflow_follows_its_states() {
+    let mut m = compliance_market();
+    m.err(r#"{"as":"V","cmd":"verify_report","entity":"A","year":2025}"#, Code::ReportNotFound);
+    m.ok(&report_line("A", "1000", ""));
+    m.err(r#"{"as":"HZ-EEB","cmd":"confirm_report","entity":"A","year":2025}"#, Code::ReportState);
+    m.err(r#"{"as":"A","cmd":"verify_report","entity":"A","year":2025}"#, Code::NotPermitted);
+    m.ok(r#"{"as":"V","cmd":"verify_report","entity":"A","year":2025,"verified_emissions":2000}"#);
+    m.err(&report_line("A", "1000", ""), Code::ReportState);
+    m.err(r#"{"as":"NB-EEB","cmd":"confirm_report","entity":"A","year":2025}"#, Code::NotPermitted);
+    m.ok(r#"{"as":"HZ-EEB","cmd":"return_report","entity":"A","year":2025}"#);
+    assert_eq!(m.state.reports[&("A".to_string(), 2025)].verified_tonnes, None);
+    m.ok(&report_line("A", "1000", ""));
+    m.ok(r#"{"as":"V","cmd":"verify_report","entity":"A","year":2025}"#);
+    m.ok(r#"{"as":"ZJ-DEE","cmd":"confirm_report","entity":"A","year":2025}"#);
+    let r = &m.state.reports[&("A".to_string(), 2025)];
+    assert_eq!((r.status, r.verified_tonnes), (ReportStatus::Confirmed, Some(2178)));
+    assert_eq!(r.history, vec![ReportStatus::Submitted, ReportStatus::Verified, ReportStatus::Returned, ReportStatus::Submitted, ReportStatus::Verified, ReportStatus::Confirmed]);
+    m.err(r#"{"as":"HZ-EEB","cmd":"return_report","entity":"A","year":2025}"#, Code::ReportState);
+}
+
+fn confirm(m: &mut Market, entity: &str, verified: i64) {
+    let reg = if entity == "C" { "NB-EEB" } else { "HZ-EEB" };
+    m.ok(&report_line(entity, "1", ""));
+    m.ok(&format!(r#"{{"as":"V","cmd":"verify_report","entity":"{entity}","year":2025,"verified_emissions":{verified}}}"#));
+    m.ok(&format!(r#"{{"as":"{reg}","cmd":"confirm_report","entity":"{entity}","year":2025}}"#));
+}
+
+const GAS_UNIT: &str = r#"{"fuel":"gas","power_mwh":"10000","heat_gj":"0","power_benchmark":"0.3288","heat_benchmark":"0.0533","load_factor":"0.5"}"#;
+
+fn benchmark(entity: &str, phase: &str) -> String {
+    format!(r#"{{"as":"HZ-EEB","cmd":"allocate_benchmark","entity":"{entity}","year":2025,"phase":"{phase}","units":[{GAS_UNIT}]}}"#)
+}
+
+#[test]
+fn pre_allocation_then_final_with_claw_back_and_the_80_percent_floor() {
+    let mut m = compliance_market();
+    // A = 10000 * 0.3288 = 3288; pre = round(3288 * 0.7) = round(2301.6) = 2302.
+    m.ok(&benchmark("A", "pre"));
+    assert_eq!(m.holding("A", "ZJEA-2025"), (1000 + 2302, 0, 0));
+    m.err(&benchmark("A", "pre"), Code::AllocationExists);
+    m.err(&benchmark("A", "final"), Code::ReportNotConfirmed);
+    m.err(&benchmark("C", "pre"), Code::NotPermitted);
+    // Verified 5000: final = max(3288, round(0.8 * 5000) = 4000) = 4000; 4000 - 2302 = 1698 more.
+    confirm(&mut m, "A", 5000);
+    m.ok(&benchmark("A", "final"));
+    assert_eq!(m.holding("A", "ZJEA-2025"), (1000 + 4000, 0, 0));
+    let a = &m.state.allocations[&("A".to_string(), 2025)];
+    assert_eq!((a.pre, a.final_qty, a.issued, a.deducted, a.clawed_back), (Some(2302), Some(4000), 4000, 0, 0));
+    m.err(&benchmark("A", "final"), Code::AllocationExists);
+
+    // B: pre 2302, then verified 1000: final = max(3288, 800) = 3288 -> +986.
+    // With a smaller unit the final is below the pre: claw-back.
+    m.ok(&benchmark("B", "pre"));
+    m.ok(r#"{"as":"B","cmd":"transfer","instrument":"ZJEA-2025","to":"C","qty":3000}"#); // keeps 302
+    confirm(&mut m, "B", 1000);
+    let small = r#"{"as":"HZ-EEB","cmd":"allocate_benchmark","entity":"B","year":2025,"phase":"final","units":[{"fuel":"gas","power_mwh":"1000","heat_gj":"0","power_benchmark":"0.3288","heat_benchmark":"0","load_factor":"1"}]}"#;
+    // final = max(329, 800) = 800; 800 - 2302 = -1502: 302 clawed back, 1200 added to the obligation.
+    m.ok(small);
+    let b = &m.state.allocations[&("B".to_string(), 2025)];
+    assert_eq!((b.final_qty, b.issued, b.clawed_back), (Some(800), 2302, 302));
+    assert_eq!(m.holding("B", "ZJEA-2025"), (0, 0, 0));
+    assert_eq!(m.state.obligation("B", 2025), Some(1000 + 1200));
+    assert_eq!(m.state.instruments["ZJEA-2025"].clawed_back, 302);
+}
+
+#[test]
+fn grandfathering_and_deduction_carried_over_two_years() {
+    let mut m = compliance_market();
+    m.ok(r#"{"as":"OP","cmd":"define_instrument","symbol":"ZJEA-2027","reference_price":"60.00"}"#);
+    // round(453123 * (1 - 0.0373)) = round(436221.3... ) = 436222.
+    m.ok(r#"{"as":"HZ-EEB","cmd":"allocate_grandfather","entity":"A","year":2025,"baseline":453123,"decline":"0.0373"}"#);
+    m.err(r#"{"as":"HZ-EEB","cmd":"allocate_grandfather","entity":"A","year":2025,"baseline":1,"decline":"0"}"#, Code::AllocationExists);
+    m.err(r#"{"as":"HZ-EEB","cmd":"allocate_grandfather","entity":"A","year":2026,"baseline":1,"decline":"1.5"}"#, Code::Malformed);
+    confirm(&mut m, "A", 500_000);
+    m.ok(r#"{"as":"A","cmd":"surrender","year":2025,"instrument":"ZJEA-2025","qty":437222}"#);
+    let rows = m.ok(r#"{"as":"ZJ-DEE","cmd":"close_year","year":2025}"#);
+    let a_row = rows.events.iter().find_map(|e| match e {
+        Event::Compliance(c) if c.entity == "A" => Some(c.clone()),
+        _ => None,
+    });
+    let a_row = a_row.unwrap();
+    assert_eq!((a_row.status, a_row.shortfall), ('B', 62_778));
+    // Next allocations are reduced: 2026 by 50000 (all of it), 2027 by the rest.
+    m.ok(r#"{"as":"HZ-EEB","cmd":"allocate_grandfather","entity":"A","year":2026,"baseline":50000,"decline":"0"}"#);
+    m.ok(r#"{"as":"HZ-EEB","cmd":"allocate_grandfather","entity":"A","year":2027,"baseline":50000,"decline":"0"}"#);
+    let y26 = &m.state.allocations[&("A".to_string(), 2026)];
+    let y27 = &m.state.allocations[&("A".to_string(), 2027)];
+    assert_eq!((y26.issued, y26.deducted), (0, 50_000));
+    assert_eq!((y27.issued, y27.deducted), (50_000 - 12_778, 12_778));
+}
+
+#[test]
+fn surrender_rules_vintage_offsets_and_obligation() {
+    let mut m = compliance_market();
+    m.ok(r#"{"as":"ZJ-DEE","cmd":"issue","instrument":"CCER","to":"A","qty":1000}"#);
+    m.ok(r#"{"as":"HZ-EEB","cmd":"issue","instrument":"ZJEA-2026","to":"A","qty":1000}"#);
+    m.err(r#"{"as":"A","cmd":"surrender","year":2025,"instrument":"ZJEA-2025","qty":1}"#, Code::ReportNotConfirmed);
+    confirm(&mut m, "A", 1000);
+    m.err(r#"{"as":"A","cmd":"surrender","year":2025,"instrument":"ZJEA-2026","qty":1}"#, Code::VintageNotEligible);
+    // 5% of 1000 = 50 CCER at most.
+    m.ok(r#"{"as":"A","cmd":"surrender","year":2025,"instrument":"CCER","qty":50}"#);
+    m.err(r#"{"as":"A","cmd":"surrender","year":2025,"instrument":"CCER","qty":1}"#, Code::OffsetLimitExceeded);
+    m.err(r#"{"as":"A","cmd":"surrender","year":2025,"instrument":"ZJEA-2025","qty":951}"#, Code::ExceedsObligation);
+    m.err(r#"{"as":"A","cmd":"surrender","year":2025,"instrument":"CCER","qty":5000}"#, Code::InsufficientHoldings);
+    m.ok(r#"{"as":"A","cmd":"surrender","year":2025,"instrument":"ZJEA-2025","qty":950}"#);
+    m.err(r#"{"as":"A","cmd":"surrender","year":2025,"instrument":"ZJEA-2025","qty":1}"#, Code::ExceedsObligation);
+    let rows = m.ok(r#"{"as":"ZJ-DEE","cmd":"close_year","year":2025}"#);
+    let statuses: Vec<(String, char)> = rows
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Compliance(c) => Some((c.entity.clone(), c.status)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(statuses, vec![("A".into(), 'A'), ("B".into(), 'C'), ("C".into(), 'C')]);
+    m.err(r#"{"as":"ZJ-DEE","cmd":"close_year","year":2025}"#, Code::YearClosed);
+    m.err(r#"{"as":"A","cmd":"surrender","year":2025,"instrument":"ZJEA-2025","qty":1}"#, Code::YearClosed);
+    m.err(&report_line("A", "1", ""), Code::YearClosed);
+    m.err(r#"{"as":"HZ-EEB","cmd":"close_year","year":2026}"#, Code::NotPermitted);
+}
+
+#[test]
+fn penalties_use_the_average_of_the_last_22_closes() {
+    let mut m = compliance_market();
+    confirm(&mut m, "A", 1000);
+    // Day 1 closes at 60.00 (one trade), then 22 days without trades at 60.00,
+    // so the last 22 closes are all 60.00 and the average is 60.00.
+    m.ok(&order("B", "s", "sell", "day", Some("60.00"), 10));
+    m.ok(&order("C", "b", "buy", "day", Some("60.00"), 10));
+    m.ok(r#"{"as":"OP","cmd":"close_day"}"#);
+    assert_eq!(m.state.penalty_price(2025), Some(6000));
+    for d in 3..=5 {
+        m.ok(&format!(r#"{{"as":"OP","cmd":"open_day","date":"2026-04-0{d}"}}"#));
+        m.ok(r#"{"as":"OP","cmd":"close_day"}"#);
+    }
+    assert_eq!(m.state.penalty_price(2025), Some(6000));
+    // Shortfall 1000 at 60.00: 5x = 300000.00, 10x = 600000.00.
+    let rows = m.ok(r#"{"as":"ZJ-DEE","cmd":"close_year","year":2025}"#);
+    let Event::Compliance(a) = &rows.events[0] else { panic!("a compliance row") };
+    assert_eq!((a.shortfall, a.penalty_min, a.penalty_max), (1000, 30_000_000, 60_000_000));
+}
+
+// ---------------------------------------------------------------- invariants (property tests)
+
+/// Random commands from a small vocabulary, so that many of them interact.
+fn arb_line() -> impl Strategy<Value = String> {
+    let who = prop::sample::select(vec!["A", "B", "C", "I"]);
+    let price = (5220i64..=6380).prop_map(|t| format!("{}.{:02}", t / 100, t % 100));
+    let qty = prop_oneof![1i64..200, 1i64..2000];
+    prop_oneof![
+        6 => (who.clone(), 0u32..40, prop::bool::ANY, prop::sample::select(vec!["day", "ioc", "fok"]), price.clone(), qty.clone(), prop::bool::ANY)
+            .prop_map(|(w, id, buy, tif, p, q, market)| {
+                let side = if buy { "buy" } else { "sell" };
+                if market && tif != "day" {
+                    order(w, &format!("o{id}"), side, tif, None, q)
+                } else {
+                    order(w, &format!("o{id}"), side, tif, Some(&p), q)
+                }
+            }),
+        2 => (who.clone(), 0u32..40).prop_map(|(w, id)| format!(r#"{{"as":"{w}","cmd":"cancel","id":"o{id}"}}"#)),
+        1 => (who.clone(), who.clone(), 0u32..5, prop::bool::ANY, 100_000i64..130_000, price.clone())
+            .prop_map(|(w, cp, id, buy, q, p)| format!(r#"{{"as":"{w}","cmd":"block_propose","id":"k{id}","instrument":"ZJEA-2025","side":"{}","counterparty":"{cp}","qty":{q},"price":"{p}"}}"#, if buy { "buy" } else { "sell" })),
+        1 => (who.clone(), who.clone(), 0u32..5).prop_map(|(w, p, id)| format!(r#"{{"as":"{w}","cmd":"block_accept","proposer":"{p}","id":"k{id}"}}"#)),
+        1 => (0u32..3, 1i64..500, price.clone()).prop_map(|(id, q, p)| format!(r#"{{"as":"ZJ-DEE","cmd":"auction_open","id":"AU{id}","instrument":"ZJEA-2025","qty":{q},"reserve_price":"{p}"}}"#)),
+        2 => (who.clone(), 0u32..3, 0u32..20, price.clone(), 1i64..300).prop_map(|(w, a, id, p, q)| format!(r#"{{"as":"{w}","cmd":"auction_bid","auction":"AU{a}","id":"x{id}","price":"{p}","qty":{q}}}"#)),
+        1 => (0u32..3).prop_map(|a| format!(r#"{{"as":"OP","cmd":"auction_close","auction":"AU{a}"}}"#)),
+        1 => (who.clone(), prop::bool::ANY).prop_map(|(w, f)| format!(r#"{{"as":"ZJ-DEE","cmd":"{}","account":"{w}"}}"#, if f { "freeze" } else { "unfreeze" })),
+        1 => (who.clone(), who, 1i64..500).prop_map(|(w, to, q)| format!(r#"{{"as":"{w}","cmd":"transfer","instrument":"ZJEA-2025","to":"{to}","qty":{q}}}"#)),
+        1 => Just(r#"{"as":"OP","cmd":"close_day"}"#.to_string()),
+        1 => (1u32..28).prop_map(|d| format!(r#"{{"as":"OP","cmd":"open_day","date":"2026-05-{d:02}"}}"#)),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// Conservation of allowances and cash, no negative balance, locks equal
+    /// to what orders, proposals and bids reserve, and a book that is never
+    /// crossed, after every command of a random session.
+    #[test]
+    fn invariants_hold_after_every_command(lines in prop::collection::vec(arb_line(), 1..120)) {
+        let mut m = Market::trading();
+        m.ok(r#"{"as":"ZJ-DEE","cmd":"issue","instrument":"ZJEA-2025","to":"ZJ-DEE","qty":5000}"#);
+        for l in &lines {
+            let _ = m.run(l);
+            m.state.check_invariants();
+            let book = &m.state.instruments["ZJEA-2025"].book;
+            if let (Some((bid, _)), Some((ask, _))) = (book.best_bid(), book.best_ask()) {
+                prop_assert!(bid < ask, "crossed book after {}", l);
+            }
+        }
+    }
+
+    /// The same commands give the same state: replay determinism.
+    #[test]
+    fn the_same_commands_give_the_same_state(lines in prop::collection::vec(arb_line(), 1..80)) {
+        let run = || {
+            let mut m = Market::trading();
+            let outcomes: Vec<_> = lines.iter().map(|l| m.run(l)).collect();
+            (outcomes, m.fingerprint())
+        };
+        prop_assert_eq!(run(), run());
+    }
+}
