@@ -1,0 +1,471 @@
+#!/usr/bin/env python3
+"""Random market-day generator (REPLAY.md format), realistic and adversarial.
+
+    python3 gen_day.py --seed N --kind registry|exchange|compliance|mixed --lines L
+
+It runs the reference model (carbon_ref.py) alongside, so that most commands
+are plausible given the state (sellers hold what they sell, fok orders meet a
+book, surrenders know the obligation), and mixes in a good share of every kind
+of rejection.  Deterministic for a given seed.
+"""
+import argparse
+import json
+import os
+import random
+import sys
+from decimal import Decimal
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import carbon_ref as ref  # noqa: E402
+
+OP = "ZJ-CEEX"
+ZJ = "ZJ-DEE"
+REGS = [(ZJ, "ZJ"), ("HZ-EEB", "HZ"), ("NB-EEB", "NB"), ("SX-EEB", "SX")]
+REG_OF = {"HZ": "HZ-EEB", "NB": "NB-EEB", "SX": "SX-EEB"}
+
+
+class Gen:
+    def __init__(self, seed, kind, lines):
+        self.r = random.Random(seed)
+        self.kind, self.target = kind, lines
+        self.out = []
+        self.n = 0
+        self.market = None
+        self.date = [2026, 3, 2]
+        self.oid = 0
+        self.results = []
+
+    # -- emitting
+    def emit(self, obj=None, raw=None):
+        line = raw if raw is not None else json.dumps(obj)
+        self.out.append(line)
+        self.n += 1
+        if self.market is None:
+            self.market = ref.genesis(obj)
+            return {"ok": True}
+        res = ref.apply_line(self.market, ref.parse_json(line), self.n)
+        self.results.append(res)
+        return res
+
+    def cmd(self, actor, name, **kw):
+        d = {"as": actor, "cmd": name}
+        d.update({k: v for k, v in kw.items() if v is not None})
+        return self.emit(d)
+
+    def comment(self, text):
+        self.out.append("# " + text)
+        self.n += 1
+
+    # -- helpers
+    def chance(self, p):
+        return self.r.random() < p
+
+    def pick(self, seq):
+        return self.r.choice(list(seq))
+
+    def accounts(self, *roles):
+        return sorted(a.id for a in self.market.accounts.values() if a.role in roles)
+
+    def traders(self):
+        return self.accounts("entity", "investor")
+
+    def entities(self):
+        return self.accounts("entity")
+
+    def nid(self, prefix):
+        self.oid += 1
+        return "%s%d" % (prefix, self.oid)
+
+    def next_date(self):
+        y, m, d = self.date
+        d += self.r.choice([1, 1, 1, 2, 3])
+        if d > 28:
+            d -= 28
+            m += 1
+        if m > 12:
+            m, y = 1, y + 1
+        self.date = [y, m, d]
+        return "%04d-%02d-%02d" % (y, m, d)
+
+    def ref_price(self, sym):
+        m = self.market
+        if m.day is not None and sym in m.day["refs"]:
+            return m.day["refs"][sym]
+        return m.instruments[sym]["ref"]
+
+    def price_near(self, sym, spread=0.12, tick_bad=0.03):
+        p = float(self.ref_price(sym)) * (1 + self.r.uniform(-spread, spread))
+        p = max(p, 0.01)
+        if self.chance(tick_bad):
+            return "%.3f" % (p + 0.001)
+        return "%.2f" % p
+
+    def instruments(self):
+        return sorted(self.market.instruments)
+
+    def bad_actor(self):
+        return self.pick(["GHOST", OP, ZJ, "HZ-EEB"] + self.accounts("verifier"))
+
+    def held(self, aid, sym):
+        a = self.market.accounts.get(aid)
+        if a is None:
+            return 0
+        return a.h.get(sym, [0, 0, 0])[0]
+
+    def cash(self, aid):
+        a = self.market.accounts.get(aid)
+        return a.cash if a else Decimal(0)
+
+    # -- setup
+    def setup(self):
+        self.emit({"cmd": "genesis", "operator": OP,
+                   "regulators": [{"id": i, "jurisdiction": j} for i, j in REGS]})
+        n_ent = self.r.randint(4, 8)
+        for i in range(n_ent):
+            jur = self.pick(["HZ", "HZ", "NB", "NB", "SX"])
+            if self.chance(0.2):
+                self.cmd(ZJ, "create_account", id="%s-E%03d" % (jur, i), role="entity", jurisdiction=jur)
+            else:
+                self.cmd(REG_OF[jur], "create_account", id="%s-E%03d" % (jur, i), role="entity")
+        for i in range(self.r.randint(2, 4)):
+            self.cmd(ZJ, "create_account", id="INV-%03d" % i, role="investor", jurisdiction=self.pick(["HZ", "NB", "SX"]))
+        self.cmd("HZ-EEB", "create_account", id="VER-A", role="verifier")
+        self.cmd(ZJ, "create_account", id="VER-B", role="verifier", jurisdiction="NB")
+        refs = {"ZJEA-2024": "55.00", "ZJEA-2025": "58.00", "ZJEA-2026": "61.50", "CCER": "42.10"}
+        for s, p in refs.items():
+            self.cmd(OP, "define_instrument", symbol=s, reference_price=p)
+        for a in self.traders():
+            self.cmd(OP, "deposit", account=a, amount="%d.%02d" % (self.r.randint(2, 80) * 10000, self.r.randint(0, 99)))
+        for a in self.traders():
+            for s in ("ZJEA-2025", "ZJEA-2024", "ZJEA-2026", "CCER"):
+                if self.chance(0.7):
+                    self.cmd(ZJ, "issue", instrument=s, to=a, qty=self.r.randint(1000, 60000))
+        if self.kind in ("compliance", "mixed"):
+            self.cmd(ZJ, "define_factor_set", id="FS-2025", grid_tco2_per_mwh="0.4974",
+                     fuels={"coal": {"ncv_gj_per_unit": "20.908", "carbon_tc_per_gj": "0.03085", "oxidation": "0.99"},
+                            "gas": {"ncv_gj_per_unit": "389.31", "carbon_tc_per_gj": "0.01532", "oxidation": "0.99"}})
+
+    # -- actions
+    def a_open(self):
+        m = self.market
+        if m.day is None:
+            if self.chance(0.08):
+                self.cmd(OP, "open_day", date=self.pick(["2026-02-30", "2026-3-05", m.last_date or "2026-01-01"]))
+            elif self.chance(0.05):
+                self.cmd(self.pick(self.traders()), "open_day", date=self.next_date())
+            else:
+                self.cmd(OP, "open_day", date=self.next_date())
+        else:
+            if self.chance(0.1):
+                self.cmd(OP, "open_day", date=self.next_date())
+            elif self.chance(0.35 if self.kind == "exchange" else 0.6):
+                self.cmd(OP, "close_day")
+            else:
+                self.a_order()
+
+    def a_order(self):
+        m = self.market
+        if m.day is None and self.chance(0.8):
+            return self.a_open()
+        actor = self.pick(self.traders()) if not self.chance(0.04) else self.bad_actor()
+        sym = self.pick(["ZJEA-2025"] * 4 + self.instruments()) if not self.chance(0.03) else "ZJEA-2099"
+        if sym not in m.instruments:
+            return self.cmd(actor, "order", id=self.nid("o"), instrument=sym, side="buy", type="limit", tif="day", price="50.00", qty=10)
+        side = self.pick(["buy", "sell"])
+        if side == "sell" and self.chance(0.85):
+            holders = [a for a in self.traders() if self.held(a, sym) > 0 and not m.accounts[a].frozen]
+            if holders:
+                actor = self.pick(holders)
+        book = m.book.get(sym, [])
+        opp_all = [o for o in book if o.side != side]
+        if opp_all and self.chance(0.75):
+            target = self.pick(opp_all)
+            others = [a for a in self.traders() if a != target.acct and not m.accounts[a].frozen
+                      and (side == "buy" or self.held(a, sym) > 0)]
+            if others and not self.chance(0.1):
+                actor = self.pick(others)
+        typ = "market" if self.chance(0.15) else "limit"
+        tif = self.pick(["day", "day", "day", "ioc", "fok"]) if typ == "limit" else self.pick(["ioc", "fok"])
+        if self.chance(0.03):
+            tif = "day"
+        h = self.held(actor, sym)
+        if side == "sell" and self.chance(0.1):
+            qty = self.r.randint(1, max(1, min(99999, h))) if not self.chance(0.3) else self.r.randint(1, 150000)
+        else:
+            qty = self.r.randint(1, 2500)
+        if self.chance(0.03):
+            qty = self.pick([0, -5, 100000, 99999])
+        book = m.book.get(sym, [])
+        if tif == "fok" and book and self.chance(0.6):
+            opp = [o for o in book if o.side != side]
+            if opp:
+                o = self.pick(opp)
+                qty = max(1, o.rem + self.r.randint(-20, 20))
+                price = "%.2f" % (o.price + (Decimal("0.05") if side == "buy" else Decimal("-0.05")))
+            else:
+                price = self.price_near(sym, 0.05)
+        elif book and self.chance(0.7):
+            opp = [o for o in book if o.side != side]
+            if opp:
+                o = self.pick(opp)
+                d = Decimal(self.r.randint(0, 30)) / 100
+                price = str(o.price + d if side == "buy" else max(Decimal("0.01"), o.price - d))
+            else:
+                price = self.price_near(sym, 0.08)
+        else:
+            price = self.price_near(sym, 0.115)
+        if typ == "market":
+            price = None if not self.chance(0.05) else price
+        elif self.chance(0.02):
+            price = None
+        oid = self.nid("o")
+        if self.chance(0.02) and m.order_ids:
+            oid = self.pick(sorted(m.order_ids))[1]
+        return self.cmd(actor, "order", id=oid, instrument=sym, side=side, type=typ, tif=tif, price=price, qty=qty)
+
+    def a_cancel(self):
+        m = self.market
+        resting = [o for s in sorted(m.book) for o in m.book[s]]
+        if resting and self.chance(0.8):
+            o = self.pick(resting)
+            if self.chance(0.3):
+                return self.cmd(OP, "cancel", account=o.acct, id=o.id)
+            if self.chance(0.05):
+                return self.cmd(OP, "cancel", id=o.id)
+            if self.chance(0.05):
+                return self.cmd(o.acct, "cancel", account=o.acct, id=o.id)
+            if self.chance(0.05):
+                return self.cmd(self.pick(self.traders()), "cancel", id=o.id)
+            return self.cmd(o.acct, "cancel", id=o.id)
+        return self.cmd(self.pick(self.traders()), "cancel", id="o%d" % self.r.randint(1, self.oid + 1))
+
+    def a_block(self):
+        m = self.market
+        if m.day is None and self.chance(0.7):
+            return self.a_open()
+        if m.proposals and self.chance(0.5):
+            (prop, bid), p = self.pick(sorted(m.proposals.items()))
+            x = self.r.random()
+            if x < 0.7:
+                acc = p["cp"] if not self.chance(0.1) else self.pick(self.traders())
+                return self.cmd(acc, "block_accept", proposer=prop, id=bid)
+            if x < 0.9:
+                return self.cmd(prop, "block_cancel", id=bid)
+            return self.cmd(OP, "block_cancel", id=bid)
+        actor = self.pick(self.traders())
+        cp = self.pick(self.traders())
+        if self.chance(0.05):
+            cp = self.pick([actor, "HZ-EEB", "VER-A", "NOBODY"])
+        sym = self.pick(["ZJEA-2025", "ZJEA-2025", "ZJEA-2024", "CCER"])
+        side = self.pick(["buy", "sell"])
+        if side == "sell" and self.held(actor, sym) < 100000 and self.chance(0.8):
+            self.cmd(ZJ, "issue", instrument=sym if sym != "CCER" else "ZJEA-2025", to=actor, qty=self.r.randint(100000, 250000)) \
+                if m.accounts[actor].role == "entity" else None
+        if side == "buy" and self.cash(actor) < 10000000 and self.chance(0.8):
+            self.cmd(OP, "deposit", account=actor, amount="12000000.00")
+        qty = self.pick([100000, 100000, 99999, self.r.randint(100000, 200000)])
+        price = self.price_near(sym, 0.36, 0.02)
+        return self.cmd(actor, "block_propose", id=self.nid("blk"), instrument=sym, side=side, counterparty=cp, qty=qty, price=price)
+
+    def a_auction(self):
+        m = self.market
+        if m.day is None and self.chance(0.7):
+            return self.a_open()
+        open_aucs = [a for a in m.auction_order if m.auctions[a]["open"]]
+        x = self.r.random()
+        if open_aucs and x < 0.75:
+            auc = m.auctions[self.pick(open_aucs)]
+            if x < 0.62:
+                actor = self.pick(self.traders())
+                price = "%.2f" % (float(auc["reserve"]) * self.r.uniform(0.97, 1.15))
+                qty = self.r.randint(1, max(1, auc["qty"] // 2))
+                if self.chance(0.05):
+                    qty = auc["qty"] + 1
+                if self.cash(actor) < Decimal(price) * qty and self.chance(0.6):
+                    self.cmd(OP, "deposit", account=actor, amount="%d.00" % (int(float(price) * qty) + 1000))
+                return self.cmd(actor, "auction_bid", auction=auc["id"], id=self.nid("bid"), price=price, qty=qty)
+            closer = self.pick([OP, auc["reg"], auc["reg"], "HZ-EEB", self.pick(self.traders())])
+            return self.cmd(closer, "auction_close", auction=auc["id"])
+        if x < 0.85 and m.auction_order:
+            return self.cmd(self.pick(self.traders()), "auction_bid", auction=self.pick(m.auction_order + ["nope"]),
+                            id=self.nid("bid"), price="60.00", qty=10)
+        reg = self.pick([ZJ, ZJ, "HZ-EEB"])
+        sym = self.pick(["ZJEA-2025", "ZJEA-2026", "ZJEA-2024"])
+        qty = self.r.randint(2000, 40000)
+        if self.held(reg, sym) < qty and self.chance(0.85):
+            if reg == ZJ or sym != "CCER":
+                self.cmd(reg, "issue", instrument=sym, to=reg, qty=qty + self.r.randint(0, 5000))
+        reserve = "%.2f" % (float(self.ref_price(sym)) * self.r.uniform(0.85, 1.0))
+        if self.chance(0.05):
+            reserve = "0.005"
+        return self.cmd(reg, "auction_open", id=self.nid("auc"), instrument=sym, qty=qty, reserve_price=reserve)
+
+    def a_registry(self):
+        m = self.market
+        x = self.r.random()
+        tr = self.traders()
+        if x < 0.12:
+            a = self.pick(tr + ["NOBODY", "VER-A", ZJ, OP])
+            amt = self.pick(["%d.%02d" % (self.r.randint(1, 50000), self.r.randint(0, 99)), "0", "-1.00", "1.005", "12.3"])
+            return self.cmd(self.pick([OP, OP, OP, ZJ]), self.pick(["deposit", "withdraw"]), account=a, amount=amt)
+        if x < 0.27:
+            reg = self.pick([r for r, j in REGS])
+            sym = self.pick(self.instruments() + ["ZJEA-2099"])
+            to = self.pick(self.entities() + [reg, "NOBODY"] + self.accounts("investor"))
+            return self.cmd(reg, "issue", instrument=sym, to=to, qty=self.pick([self.r.randint(1, 20000), 0, -3]))
+        if x < 0.5:
+            a = self.pick(tr + [ZJ, "VER-A"])
+            sym = self.pick(self.instruments())
+            h = self.held(a, sym)
+            qty = self.r.randint(1, max(1, h)) if h and self.chance(0.8) else self.r.randint(1, 100000)
+            to = self.pick(tr + [ZJ, "VER-A", "NOBODY", a])
+            return self.cmd(a, "transfer", instrument=sym, to=to, qty=qty)
+        if x < 0.6:
+            a = self.pick(tr + [ZJ])
+            sym = self.pick(self.instruments())
+            h = self.held(a, sym)
+            qty = self.r.randint(1, max(1, h // 3)) if h else 10
+            kw = dict(instrument=sym, qty=qty, beneficiary="voluntary %d" % self.r.randint(1, 99))
+            if self.chance(0.05):
+                del kw["beneficiary"]
+            return self.cmd(a, "retire", **kw)
+        if x < 0.8:
+            target = self.pick(tr + ["VER-A", "HZ-EEB", "NOBODY"])
+            t = m.accounts.get(target)
+            reg = self.pick([ZJ] + ([REG_OF.get(t.jur, ZJ)] if t is not None and t.jur in REG_OF else []) + ["NB-EEB", OP])
+            return self.cmd(reg, self.pick(["freeze", "freeze", "unfreeze", "unfreeze", "unfreeze"]), account=target)
+        if x < 0.9:
+            jur = self.pick(["HZ", "NB", "SX", "XX"])
+            reg = self.pick([ZJ, REG_OF.get(jur, ZJ), "HZ-EEB", OP])
+            role = self.pick(["entity", "entity", "investor", "verifier", "regulator", "bank"])
+            nid = self.pick(["%s-N%d" % (jur, self.r.randint(0, 40)), "bad id!", self.pick(tr)])
+            return self.cmd(reg, "create_account", id=nid, role=role, jurisdiction=self.pick([None, jur]))
+        return self.garbage()
+
+    def garbage(self):
+        x = self.r.randint(0, 9)
+        tr = self.traders()
+        if x == 0:
+            return self.emit(raw='{"as": "%s", "cmd": "deposit", "account": ' % OP)
+        if x == 1:
+            return self.cmd(OP, "deposit", account=self.pick(tr), amount=100.5)
+        if x == 2:
+            return self.cmd(OP, "teleport", account=self.pick(tr))
+        if x == 3:
+            return self.emit({"cmd": "genesis", "operator": OP, "regulators": []})
+        if x == 4:
+            return self.cmd("GHOST", "transfer", instrument="ZJEA-2025", to=self.pick(tr), qty=1)
+        if x == 5:
+            return self.cmd(self.pick(tr), "transfer", instrument="ZJEA-2025", to=self.pick(tr))
+        if x == 6:
+            return self.emit(raw="[1, 2, 3]")
+        if x == 7:
+            return self.cmd(self.pick(tr), "order", id="x y", instrument="ZJEA-2025", side="buy", type="limit", tif="day", price="58.00", qty=1)
+        if x == 8:
+            return self.cmd(self.pick(tr), "order", id=self.nid("o"), instrument="ZJEA-2025", side="hold", type="limit", tif="day", price="58.00", qty=1)
+        return self.cmd(self.pick(tr), "order", id=self.nid("o"), instrument="ZJEA-2025", side="buy", type="limit", tif="day", price="5.8e1", qty=1)
+
+    # -- compliance
+    def units(self, coal):
+        us = []
+        for _ in range(self.r.randint(1, 2)):
+            fuel = "coal" if coal else self.pick(["coal", "gas"])
+            lf = "%.4f" % self.r.uniform(0.45, 0.85)
+            if fuel == "coal":
+                us.append({"fuel": "coal", "power_mwh": str(self.r.randint(100000, 900000)), "heat_gj": str(self.r.randint(0, 300000)),
+                           "power_benchmark": "0.7910", "heat_benchmark": "0.1033", "load_factor": lf})
+            else:
+                us.append({"fuel": "gas", "power_mwh": str(self.r.randint(100000, 900000)), "heat_gj": str(self.r.randint(0, 300000)),
+                           "power_benchmark": "0.3288", "heat_benchmark": "0.0533", "load_factor": lf})
+        if self.chance(0.03):
+            us[0]["load_factor"] = "1.2"
+        if self.chance(0.03):
+            us[0]["fuel"] = "oil"
+        return us
+
+    def a_compliance(self):
+        m = self.market
+        year = self.pick([2025, 2025, 2025, 2024, 2026])
+        ents = self.entities()
+        e = self.pick(ents)
+        ea = m.accounts[e]
+        reg = REG_OF.get(ea.jur, ZJ) if not self.chance(0.15) else self.pick([ZJ, "HZ-EEB", "NB-EEB"])
+        rep = m.reports.get((e, year))
+        x = self.r.random()
+        if x < 0.15:
+            phase = "final" if (rep and rep["status"] == "confirmed" and self.chance(0.7)) else self.pick(["pre", "pre", "final"])
+            return self.cmd(reg, "allocate_benchmark", entity=e, year=year, phase=phase, units=self.units(self.chance(0.5)))
+        if x < 0.2:
+            return self.cmd(reg, "allocate_grandfather", entity=e, year=year, baseline=self.r.randint(50000, 400000),
+                            decline=self.pick(["0.02", "0.0373", "0", "1.5"]))
+        if x < 0.35:
+            fuels = []
+            for _ in range(self.r.randint(0, 3)):
+                fu = {"fuel": self.pick(["coal", "coal", "gas", "oil"]), "consumption": "%.3f" % self.r.uniform(1000, 60000)}
+                if self.chance(0.3):
+                    fu["ncv"] = "%.3f" % self.r.uniform(19, 22) if fu["fuel"] == "coal" else "%.2f" % self.r.uniform(380, 395)
+                if self.chance(0.2):
+                    fu["carbon"] = "0.02779"
+                fuels.append(fu)
+            actor = e if not self.chance(0.05) else self.pick(self.accounts("investor"))
+            return self.cmd(actor, "submit_report", year=year, factor_set=self.pick(["FS-2025"] * 9 + ["FS-X"]), fuels=fuels,
+                            electricity_mwh=str(self.r.randint(0, 80000)), power_mwh="0", heat_gj="0")
+        if x < 0.5:
+            ve = None
+            if rep and self.chance(0.3):
+                ve = max(0, rep["direct"] + self.r.randint(-2000, 5000))
+            actor = self.pick(["VER-A", "VER-B"]) if not self.chance(0.05) else e
+            return self.cmd(actor, "verify_report", entity=e, year=year, verified_emissions=ve)
+        if x < 0.65:
+            return self.cmd(reg, "confirm_report" if self.chance(0.8) else "return_report", entity=e, year=year)
+        if x < 0.9:
+            sym = self.pick(["ZJEA-2025", "ZJEA-2025", "ZJEA-2024", "CCER", "ZJEA-2026"])
+            qty = self.r.randint(1, 50000)
+            if rep and rep["status"] == "confirmed":
+                ob = rep["obligation"]
+                done = m.surrendered.get((e, year), [0, 0])
+                if sym == "CCER":
+                    lim = ob * 5 // 100 - done[1]
+                    qty = max(1, lim + self.pick([0, 0, 1, -10]))
+                    if self.held(e, "CCER") < qty:
+                        self.cmd(ZJ, "issue", instrument="CCER", to=e, qty=qty)
+                else:
+                    rest = ob - done[0]
+                    qty = max(1, self.pick([rest, rest + 1, rest // 2, rest // 3 + 1]))
+                    if self.held(e, sym) < qty and self.chance(0.7):
+                        self.cmd(ZJ, "issue", instrument=sym, to=e, qty=qty)
+            return self.cmd(e, "surrender", year=year, instrument=sym, qty=qty)
+        if len(self.out) < 0.7 * self.target and self.chance(0.9):
+            return self.cmd(self.pick(["HZ-EEB", ZJ]), "close_year", year=2024)
+        if self.chance(0.6) and year not in m.closed_years:
+            return self.cmd(self.pick([ZJ, ZJ, ZJ, "HZ-EEB"]), "close_year", year=year)
+        return self.cmd(ZJ, "close_year", year=self.pick([2025, 2024, 2030]))
+
+    def run(self):
+        self.setup()
+        w = {
+            "registry": [("a_registry", 70), ("a_open", 8), ("a_order", 7), ("a_compliance", 0), ("a_block", 3), ("a_auction", 3), ("a_cancel", 2), ("garbage", 7)],
+            "exchange": [("a_order", 60), ("a_cancel", 10), ("a_open", 5), ("a_block", 8), ("a_auction", 9), ("a_registry", 6), ("garbage", 2)],
+            "compliance": [("a_compliance", 55), ("a_order", 20), ("a_open", 6), ("a_registry", 8), ("a_cancel", 4), ("a_auction", 4), ("garbage", 3)],
+            "mixed": [("a_order", 35), ("a_compliance", 20), ("a_registry", 15), ("a_open", 6), ("a_cancel", 7), ("a_block", 7), ("a_auction", 7), ("garbage", 3)],
+        }[self.kind]
+        names = [n for n, _ in w]
+        weights = [x for _, x in w]
+        while len(self.out) < self.target:
+            getattr(self, self.r.choices(names, weights)[0])()
+        if self.market.day is not None:
+            self.cmd(OP, "close_day")
+        return "\n".join(self.out) + "\n"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seed", type=int, required=True)
+    ap.add_argument("--kind", choices=["registry", "exchange", "compliance", "mixed"], default="mixed")
+    ap.add_argument("--lines", type=int, default=400)
+    a = ap.parse_args()
+    sys.stdout.write(Gen(a.seed, a.kind, a.lines).run())
+
+
+if __name__ == "__main__":
+    main()
