@@ -178,8 +178,7 @@ fn parse_tree_size(text: &str) -> Result<u64, CheckpointError> {
     if text.len() > 1 && text.starts_with('0') {
         return Err(malformed("tree size has a leading zero"));
     }
-    text.parse()
-        .map_err(|_| malformed("tree size does not fit in 64 bits"))
+    text.parse().map_err(|_| malformed("tree size does not fit in 64 bits"))
 }
 
 /// Checks a signed-note key name: non-empty, no whitespace, no `+` (which
@@ -199,9 +198,7 @@ pub fn validate_key_name(key_name: &str) -> Result<(), CheckpointError> {
         .chars()
         .any(|c| c.is_whitespace() || c.is_control() || c == '+')
     {
-        return Err(malformed(
-            "key name contains whitespace, a control character or '+'",
-        ));
+        return Err(malformed("key name contains whitespace, a control character or '+'"));
     }
     Ok(())
 }
@@ -264,8 +261,7 @@ pub fn parse_verifier_key(s: &str) -> Result<(String, VerifyingKey), CheckpointE
         return Err(malformed("verifier key id is not 8 hex digits"));
     }
     let mut claimed_id = [0u8; KEY_ID_LEN_BYTES];
-    hex::decode_to_slice(id_hex, &mut claimed_id)
-        .map_err(|_| malformed("verifier key id is not 8 hex digits"))?;
+    hex::decode_to_slice(id_hex, &mut claimed_id).map_err(|_| malformed("verifier key id is not 8 hex digits"))?;
     let key_bytes = STANDARD
         .decode(key_b64)
         .map_err(|_| malformed("verifier key is not base64"))?;
@@ -275,8 +271,7 @@ pub fn parse_verifier_key(s: &str) -> Result<(String, VerifyingKey), CheckpointE
     let point: &[u8; 32] = point
         .try_into()
         .map_err(|_| malformed("verifier key is not 32 bytes"))?;
-    let public = VerifyingKey::from_bytes(point)
-        .map_err(|_| malformed("verifier key is not a valid Ed25519 point"))?;
+    let public = VerifyingKey::from_bytes(point).map_err(|_| malformed("verifier key is not a valid Ed25519 point"))?;
     if public.is_weak() {
         return Err(malformed("verifier key is a small-order point"));
     }
@@ -302,11 +297,7 @@ pub fn parse_verifier_key(s: &str) -> Result<(String, VerifyingKey), CheckpointE
 /// * [`CheckpointError::Malformed`] if `key_name` is invalid, the note is not
 ///   a well-formed signed note, or (checked only after the signature) the
 ///   body is not a well-formed three-line checkpoint.
-pub fn open(
-    note: &str,
-    key_name: &str,
-    public: &VerifyingKey,
-) -> Result<Checkpoint, CheckpointError> {
+pub fn open(note: &str, key_name: &str, public: &VerifyingKey) -> Result<Checkpoint, CheckpointError> {
     let body = verify_note(note, key_name, public)?;
     Checkpoint::parse_body(body)
 }
@@ -319,20 +310,13 @@ fn sign_text(text: &str, key_name: &str, key: &SigningKey) -> String {
     let mut blob = Vec::with_capacity(KEY_ID_LEN_BYTES + ED25519_SIG_LEN_BYTES);
     blob.extend_from_slice(&key_id(key_name, &key.verifying_key()));
     blob.extend_from_slice(&signature.to_bytes());
-    format!(
-        "{text}\n{SIG_LINE_PREFIX}{key_name} {}\n",
-        STANDARD.encode(blob)
-    )
+    format!("{text}\n{SIG_LINE_PREFIX}{key_name} {}\n", STANDARD.encode(blob))
 }
 
 /// Splits a signed note into text and signature lines, checks the signature
 /// of (`key_name`, `public`) and returns the signed text. Does not interpret
 /// the text.
-fn verify_note<'a>(
-    note: &'a str,
-    key_name: &str,
-    public: &VerifyingKey,
-) -> Result<&'a str, CheckpointError> {
+fn verify_note<'a>(note: &'a str, key_name: &str, public: &VerifyingKey) -> Result<&'a str, CheckpointError> {
     validate_key_name(key_name)?;
     if note.chars().any(|c| c.is_control() && c != '\n') {
         return Err(malformed("note contains a control character"));
@@ -364,8 +348,7 @@ fn verify_note<'a>(
         if name != key_name || id != wanted_id {
             continue;
         }
-        let signature =
-            Signature::from_slice(&signature_bytes).map_err(|_| CheckpointError::BadSignature)?;
+        let signature = Signature::from_slice(&signature_bytes).map_err(|_| CheckpointError::BadSignature)?;
         public
             .verify_strict(text.as_bytes(), &signature)
             .map_err(|_| CheckpointError::BadSignature)?;
@@ -396,9 +379,7 @@ fn parse_signature_line(line: &str) -> Result<(&str, [u8; 4], Vec<u8>), Checkpoi
         return Err(malformed("signature is too short"));
     }
     let signature_bytes = blob.split_off(KEY_ID_LEN_BYTES);
-    let id: [u8; 4] = blob
-        .try_into()
-        .map_err(|_| malformed("signature is too short"))?;
+    let id: [u8; 4] = blob.try_into().map_err(|_| malformed("signature is too short"))?;
     Ok((name, id, signature_bytes))
 }
 
@@ -510,15 +491,9 @@ mod tests {
 
         assert_eq!(key_id("PeterNeumann", &public), [0xc7, 0x4f, 0x20, 0xa3]);
         assert_eq!(verifier_key_string("PeterNeumann", &public), verifier);
-        assert_eq!(
-            parse_verifier_key(verifier),
-            Ok(("PeterNeumann".to_owned(), public))
-        );
+        assert_eq!(parse_verifier_key(verifier), Ok(("PeterNeumann".to_owned(), public)));
         assert_eq!(sign_text(text, "PeterNeumann", &key), expected_note);
-        assert_eq!(
-            verify_note(&expected_note, "PeterNeumann", &public),
-            Ok(text)
-        );
+        assert_eq!(verify_note(&expected_note, "PeterNeumann", &public), Ok(text));
         // A valid signed note, but its text is not a checkpoint.
         assert!(matches!(
             open(&expected_note, "PeterNeumann", &public),
@@ -618,11 +593,7 @@ mod tests {
         let mut blob = signature_blob(&forged);
         blob[..4].copy_from_slice(&key_id(KEY_NAME, &key.verifying_key()));
         assert_eq!(
-            open(
-                &replace_blob(&forged, &blob),
-                KEY_NAME,
-                &key.verifying_key()
-            ),
+            open(&replace_blob(&forged, &blob), KEY_NAME, &key.verifying_key()),
             Err(CheckpointError::BadSignature)
         );
         assert!(matches!(
@@ -645,10 +616,7 @@ mod tests {
         let after = format!("{note}{witness_line}\n");
         let before = format!("{body}\n{witness_line}\n{our_line}\n");
         for combined in [&after, &before] {
-            assert_eq!(
-                open(combined, KEY_NAME, &key.verifying_key()),
-                Ok(checkpoint.clone())
-            );
+            assert_eq!(open(combined, KEY_NAME, &key.verifying_key()), Ok(checkpoint.clone()));
             assert_eq!(
                 open(combined, "witness.example/w1", &witness.verifying_key()),
                 Ok(checkpoint.clone())
@@ -657,10 +625,7 @@ mod tests {
         // A garbage blob under an unknown name still has to be well formed
         // base64, but is otherwise ignored.
         let unknown = format!("{note}\u{2014} unknown.example AAAAAAAA\n");
-        assert_eq!(
-            open(&unknown, KEY_NAME, &key.verifying_key()),
-            Ok(checkpoint.clone())
-        );
+        assert_eq!(open(&unknown, KEY_NAME, &key.verifying_key()), Ok(checkpoint.clone()));
         // Only unknown signatures: no signature from us.
         assert_eq!(
             open(&cosigned, KEY_NAME, &key.verifying_key()),
@@ -668,10 +633,7 @@ mod tests {
         );
         // A duplicate of our own valid line is harmless.
         let duplicated = format!("{note}{our_line}\n");
-        assert_eq!(
-            open(&duplicated, KEY_NAME, &key.verifying_key()),
-            Ok(checkpoint)
-        );
+        assert_eq!(open(&duplicated, KEY_NAME, &key.verifying_key()), Ok(checkpoint));
     }
 
     #[test]
@@ -702,10 +664,7 @@ mod tests {
         ];
         for case in cases {
             assert!(
-                matches!(
-                    open(&case, KEY_NAME, &public),
-                    Err(CheckpointError::Malformed(_))
-                ),
+                matches!(open(&case, KEY_NAME, &public), Err(CheckpointError::Malformed(_))),
                 "accepted {case:?}"
             );
         }

@@ -149,16 +149,15 @@ impl Code {
     pub fn status_class(self) -> StatusClass {
         use Code::*;
         match self {
-            Malformed | UnknownCommand | InvalidQuantity | InvalidPrice | InvalidAmount
-            | InvalidOrder | InvalidDate | PriceOutOfBand | PriceBelowReserve => {
-                StatusClass::InvalidArgument
-            }
+            Malformed | UnknownCommand | InvalidQuantity | InvalidPrice | InvalidAmount | InvalidOrder
+            | InvalidDate | PriceOutOfBand | PriceBelowReserve => StatusClass::InvalidArgument,
             BadSignature => StatusClass::Unauthenticated,
             NotPermitted | AccountFrozen => StatusClass::PermissionDenied,
-            UnknownAccount | UnknownInstrument | UnknownOrder | UnknownProposal
-            | UnknownAuction | UnknownFactorSet | ReportNotFound => StatusClass::NotFound,
-            AccountExists | InstrumentExists | FactorSetExists | AllocationExists | DuplicateId
-            | Replayed => StatusClass::AlreadyExists,
+            UnknownAccount | UnknownInstrument | UnknownOrder | UnknownProposal | UnknownAuction | UnknownFactorSet
+            | ReportNotFound => StatusClass::NotFound,
+            AccountExists | InstrumentExists | FactorSetExists | AllocationExists | DuplicateId | Replayed => {
+                StatusClass::AlreadyExists
+            }
             _ => StatusClass::FailedPrecondition,
         }
     }
@@ -185,27 +184,12 @@ mod tests {
     #[test]
     fn status_classes_follow_the_rulebook() {
         assert_eq!(Code::Malformed.status_class(), StatusClass::InvalidArgument);
-        assert_eq!(
-            Code::PriceOutOfBand.status_class(),
-            StatusClass::InvalidArgument
-        );
-        assert_eq!(
-            Code::BadSignature.status_class(),
-            StatusClass::Unauthenticated
-        );
-        assert_eq!(
-            Code::AccountFrozen.status_class(),
-            StatusClass::PermissionDenied
-        );
+        assert_eq!(Code::PriceOutOfBand.status_class(), StatusClass::InvalidArgument);
+        assert_eq!(Code::BadSignature.status_class(), StatusClass::Unauthenticated);
+        assert_eq!(Code::AccountFrozen.status_class(), StatusClass::PermissionDenied);
         assert_eq!(Code::ReportNotFound.status_class(), StatusClass::NotFound);
         assert_eq!(Code::Replayed.status_class(), StatusClass::AlreadyExists);
-        assert_eq!(
-            Code::MarketClosed.status_class(),
-            StatusClass::FailedPrecondition
-        );
-        assert_eq!(
-            Code::VintageNotEligible.status_class(),
-            StatusClass::FailedPrecondition
-        );
+        assert_eq!(Code::MarketClosed.status_class(), StatusClass::FailedPrecondition);
+        assert_eq!(Code::VintageNotEligible.status_class(), StatusClass::FailedPrecondition);
     }
 }

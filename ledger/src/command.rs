@@ -254,10 +254,7 @@ pub fn is_jurisdiction_form(s: &str) -> bool {
 
 /// An instrument symbol: `CCER` or `ZJEA-` and four digits (RULEBOOK.md 13.9).
 pub fn is_symbol_form(s: &str) -> bool {
-    s == "CCER"
-        || (s.len() == 9
-            && s.starts_with("ZJEA-")
-            && s.as_bytes()[5..].iter().all(u8::is_ascii_digit))
+    s == "CCER" || (s.len() == 9 && s.starts_with("ZJEA-") && s.as_bytes()[5..].iter().all(u8::is_ascii_digit))
 }
 
 /// The vintage of `ZJEA-<year>`, `None` for CCER.
@@ -639,10 +636,7 @@ mod tests {
             to: Some("X".into()),
             qty: None,
         });
-        assert_eq!(
-            validate(Some(&body), &BTreeSet::new()),
-            Err(Code::Malformed)
-        );
+        assert_eq!(validate(Some(&body), &BTreeSet::new()), Err(Code::Malformed));
     }
 
     #[test]

@@ -31,10 +31,7 @@ const CHECKPOINT_KEY: &[u8] = b"checkpoint";
 impl Journal {
     /// Opens (or creates) the journal in `dir`.
     pub fn open(dir: &Path) -> Result<Journal, StoreError> {
-        let db = sled::Config::new()
-            .path(dir)
-            .mode(sled::Mode::HighThroughput)
-            .open()?;
+        let db = sled::Config::new().path(dir).mode(sled::Mode::HighThroughput).open()?;
         let entries = db.open_tree("journal")?;
         let meta = db.open_tree("meta")?;
         Ok(Journal { db, entries, meta })
@@ -95,10 +92,7 @@ impl Journal {
     }
 
     /// Entries from `from` on, in order, as (key sequence number, raw bytes).
-    pub fn iter_raw(
-        &self,
-        from: u64,
-    ) -> impl Iterator<Item = Result<(u64, Vec<u8>), StoreError>> + '_ {
+    pub fn iter_raw(&self, from: u64) -> impl Iterator<Item = Result<(u64, Vec<u8>), StoreError>> + '_ {
         self.entries.range(from.to_be_bytes()..).map(|r| {
             let (k, v) = r?;
             Ok((seq_of(&k)?, v.to_vec()))
@@ -106,14 +100,10 @@ impl Journal {
     }
 
     /// Entries from `from` on, decoded.
-    pub fn iter(
-        &self,
-        from: u64,
-    ) -> impl Iterator<Item = Result<(Vec<u8>, pb::JournalEntry), StoreError>> + '_ {
+    pub fn iter(&self, from: u64) -> impl Iterator<Item = Result<(Vec<u8>, pb::JournalEntry), StoreError>> + '_ {
         self.iter_raw(from).map(|r| {
             let (seq, raw) = r?;
-            let e = pb::JournalEntry::decode(raw.as_slice())
-                .map_err(|err| StoreError::Decode { seq, err })?;
+            let e = pb::JournalEntry::decode(raw.as_slice()).map_err(|err| StoreError::Decode { seq, err })?;
             Ok((raw, e))
         })
     }

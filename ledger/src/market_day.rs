@@ -87,10 +87,7 @@ fn object(v: &Value) -> Form<Fields<'_>> {
     }
 }
 
-const SIDES: &[(&str, i32)] = &[
-    ("buy", pb::Side::Buy as i32),
-    ("sell", pb::Side::Sell as i32),
-];
+const SIDES: &[(&str, i32)] = &[("buy", pb::Side::Buy as i32), ("sell", pb::Side::Sell as i32)];
 
 /// Parses one non-blank, non-comment line (not the genesis).
 pub fn parse_line(text: &str) -> Line {
@@ -211,9 +208,7 @@ fn parse(text: &str) -> Form<Line> {
             proposer: f.string("proposer")?,
             id: f.string("id")?,
         }),
-        "block_cancel" => B::BlockCancel(pb::BlockCancel {
-            id: f.string("id")?,
-        }),
+        "block_cancel" => B::BlockCancel(pb::BlockCancel { id: f.string("id")? }),
         "auction_open" => B::AuctionOpen(pb::AuctionOpen {
             id: f.string("id")?,
             instrument: f.string("instrument")?,
@@ -234,10 +229,7 @@ fn parse(text: &str) -> Form<Line> {
             year: f.int("year")?,
             phase: f.enumeration(
                 "phase",
-                &[
-                    ("pre", pb::Phase::Pre as i32),
-                    ("final", pb::Phase::Final as i32),
-                ],
+                &[("pre", pb::Phase::Pre as i32), ("final", pb::Phase::Final as i32)],
             )?,
             units: f
                 .array("units")?
@@ -247,10 +239,7 @@ fn parse(text: &str) -> Form<Line> {
                     Ok(pb::GeneratingUnit {
                         fuel: u.enumeration(
                             "fuel",
-                            &[
-                                ("coal", pb::UnitFuel::Coal as i32),
-                                ("gas", pb::UnitFuel::Gas as i32),
-                            ],
+                            &[("coal", pb::UnitFuel::Coal as i32), ("gas", pb::UnitFuel::Gas as i32)],
                         )?,
                         power_mwh: u.string("power_mwh")?,
                         heat_gj: u.string("heat_gj")?,
@@ -330,9 +319,7 @@ fn parse(text: &str) -> Form<Line> {
             instrument: f.string("instrument")?,
             qty: f.int("qty")?,
         }),
-        "close_year" => B::CloseYear(pb::CloseYear {
-            year: f.int("year")?,
-        }),
+        "close_year" => B::CloseYear(pb::CloseYear { year: f.int("year")? }),
         _ => return Err(Code::UnknownCommand),
     };
     Ok(Line::Command {
@@ -375,11 +362,7 @@ pub fn parse_genesis(text: &str) -> Result<GenesisLine, String> {
         .map_err(|_| "regulators must be a list".to_string())?
     {
         let r = object(r).map_err(|_| "a regulator must be an object".to_string())?;
-        let id = r
-            .string("id")
-            .ok()
-            .flatten()
-            .ok_or("a regulator needs an id")?;
+        let id = r.string("id").ok().flatten().ok_or("a regulator needs an id")?;
         let j = r
             .string("jurisdiction")
             .ok()
@@ -401,14 +384,8 @@ mod tests {
     #[test]
     fn form_errors_come_in_the_fine_print_order() {
         assert_eq!(parse_line("[1]"), Line::Rejected(Code::Malformed));
-        assert_eq!(
-            parse_line(r#"{"as": "A"}"#),
-            Line::Rejected(Code::Malformed)
-        );
-        assert_eq!(
-            parse_line(r#"{"cmd": "teleport"}"#),
-            Line::Rejected(Code::Malformed)
-        );
+        assert_eq!(parse_line(r#"{"as": "A"}"#), Line::Rejected(Code::Malformed));
+        assert_eq!(parse_line(r#"{"cmd": "teleport"}"#), Line::Rejected(Code::Malformed));
         assert_eq!(
             parse_line(r#"{"as": "bad id!", "cmd": "teleport"}"#),
             Line::Rejected(Code::Malformed)
@@ -426,17 +403,14 @@ mod tests {
             Line::Rejected(Code::Malformed)
         );
         assert_eq!(
-            parse_line(
-                r#"{"as": "A", "cmd": "issue", "instrument": "CCER", "to": "B", "qty": 1.0}"#
-            ),
+            parse_line(r#"{"as": "A", "cmd": "issue", "instrument": "CCER", "to": "B", "qty": 1.0}"#),
             Line::Rejected(Code::Malformed)
         );
     }
 
     #[test]
     fn null_counts_as_absent() {
-        let Line::Command { body, .. } =
-            parse_line(r#"{"as": "A", "cmd": "cancel", "id": "o1", "account": null}"#)
+        let Line::Command { body, .. } = parse_line(r#"{"as": "A", "cmd": "cancel", "id": "o1", "account": null}"#)
         else {
             panic!("a cancel parses");
         };
@@ -451,7 +425,10 @@ mod tests {
 
     #[test]
     fn genesis_needs_the_genesis_command() {
-        assert!(parse_genesis(r#"{"cmd": "genesis", "operator": "OP", "regulators": [{"id": "ZJ-DEE", "jurisdiction": "ZJ"}]}"#).is_ok());
+        assert!(parse_genesis(
+            r#"{"cmd": "genesis", "operator": "OP", "regulators": [{"id": "ZJ-DEE", "jurisdiction": "ZJ"}]}"#
+        )
+        .is_ok());
         assert!(parse_genesis(r#"{"as": "OP", "cmd": "open_day", "date": "2026-01-01"}"#).is_err());
     }
 }

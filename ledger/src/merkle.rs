@@ -274,9 +274,7 @@ impl MerkleTree {
             }
             start += span;
         }
-        self.leaves
-            .get(lo..hi)
-            .map_or_else(empty_root, subtree_hash)
+        self.leaves.get(lo..hi).map_or_else(empty_root, subtree_hash)
     }
 }
 
@@ -363,13 +361,7 @@ pub fn verify_inclusion(leaf: &Hash, index: u64, size: u64, proof: &[Hash], root
 /// `old_root == empty_root()` and an empty proof. Returns `false` for any
 /// malformed input.
 #[must_use]
-pub fn verify_consistency(
-    old_size: u64,
-    new_size: u64,
-    old_root: &Hash,
-    new_root: &Hash,
-    proof: &[Hash],
-) -> bool {
+pub fn verify_consistency(old_size: u64, new_size: u64, old_root: &Hash, new_root: &Hash, proof: &[Hash]) -> bool {
     if old_size > new_size {
         return false;
     }
@@ -480,9 +472,7 @@ mod tests {
             (
                 2,
                 3,
-                vec![h(
-                    "fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125",
-                )],
+                vec![h("fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125")],
             ),
             (
                 1,
@@ -586,11 +576,7 @@ mod tests {
     fn reference_subproof(m: usize, d: &[Hash], complete: bool) -> Vec<Hash> {
         let n = d.len();
         if m == n {
-            return if complete {
-                vec![]
-            } else {
-                vec![subtree_hash(d)]
-            };
+            return if complete { vec![] } else { vec![subtree_hash(d)] };
         }
         let k = split_point(n);
         if m <= k {
@@ -670,24 +656,12 @@ mod tests {
 
             // Corruptions in the style of the transparency-dev test suite.
             let some_hash = h("abacaba000000000000000000000000000000000000000000060061e00123456");
-            assert!(!verify_inclusion(
-                &leaf,
-                index.wrapping_sub(1),
-                size,
-                &proof,
-                &root
-            ));
+            assert!(!verify_inclusion(&leaf, index.wrapping_sub(1), size, &proof, &root));
             assert!(!verify_inclusion(&leaf, index + 1, size, &proof, &root));
             assert!(!verify_inclusion(&leaf, index ^ 2, size, &proof, &root));
             assert!(!verify_inclusion(&leaf, index, size * 2, &proof, &root));
             assert!(!verify_inclusion(&leaf, index, size / 2, &proof, &root));
-            assert!(!verify_inclusion(
-                &leaf_hash(b"WrongLeaf"),
-                index,
-                size,
-                &proof,
-                &root
-            ));
+            assert!(!verify_inclusion(&leaf_hash(b"WrongLeaf"), index, size, &proof, &root));
             assert!(!verify_inclusion(&leaf, index, size, &proof, &empty_root()));
             assert!(!verify_inclusion(&leaf, index, size, &proof, &some_hash));
             let mut longer = proof.clone();
@@ -715,14 +689,10 @@ mod tests {
     fn consistency_proofs_match_ct_vectors() {
         let tree = ct_tree();
         for (old_size, new_size, expected) in ct_consistency_vectors() {
-            let proof = tree
-                .consistency_proof(old_size, new_size)
-                .expect("in range");
+            let proof = tree.consistency_proof(old_size, new_size).expect("in range");
             assert_eq!(proof, expected, "PROOF({old_size}, D[{new_size}])");
             let (old_root, new_root) = (ct_root(old_size), ct_root(new_size));
-            assert!(verify_consistency(
-                old_size, new_size, &old_root, &new_root, &proof
-            ));
+            assert!(verify_consistency(old_size, new_size, &old_root, &new_root, &proof));
             if proof.is_empty() {
                 continue;
             }
@@ -764,9 +734,7 @@ mod tests {
             }
             for element in 0..proof.len() {
                 let bad = flip(&proof, element, 0, 16);
-                assert!(!verify_consistency(
-                    old_size, new_size, &old_root, &new_root, &bad
-                ));
+                assert!(!verify_consistency(old_size, new_size, &old_root, &new_root, &bad));
             }
         }
         assert_eq!(tree.consistency_proof(9, 8), None);

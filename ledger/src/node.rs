@@ -62,17 +62,10 @@ pub struct Node {
 
 impl Node {
     /// Creates a new ledger in `dir` (which must hold no journal) from a genesis.
-    pub fn create(
-        dir: &Path,
-        genesis: pb::Genesis,
-        operator: SigningKey,
-    ) -> Result<Node, NodeError> {
+    pub fn create(dir: &Path, genesis: pb::Genesis, operator: SigningKey) -> Result<Node, NodeError> {
         let journal = Journal::open(dir)?;
         if !journal.is_empty()? {
-            return Err(NodeError::Genesis(format!(
-                "{} already holds a ledger",
-                dir.display()
-            )));
+            return Err(NodeError::Genesis(format!("{} already holds a ledger", dir.display())));
         }
         let state = State::from_genesis(&genesis).map_err(NodeError::Genesis)?;
         if operator_key(&genesis) != Some(operator.verifying_key()) {
@@ -200,17 +193,11 @@ impl Node {
     /// Sequences a batch: each envelope is authenticated (`signature_checked`
     /// says the caller already verified its signature against the actor's
     /// key) and applied in order; one flush makes the batch durable.
-    pub fn submit(
-        &mut self,
-        batch: &[(pb::SignedCommand, bool)],
-    ) -> Result<Vec<Submitted>, NodeError> {
+    pub fn submit(&mut self, batch: &[(pb::SignedCommand, bool)]) -> Result<Vec<Submitted>, NodeError> {
         if let Some(why) = &self.failed {
             return Err(NodeError::Failed(why.clone()));
         }
-        assert!(
-            batch.len() <= MAX_BATCH,
-            "batches are bounded by the sequencer"
-        );
+        assert!(batch.len() <= MAX_BATCH, "batches are bounded by the sequencer");
         let mut out = Vec::with_capacity(batch.len());
         let mut journalled = false;
         for (env, checked) in batch {
@@ -233,10 +220,7 @@ impl Node {
             };
             let seq = self.append(entry).map_err(|e| self.fail(e))?;
             journalled = true;
-            out.push(Submitted {
-                seq: Some(seq),
-                result,
-            });
+            out.push(Submitted { seq: Some(seq), result });
         }
         if journalled {
             self.commit().map_err(|e| self.fail(e))?;

@@ -180,9 +180,7 @@ mod tests {
         for ok in ["0", "58.20", "-1.00", "58.200", "007", "0.0001"] {
             assert!(is_decimal_form(ok), "{ok}");
         }
-        for bad in [
-            "", ".5", "5.", "+1", "1e3", "1.2.3", "-", "1,0", " 1", "NaN",
-        ] {
+        for bad in ["", ".5", "5.", "+1", "1e3", "1.2.3", "-", "1,0", " 1", "NaN"] {
             assert!(!is_decimal_form(bad), "{bad}");
         }
     }
@@ -191,10 +189,7 @@ mod tests {
     fn ticks_need_a_positive_multiple_of_a_cent() {
         assert_eq!(to_ticks(dec("58.20")), Some(5820));
         assert_eq!(to_ticks(dec("58.200")), Some(5820));
-        assert_eq!(
-            to_ticks(dec("58.2000000000000000000000000000000")),
-            Some(5820)
-        );
+        assert_eq!(to_ticks(dec("58.2000000000000000000000000000000")), Some(5820));
         assert_eq!(to_ticks(dec("12.345")), None);
         assert_eq!(to_ticks(dec("0")), None);
         assert_eq!(to_ticks(dec("-1.00")), None);

@@ -27,9 +27,7 @@ pub enum ReplayError {
     Genesis { line: usize, why: String },
     #[error("the file holds no command line")]
     Empty,
-    #[error(
-        "line {line}: the key given for {id} is not its test key, so the replay cannot sign for it"
-    )]
+    #[error("line {line}: the key given for {id} is not its test key, so the replay cannot sign for it")]
     ForeignKey { line: usize, id: String },
     #[error(transparent)]
     Node(#[from] NodeError),
@@ -90,12 +88,7 @@ pub fn replay(text: &str, dir: &Path) -> Result<Replay, ReplayError> {
         .filter(|(_, l)| !l.trim().is_empty() && !l.starts_with('#'));
     let (gline, gtext) = lines.next().ok_or(ReplayError::Empty)?;
     let g = parse_genesis(gtext).map_err(|why| ReplayError::Genesis { line: gline, why })?;
-    fn pub_key(
-        keys: &mut Keys,
-        id: &str,
-        given: Option<[u8; 32]>,
-        line: usize,
-    ) -> Result<Vec<u8>, ReplayError> {
+    fn pub_key(keys: &mut Keys, id: &str, given: Option<[u8; 32]>, line: usize) -> Result<Vec<u8>, ReplayError> {
         let test = keys.get(id).verifying_key().to_bytes();
         match given {
             Some(k) if k != test => Err(ReplayError::ForeignKey {
@@ -121,11 +114,10 @@ pub fn replay(text: &str, dir: &Path) -> Result<Replay, ReplayError> {
             .collect::<Result<_, ReplayError>>()?,
         origin: REPLAY_ORIGIN.into(),
     };
-    let mut node =
-        Node::create(dir, genesis, keys.get(&g.operator).clone()).map_err(|e| match e {
-            NodeError::Genesis(why) => ReplayError::Genesis { line: gline, why },
-            other => other.into(),
-        })?;
+    let mut node = Node::create(dir, genesis, keys.get(&g.operator).clone()).map_err(|e| match e {
+        NodeError::Genesis(why) => ReplayError::Genesis { line: gline, why },
+        other => other.into(),
+    })?;
 
     let mut results = vec![LineResult {
         line: gline,
@@ -144,10 +136,7 @@ pub fn replay(text: &str, dir: &Path) -> Result<Replay, ReplayError> {
         }
         let answers = node.submit(batch)?;
         for (line, a) in batch_lines.drain(..).zip(answers) {
-            results.push(LineResult {
-                line,
-                result: a.result,
-            });
+            results.push(LineResult { line, result: a.result });
         }
         batch.clear();
         Ok(())

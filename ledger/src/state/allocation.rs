@@ -44,10 +44,7 @@ pub struct Allocation {
 pub fn benchmark_total(units: &[Unit]) -> Option<Decimal> {
     units.iter().try_fold(Decimal::ZERO, |acc, u| {
         let ff = load_factor_correction(u.coal, u.load_factor);
-        let power = u
-            .power_mwh
-            .checked_mul(u.power_benchmark)?
-            .checked_mul(ff)?;
+        let power = u.power_mwh.checked_mul(u.power_benchmark)?.checked_mul(ff)?;
         let heat = u.heat_gj.checked_mul(u.heat_benchmark)?;
         acc.checked_add(power)?.checked_add(heat)
     })
@@ -56,12 +53,7 @@ pub fn benchmark_total(units: &[Unit]) -> Option<Decimal> {
 impl State {
     /// The allocating regulator's checks shared by both methods: the
     /// entity is one of its own, the vintage exists, the year is open.
-    fn allocation_target(
-        &self,
-        actor: AcctIdx,
-        entity: &str,
-        year: i64,
-    ) -> Result<(AcctIdx, String), Code> {
+    fn allocation_target(&self, actor: AcctIdx, entity: &str, year: i64) -> Result<(AcctIdx, String), Code> {
         let reg = self.acct(actor);
         if reg.role != Role::Regulator {
             return Err(Code::NotPermitted);
@@ -110,10 +102,7 @@ impl State {
         let existing = self.allocations.get(&key);
         let verified = match phase {
             Phase::Pre => None,
-            Phase::Final => Some(
-                self.confirmed_emissions(entity, year)
-                    .ok_or(Code::ReportNotConfirmed)?,
-            ),
+            Phase::Final => Some(self.confirmed_emissions(entity, year).ok_or(Code::ReportNotConfirmed)?),
         };
         let refused = match phase {
             Phase::Pre => existing.is_some(),
@@ -125,12 +114,8 @@ impl State {
         let total = benchmark_total(units).ok_or(Code::InvalidQuantity)?;
         match verified {
             None => {
-                let pre = round_whole(
-                    total
-                        .checked_mul(Decimal::new(70, 2))
-                        .ok_or(Code::InvalidQuantity)?,
-                )
-                .ok_or(Code::InvalidQuantity)?;
+                let pre = round_whole(total.checked_mul(Decimal::new(70, 2)).ok_or(Code::InvalidQuantity)?)
+                    .ok_or(Code::InvalidQuantity)?;
                 let (issued, deducted) = self.issue_allocation(e, &symbol, pre);
                 self.allocations.insert(
                     key,
@@ -146,8 +131,7 @@ impl State {
             }
             Some(verified) => {
                 let by_benchmark = round_whole(total).ok_or(Code::InvalidQuantity)?;
-                let floor =
-                    round_ratio(Decimal::from(verified), 4, 5).ok_or(Code::InvalidQuantity)? as i64;
+                let floor = round_ratio(Decimal::from(verified), 4, 5).ok_or(Code::InvalidQuantity)? as i64;
                 let final_qty = by_benchmark.max(floor);
                 let before = existing.and_then(|a| a.pre).unwrap_or(0);
                 let diff = final_qty - before;
@@ -161,10 +145,7 @@ impl State {
                     clawed = want.min(h.available);
                     h.available -= clawed;
                     a.tidy(&symbol);
-                    self.instruments
-                        .get_mut(&symbol)
-                        .expect("checked above")
-                        .clawed_back += clawed;
+                    self.instruments.get_mut(&symbol).expect("checked above").clawed_back += clawed;
                     self.add_unclawed(entity, year, want - clawed);
                 }
                 let rec = self.allocations.entry(key).or_insert(super::Allocation {
@@ -200,8 +181,7 @@ impl State {
         if baseline > crate::num::MAX_QTY_TONNES {
             return Err(Code::InvalidQuantity);
         }
-        let qty = round_whole(Decimal::from(baseline) * (Decimal::ONE - decline))
-            .ok_or(Code::InvalidQuantity)?;
+        let qty = round_whole(Decimal::from(baseline) * (Decimal::ONE - decline)).ok_or(Code::InvalidQuantity)?;
         let (issued, deducted) = self.issue_allocation(e, &symbol, qty);
         self.allocations.insert(
             key,

@@ -73,14 +73,7 @@ impl State {
         Ok(Applied::default())
     }
 
-    pub(super) fn auction_bid(
-        &mut self,
-        actor: AcctIdx,
-        auction: &str,
-        id: &str,
-        price: Decimal,
-        qty: i64,
-    ) -> Outcome {
+    pub(super) fn auction_bid(&mut self, actor: AcctIdx, auction: &str, id: &str, price: Decimal, qty: i64) -> Outcome {
         if !self.acct(actor).role.trades() {
             return Err(Code::NotPermitted);
         }
@@ -110,16 +103,12 @@ impl State {
         a.bid_ids.insert(id.to_string());
         a.cash_available -= value;
         a.cash_locked += value;
-        self.auctions
-            .get_mut(auction)
-            .expect("found above")
-            .bids
-            .push(Bid {
-                bidder: actor,
-                id: id.to_string(),
-                price,
-                qty,
-            });
+        self.auctions.get_mut(auction).expect("found above").bids.push(Bid {
+            bidder: actor,
+            id: id.to_string(),
+            price,
+            qty,
+        });
         Ok(Applied::default())
     }
 
@@ -139,10 +128,7 @@ impl State {
         self.open_auctions.retain(|a| a != auction);
         let mut events = Vec::new();
         self.clear_auction(auction, &date, &mut events);
-        Ok(Applied {
-            order: None,
-            events,
-        })
+        Ok(Applied { order: None, events })
     }
 
     /// Clears an open auction: fills, uniform price, refunds, unsold units back.
@@ -209,10 +195,7 @@ impl State {
                 sell_id: id.to_string(),
             }));
         }
-        self.auctions
-            .get_mut(id)
-            .expect("clearing a known auction")
-            .bids = bids;
+        self.auctions.get_mut(id).expect("clearing a known auction").bids = bids;
     }
 
     /// Freezing cancels the account's bids in open auctions.

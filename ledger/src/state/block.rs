@@ -54,9 +54,7 @@ impl State {
         if cp == actor || !self.acct(cp).role.trades() {
             return Err(Code::InvalidOrder);
         }
-        if price < band_low(band_ref, 100 - BLOCK_BAND_PCT)
-            || price > band_high(band_ref, 100 + BLOCK_BAND_PCT)
-        {
+        if price < band_low(band_ref, 100 - BLOCK_BAND_PCT) || price > band_high(band_ref, 100 + BLOCK_BAND_PCT) {
             return Err(Code::PriceOutOfBand);
         }
         if self.acct(actor).block_ids.contains(id) {
@@ -65,9 +63,7 @@ impl State {
         let value = Cents::from(price) * Cents::from(qty);
         let a = self.acct(actor);
         match side {
-            Side::Sell if a.holding(instrument).available < qty => {
-                return Err(Code::InsufficientHoldings)
-            }
+            Side::Sell if a.holding(instrument).available < qty => return Err(Code::InsufficientHoldings),
             Side::Buy if a.cash_available < value => return Err(Code::InsufficientFunds),
             _ => {}
         }
@@ -115,9 +111,7 @@ impl State {
         let acceptor = self.acct(actor);
         match p.side {
             // The proposer buys: the acceptor delivers from `available`.
-            Side::Buy if acceptor.holding(&p.instrument).available < p.qty => {
-                return Err(Code::InsufficientHoldings)
-            }
+            Side::Buy if acceptor.holding(&p.instrument).available < p.qty => return Err(Code::InsufficientHoldings),
             // The proposer sells: the acceptor pays from `available` cash.
             Side::Sell if acceptor.cash_available < value => return Err(Code::InsufficientFunds),
             _ => {}

@@ -28,10 +28,7 @@ pub(super) struct Obligation {
 impl State {
     pub(super) fn add_unclawed(&mut self, entity: &str, year: i64, qty: i64) {
         if qty > 0 {
-            self.obligations
-                .entry((entity.to_string(), year))
-                .or_default()
-                .unclawed += qty;
+            self.obligations.entry((entity.to_string(), year)).or_default().unclawed += qty;
         }
     }
 
@@ -53,13 +50,7 @@ impl State {
             .map_or(0, |o| o.surrendered)
     }
 
-    pub(super) fn surrender(
-        &mut self,
-        actor: AcctIdx,
-        year: i64,
-        instrument: &str,
-        qty: i64,
-    ) -> Outcome {
+    pub(super) fn surrender(&mut self, actor: AcctIdx, year: i64, instrument: &str, qty: i64) -> Outcome {
         let entity = self.acct(actor);
         if entity.role != Role::Entity {
             return Err(Code::NotPermitted);
@@ -78,13 +69,8 @@ impl State {
         if self.acct(actor).holding(instrument).available < qty {
             return Err(Code::InsufficientHoldings);
         }
-        let done = self
-            .obligations
-            .get(&(id.clone(), year))
-            .cloned()
-            .unwrap_or_default();
-        let offset_limit =
-            div_floor(i128::from(obligation) * i128::from(OFFSET_LIMIT_PCT), 100) as i64;
+        let done = self.obligations.get(&(id.clone(), year)).cloned().unwrap_or_default();
+        let offset_limit = div_floor(i128::from(obligation) * i128::from(OFFSET_LIMIT_PCT), 100) as i64;
         if offset && done.surrendered_offsets + qty > offset_limit {
             return Err(Code::OffsetLimitExceeded);
         }
@@ -94,10 +80,7 @@ impl State {
         let a = self.acct_mut(actor);
         a.holding_mut(instrument).available -= qty;
         a.tidy(instrument);
-        self.instruments
-            .get_mut(instrument)
-            .expect("checked above")
-            .surrendered += qty;
+        self.instruments.get_mut(instrument).expect("checked above").surrendered += qty;
         let o = self.obligations.entry((id, year)).or_default();
         o.surrendered += qty;
         if offset {

@@ -30,9 +30,7 @@ use crate::command::{is_jurisdiction_form, is_valid_id, validate, Cmd, Role};
 use crate::num::{Cents, Ticks};
 
 pub use allocation::{Allocation, AllocationMethod};
-pub use events::{
-    outcome_to_pb, Applied, ComplianceRow, DaySummary, Event, OrderStatus, Trade, TradeMode,
-};
+pub use events::{outcome_to_pb, Applied, ComplianceRow, DaySummary, Event, OrderStatus, Trade, TradeMode};
 pub use mrv::{Report, ReportStatus};
 
 /// Index of an account in [`State::accounts`]; stable for the ledger's life.
@@ -124,8 +122,7 @@ impl Account {
     /// A regulator acts on accounts of its own jurisdiction; `ZJ` on all.
     fn governs(&self, other: &Account) -> bool {
         self.role == Role::Regulator
-            && (self.is_zj_regulator()
-                || (other.jurisdiction.is_some() && other.jurisdiction == self.jurisdiction))
+            && (self.is_zj_regulator() || (other.jurisdiction.is_some() && other.jurisdiction == self.jurisdiction))
     }
 }
 
@@ -234,10 +231,7 @@ impl State {
             VerifyingKey::from_bytes(&arr).map_err(|e| format!("{who}: bad public key: {e}"))
         };
         if !is_valid_id(&g.operator) {
-            return Err(format!(
-                "operator id {:?} breaks the id pattern",
-                g.operator
-            ));
+            return Err(format!("operator id {:?} breaks the id pattern", g.operator));
         }
         let mut accounts = vec![Account::new(
             g.operator.clone(),
@@ -325,13 +319,8 @@ impl State {
     /// the signature (`BAD_SIGNATURE`, skipped when `signature_checked`: the
     /// service verifies in parallel before the sequencer) and the nonce
     /// (`REPLAYED`). Read-only.
-    pub fn authenticate(
-        &self,
-        envelope: &pb::SignedCommand,
-        signature_checked: bool,
-    ) -> Result<Authenticated, Code> {
-        let command =
-            pb::Command::decode(envelope.payload.as_slice()).map_err(|_| Code::Malformed)?;
+    pub fn authenticate(&self, envelope: &pb::SignedCommand, signature_checked: bool) -> Result<Authenticated, Code> {
+        let command = pb::Command::decode(envelope.payload.as_slice()).map_err(|_| Code::Malformed)?;
         let (Some(actor), Some(nonce)) = (command.actor.as_deref(), command.nonce) else {
             return Err(Code::Malformed);
         };
@@ -347,11 +336,7 @@ impl State {
         if nonce <= account.last_nonce {
             return Err(Code::Replayed);
         }
-        Ok(Authenticated {
-            actor: idx,
-            nonce,
-            cmd,
-        })
+        Ok(Authenticated { actor: idx, nonce, cmd })
     }
 
     /// The public key of an account, for verifying signatures outside the
@@ -385,19 +370,9 @@ impl State {
             } => self.define_instrument(actor, symbol, *reference_price),
             Cmd::Deposit { account, amount } => self.deposit(actor, account, *amount),
             Cmd::Withdraw { account, amount } => self.withdraw(actor, account, *amount),
-            Cmd::Issue {
-                instrument,
-                to,
-                qty,
-            } => self.issue(actor, instrument, to, *qty),
-            Cmd::Transfer {
-                instrument,
-                to,
-                qty,
-            } => self.transfer(actor, instrument, to, *qty),
-            Cmd::Retire {
-                instrument, qty, ..
-            } => self.retire(actor, instrument, *qty),
+            Cmd::Issue { instrument, to, qty } => self.issue(actor, instrument, to, *qty),
+            Cmd::Transfer { instrument, to, qty } => self.transfer(actor, instrument, to, *qty),
+            Cmd::Retire { instrument, qty, .. } => self.retire(actor, instrument, *qty),
             Cmd::Freeze { account } => self.set_frozen(actor, account, true),
             Cmd::Unfreeze { account } => self.set_frozen(actor, account, false),
             Cmd::OpenDay { date } => self.open_trading_day(actor, date),
@@ -410,16 +385,7 @@ impl State {
                 tif,
                 price,
                 qty,
-            } => self.place_order(
-                actor,
-                id,
-                instrument,
-                *side,
-                *order_type,
-                *tif,
-                *price,
-                *qty,
-            ),
+            } => self.place_order(actor, id, instrument, *side, *order_type, *tif, *price, *qty),
             Cmd::Cancel { id, account } => self.cancel_order(actor, id, account.as_deref()),
             Cmd::BlockPropose {
                 id,
@@ -468,15 +434,7 @@ impl State {
                 electricity_mwh,
                 power_mwh,
                 heat_gj,
-            } => self.submit_report(
-                actor,
-                *year,
-                factor_set,
-                fuels,
-                *electricity_mwh,
-                *power_mwh,
-                *heat_gj,
-            ),
+            } => self.submit_report(actor, *year, factor_set, fuels, *electricity_mwh, *power_mwh, *heat_gj),
             Cmd::VerifyReport {
                 entity,
                 year,
@@ -484,11 +442,7 @@ impl State {
             } => self.verify_report(actor, entity, *year, *verified_emissions),
             Cmd::ConfirmReport { entity, year } => self.confirm_report(actor, entity, *year),
             Cmd::ReturnReport { entity, year } => self.return_report(actor, entity, *year),
-            Cmd::Surrender {
-                year,
-                instrument,
-                qty,
-            } => self.surrender(actor, *year, instrument, *qty),
+            Cmd::Surrender { year, instrument, qty } => self.surrender(actor, *year, instrument, *qty),
             Cmd::CloseYear { year } => self.close_year(actor, *year),
         }
     }
@@ -503,11 +457,7 @@ impl State {
         let mut locked_cash: BTreeMap<AcctIdx, Cents> = BTreeMap::new();
         let mut cash: Cents = 0;
         for a in &self.accounts {
-            assert!(
-                a.cash_available >= 0 && a.cash_locked >= 0,
-                "negative cash in {}",
-                a.id
-            );
+            assert!(a.cash_available >= 0 && a.cash_locked >= 0, "negative cash in {}", a.id);
             cash += a.cash_available + a.cash_locked;
             for (s, h) in &a.holdings {
                 assert!(
@@ -535,9 +485,8 @@ impl State {
             let o = book.get(*r).expect("every resting order is in its book");
             match info.side {
                 crate::command::Side::Sell => {
-                    *locked_units
-                        .entry((info.owner, info.instrument.as_str()))
-                        .or_default() += o.remaining_tonnes as i64
+                    *locked_units.entry((info.owner, info.instrument.as_str())).or_default() +=
+                        o.remaining_tonnes as i64
                 }
                 crate::command::Side::Buy => {
                     *locked_cash.entry(info.owner).or_default() +=
@@ -548,24 +497,18 @@ impl State {
         for ((owner, _), p) in &self.proposals {
             match p.side {
                 crate::command::Side::Sell => {
-                    *locked_units
-                        .entry((*owner, p.instrument.as_str()))
-                        .or_default() += p.qty
+                    *locked_units.entry((*owner, p.instrument.as_str())).or_default() += p.qty
                 }
                 crate::command::Side::Buy => {
-                    *locked_cash.entry(*owner).or_default() +=
-                        Cents::from(p.price) * Cents::from(p.qty)
+                    *locked_cash.entry(*owner).or_default() += Cents::from(p.price) * Cents::from(p.qty)
                 }
             }
         }
         for id in &self.open_auctions {
             let au = &self.auctions[id];
-            *locked_units
-                .entry((au.regulator, au.instrument.as_str()))
-                .or_default() += au.qty;
+            *locked_units.entry((au.regulator, au.instrument.as_str())).or_default() += au.qty;
             for b in &au.bids {
-                *locked_cash.entry(b.bidder).or_default() +=
-                    Cents::from(b.price) * Cents::from(b.qty);
+                *locked_cash.entry(b.bidder).or_default() += Cents::from(b.price) * Cents::from(b.qty);
             }
         }
         for (i, a) in self.accounts.iter().enumerate() {

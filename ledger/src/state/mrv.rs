@@ -57,10 +57,7 @@ pub struct Report {
 /// Direct emissions: `round(sum(consumption * ncv * carbon * oxidation) * 44 / 12)`,
 /// the sum exact and the division done as a fraction. `Err(fuel)` names a fuel
 /// missing from the set; `Ok(None)` means overflow.
-pub fn direct_emissions(
-    set: &BTreeMap<String, FuelFactors>,
-    fuels: &[FuelUse],
-) -> Result<Option<i64>, String> {
+pub fn direct_emissions(set: &BTreeMap<String, FuelFactors>, fuels: &[FuelUse]) -> Result<Option<i64>, String> {
     let mut sum = Decimal::ZERO;
     for f in fuels {
         let dflt = set.get(&f.fuel).ok_or_else(|| f.fuel.clone())?;
@@ -117,10 +114,7 @@ impl State {
         if entity.role != Role::Entity {
             return Err(Code::NotPermitted);
         }
-        let set = self
-            .factor_sets
-            .get(factor_set)
-            .ok_or(Code::UnknownFactorSet)?;
+        let set = self.factor_sets.get(factor_set).ok_or(Code::UnknownFactorSet)?;
         if fuels.iter().any(|f| !set.fuels.contains_key(&f.fuel)) {
             return Err(Code::UnknownFactorSet);
         }
@@ -129,9 +123,7 @@ impl State {
         }
         let key = (entity.id.clone(), year);
         let mut history = match self.reports.get(&key) {
-            Some(r) if matches!(r.status, ReportStatus::Submitted | ReportStatus::Returned) => {
-                r.history.clone()
-            }
+            Some(r) if matches!(r.status, ReportStatus::Submitted | ReportStatus::Returned) => r.history.clone(),
             Some(_) => return Err(Code::ReportState),
             None => Vec::new(),
         };
@@ -171,22 +163,13 @@ impl State {
     }
 
     fn move_report(&mut self, key: &(String, i64), to: ReportStatus, verified: Option<i64>) {
-        let r = self
-            .reports
-            .get_mut(key)
-            .expect("checked by report_for_transition");
+        let r = self.reports.get_mut(key).expect("checked by report_for_transition");
         r.status = to;
         r.verified_tonnes = verified;
         r.history.push(to);
     }
 
-    pub(super) fn verify_report(
-        &mut self,
-        actor: AcctIdx,
-        entity: &str,
-        year: i64,
-        verified: Option<i64>,
-    ) -> Outcome {
+    pub(super) fn verify_report(&mut self, actor: AcctIdx, entity: &str, year: i64, verified: Option<i64>) -> Outcome {
         if self.acct(actor).role != Role::Verifier {
             return Err(Code::NotPermitted);
         }

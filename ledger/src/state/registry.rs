@@ -32,19 +32,18 @@ impl State {
         public_key: &[u8; 32],
     ) -> Outcome {
         let reg = self.acct(actor);
-        if reg.role != Role::Regulator
-            || !matches!(role, Role::Entity | Role::Investor | Role::Verifier)
-        {
+        // 13.5: ZJ must name a jurisdiction. A form error, so it comes before
+        // every permission check, though only the actor tells it apart.
+        if reg.is_zj_regulator() && jurisdiction.is_none() {
+            return Err(Code::Malformed);
+        }
+        if reg.role != Role::Regulator || !matches!(role, Role::Entity | Role::Investor | Role::Verifier) {
             return Err(Code::NotPermitted);
         }
         let jurisdiction = if reg.is_zj_regulator() {
-            // 13.5: ZJ must name a jurisdiction of the genesis set.
-            jurisdiction.ok_or(Code::Malformed)?.to_string()
+            jurisdiction.expect("checked above").to_string()
         } else {
-            let own = reg
-                .jurisdiction
-                .clone()
-                .expect("regulators have a jurisdiction");
+            let own = reg.jurisdiction.clone().expect("regulators have a jurisdiction");
             match jurisdiction {
                 Some(j) if j != own => return Err(Code::NotPermitted),
                 _ => own,
@@ -61,12 +60,7 @@ impl State {
         Ok(Applied::default())
     }
 
-    pub(super) fn define_instrument(
-        &mut self,
-        actor: AcctIdx,
-        symbol: &str,
-        reference_price: Decimal,
-    ) -> Outcome {
+    pub(super) fn define_instrument(&mut self, actor: AcctIdx, symbol: &str, reference_price: Decimal) -> Outcome {
         if actor != self.operator {
             return Err(Code::NotPermitted);
         }
@@ -101,10 +95,7 @@ impl State {
             return Err(Code::NotPermitted);
         }
         let idx = self.idx(account)?;
-        if !matches!(
-            self.acct(idx).role,
-            Role::Entity | Role::Investor | Role::Regulator
-        ) {
+        if !matches!(self.acct(idx).role, Role::Entity | Role::Investor | Role::Regulator) {
             return Err(Code::NotPermitted);
         }
         Ok(idx)
@@ -145,13 +136,7 @@ impl State {
         self.acct_mut(to).holding_mut(symbol).available += qty;
     }
 
-    pub(super) fn issue(
-        &mut self,
-        actor: AcctIdx,
-        instrument: &str,
-        to: &str,
-        qty: i64,
-    ) -> Outcome {
+    pub(super) fn issue(&mut self, actor: AcctIdx, instrument: &str, to: &str, qty: i64) -> Outcome {
         let reg = self.acct(actor);
         if reg.role != Role::Regulator || (instrument == "CCER" && !reg.is_zj_regulator()) {
             return Err(Code::NotPermitted);
@@ -168,24 +153,12 @@ impl State {
         Ok(Applied::default())
     }
 
-    pub(super) fn transfer(
-        &mut self,
-        actor: AcctIdx,
-        instrument: &str,
-        to: &str,
-        qty: i64,
-    ) -> Outcome {
-        if !matches!(
-            self.acct(actor).role,
-            Role::Entity | Role::Investor | Role::Regulator
-        ) {
+    pub(super) fn transfer(&mut self, actor: AcctIdx, instrument: &str, to: &str, qty: i64) -> Outcome {
+        if !matches!(self.acct(actor).role, Role::Entity | Role::Investor | Role::Regulator) {
             return Err(Code::NotPermitted);
         }
         let to_idx = self.idx(to)?;
-        if !matches!(
-            self.acct(to_idx).role,
-            Role::Entity | Role::Investor | Role::Regulator
-        ) {
+        if !matches!(self.acct(to_idx).role, Role::Entity | Role::Investor | Role::Regulator) {
             return Err(Code::NotPermitted);
         }
         self.instrument(instrument)?;
@@ -218,10 +191,7 @@ impl State {
         }
         self.acct_mut(actor).holding_mut(instrument).available -= qty;
         self.acct_mut(actor).tidy(instrument);
-        self.instruments
-            .get_mut(instrument)
-            .expect("checked above")
-            .retired += qty;
+        self.instruments.get_mut(instrument).expect("checked above").retired += qty;
         Ok(Applied::default())
     }
 
@@ -231,9 +201,7 @@ impl State {
         }
         let idx = self.idx(account)?;
         let target = self.acct(idx);
-        if !matches!(target.role, Role::Entity | Role::Investor | Role::Verifier)
-            || !self.acct(actor).governs(target)
-        {
+        if !matches!(target.role, Role::Entity | Role::Investor | Role::Verifier) || !self.acct(actor).governs(target) {
             return Err(Code::NotPermitted);
         }
         if frozen {

@@ -65,7 +65,8 @@ impl Market {
 
     /// Runs a line that must be accepted.
     pub fn ok(&mut self, line: &str) -> Applied {
-        self.run(line).unwrap_or_else(|c| panic!("{line} was rejected with {c}"))
+        self.run(line)
+            .unwrap_or_else(|c| panic!("{line} was rejected with {c}"))
     }
 
     /// Runs a line that must be rejected with `code`, and checks that
@@ -73,7 +74,11 @@ impl Market {
     pub fn err(&mut self, line: &str, code: Code) {
         let before = self.fingerprint();
         assert_eq!(self.run(line).err(), Some(code), "{line}");
-        assert_eq!(before, self.fingerprint(), "a rejected command changed the state: {line}");
+        assert_eq!(
+            before,
+            self.fingerprint(),
+            "a rejected command changed the state: {line}"
+        );
     }
 
     /// A summary of everything visible, to compare before and after.
@@ -81,10 +86,22 @@ impl Market {
         let s = &self.state;
         let mut out = String::new();
         for a in &s.accounts {
-            out += &format!("{} {} {} {} {:?} {:?}\n", a.id, a.frozen, a.cash_available, a.cash_locked, a.holdings, a.open_orders);
+            out += &format!(
+                "{} {} {} {} {:?} {:?}\n",
+                a.id, a.frozen, a.cash_available, a.cash_locked, a.holdings, a.open_orders
+            );
         }
         for i in s.instruments.values() {
-            out += &format!("{} {} {} {} {} {} {}\n", i.symbol, i.reference, i.issued, i.surrendered, i.retired, i.clawed_back, i.book.len());
+            out += &format!(
+                "{} {} {} {} {} {} {}\n",
+                i.symbol,
+                i.reference,
+                i.issued,
+                i.surrendered,
+                i.retired,
+                i.clawed_back,
+                i.book.len()
+            );
         }
         out += &format!("{:?} {:?} {:?} {:?}\n", s.day, s.reports, s.allocations, s.closed_years);
         out += &format!("{} {} {}\n", s.proposals.len(), s.auctions.len(), s.resting.len());
@@ -133,7 +150,9 @@ fn order(actor: &str, id: &str, side: &str, tif: &str, price: Option<&str>, qty:
         Some(p) => ("limit", format!(r#","price":"{p}""#)),
         None => ("market", String::new()),
     };
-    format!(r#"{{"as":"{actor}","cmd":"order","id":"{id}","instrument":"ZJEA-2025","side":"{side}","type":"{ty}","tif":"{tif}"{p},"qty":{qty}}}"#)
+    format!(
+        r#"{{"as":"{actor}","cmd":"order","id":"{id}","instrument":"ZJEA-2025","side":"{side}","type":"{ty}","tif":"{tif}"{p},"qty":{qty}}}"#
+    )
 }
 
 fn status(a: &Applied) -> (OrderStatus, i64) {
@@ -157,15 +176,43 @@ fn create_account_checks_role_jurisdiction_and_uniqueness() {
     let mut m = Market::new();
     m.ok(r#"{"as":"HZ-EEB","cmd":"create_account","id":"E1","role":"entity"}"#);
     assert_eq!(m.state.account("E1").unwrap().jurisdiction.as_deref(), Some("HZ"));
-    m.err(r#"{"as":"NB-EEB","cmd":"create_account","id":"E1","role":"entity"}"#, Code::AccountExists);
-    m.err(r#"{"as":"HZ-EEB","cmd":"create_account","id":"E2","role":"entity","jurisdiction":"NB"}"#, Code::NotPermitted);
-    m.err(r#"{"as":"HZ-EEB","cmd":"create_account","id":"R2","role":"regulator"}"#, Code::NotPermitted);
-    m.err(r#"{"as":"OP","cmd":"create_account","id":"E3","role":"investor"}"#, Code::NotPermitted);
+    m.err(
+        r#"{"as":"NB-EEB","cmd":"create_account","id":"E1","role":"entity"}"#,
+        Code::AccountExists,
+    );
+    m.err(
+        r#"{"as":"HZ-EEB","cmd":"create_account","id":"E2","role":"entity","jurisdiction":"NB"}"#,
+        Code::NotPermitted,
+    );
+    m.err(
+        r#"{"as":"HZ-EEB","cmd":"create_account","id":"R2","role":"regulator"}"#,
+        Code::NotPermitted,
+    );
+    m.err(
+        r#"{"as":"OP","cmd":"create_account","id":"E3","role":"investor"}"#,
+        Code::NotPermitted,
+    );
     // 13.5: ZJ must name a jurisdiction of the genesis set.
-    m.err(r#"{"as":"ZJ-DEE","cmd":"create_account","id":"E4","role":"investor"}"#, Code::Malformed);
-    m.err(r#"{"as":"ZJ-DEE","cmd":"create_account","id":"E4","role":"investor","jurisdiction":"SX"}"#, Code::Malformed);
-    m.err(r#"{"as":"HZ-EEB","cmd":"create_account","id":"bad id!","role":"entity"}"#, Code::Malformed);
-    m.err(r#"{"as":"HZ-EEB","cmd":"create_account","id":"E5","role":"king"}"#, Code::Malformed);
+    m.err(
+        r#"{"as":"ZJ-DEE","cmd":"create_account","id":"E4","role":"investor"}"#,
+        Code::Malformed,
+    );
+    m.err(
+        r#"{"as":"ZJ-DEE","cmd":"create_account","id":"R4","role":"regulator"}"#,
+        Code::Malformed,
+    );
+    m.err(
+        r#"{"as":"ZJ-DEE","cmd":"create_account","id":"E4","role":"investor","jurisdiction":"SX"}"#,
+        Code::Malformed,
+    );
+    m.err(
+        r#"{"as":"HZ-EEB","cmd":"create_account","id":"bad id!","role":"entity"}"#,
+        Code::Malformed,
+    );
+    m.err(
+        r#"{"as":"HZ-EEB","cmd":"create_account","id":"E5","role":"king"}"#,
+        Code::Malformed,
+    );
     m.ok(r#"{"as":"ZJ-DEE","cmd":"create_account","id":"E4","role":"investor","jurisdiction":"NB"}"#);
 }
 
@@ -174,29 +221,74 @@ fn deposits_and_withdrawals_move_available_cash() {
     let mut m = Market::trading();
     m.ok(r#"{"as":"OP","cmd":"withdraw","account":"A","amount":"0.01"}"#);
     assert_eq!(m.cash("A"), (9_999_999, 0));
-    m.err(r#"{"as":"OP","cmd":"deposit","account":"A","amount":"12.345"}"#, Code::InvalidAmount);
-    m.err(r#"{"as":"OP","cmd":"deposit","account":"A","amount":"0"}"#, Code::InvalidAmount);
-    m.err(r#"{"as":"OP","cmd":"deposit","account":"A","amount":"1e3"}"#, Code::Malformed);
-    m.err(r#"{"as":"OP","cmd":"deposit","account":"NOBODY","amount":"1.00"}"#, Code::UnknownAccount);
-    m.err(r#"{"as":"OP","cmd":"deposit","account":"V","amount":"1.00"}"#, Code::NotPermitted);
-    m.err(r#"{"as":"HZ-EEB","cmd":"deposit","account":"A","amount":"1.00"}"#, Code::NotPermitted);
-    m.err(r#"{"as":"OP","cmd":"withdraw","account":"A","amount":"100000.00"}"#, Code::InsufficientFunds);
+    m.err(
+        r#"{"as":"OP","cmd":"deposit","account":"A","amount":"12.345"}"#,
+        Code::InvalidAmount,
+    );
+    m.err(
+        r#"{"as":"OP","cmd":"deposit","account":"A","amount":"0"}"#,
+        Code::InvalidAmount,
+    );
+    m.err(
+        r#"{"as":"OP","cmd":"deposit","account":"A","amount":"1e3"}"#,
+        Code::Malformed,
+    );
+    m.err(
+        r#"{"as":"OP","cmd":"deposit","account":"NOBODY","amount":"1.00"}"#,
+        Code::UnknownAccount,
+    );
+    m.err(
+        r#"{"as":"OP","cmd":"deposit","account":"V","amount":"1.00"}"#,
+        Code::NotPermitted,
+    );
+    m.err(
+        r#"{"as":"HZ-EEB","cmd":"deposit","account":"A","amount":"1.00"}"#,
+        Code::NotPermitted,
+    );
+    m.err(
+        r#"{"as":"OP","cmd":"withdraw","account":"A","amount":"100000.00"}"#,
+        Code::InsufficientFunds,
+    );
     m.ok(r#"{"as":"HZ-EEB","cmd":"freeze","account":"A"}"#);
-    m.err(r#"{"as":"OP","cmd":"withdraw","account":"A","amount":"1.00"}"#, Code::AccountFrozen);
+    m.err(
+        r#"{"as":"OP","cmd":"withdraw","account":"A","amount":"1.00"}"#,
+        Code::AccountFrozen,
+    );
     m.ok(r#"{"as":"OP","cmd":"deposit","account":"A","amount":"1.00"}"#);
 }
 
 #[test]
 fn issue_is_limited_to_own_entities_and_ccer_to_zj() {
     let mut m = Market::trading();
-    m.err(r#"{"as":"HZ-EEB","cmd":"issue","instrument":"ZJEA-2025","to":"C","qty":1}"#, Code::NotPermitted);
-    m.err(r#"{"as":"HZ-EEB","cmd":"issue","instrument":"CCER","to":"A","qty":1}"#, Code::NotPermitted);
+    m.err(
+        r#"{"as":"HZ-EEB","cmd":"issue","instrument":"ZJEA-2025","to":"C","qty":1}"#,
+        Code::NotPermitted,
+    );
+    m.err(
+        r#"{"as":"HZ-EEB","cmd":"issue","instrument":"CCER","to":"A","qty":1}"#,
+        Code::NotPermitted,
+    );
     // CCER by a city is refused before the look-up of the recipient (13.8).
-    m.err(r#"{"as":"HZ-EEB","cmd":"issue","instrument":"CCER","to":"NOBODY","qty":1}"#, Code::NotPermitted);
-    m.err(r#"{"as":"HZ-EEB","cmd":"issue","instrument":"ZJEA-2025","to":"I","qty":1}"#, Code::NotPermitted);
-    m.err(r#"{"as":"ZJ-DEE","cmd":"issue","instrument":"ZJEA-2099","to":"C","qty":1}"#, Code::UnknownInstrument);
-    m.err(r#"{"as":"ZJ-DEE","cmd":"issue","instrument":"ZJEA-2025","to":"C","qty":0}"#, Code::InvalidQuantity);
-    m.err(r#"{"as":"ZJ-DEE","cmd":"issue","instrument":"ZJEA-2025","to":"C","qty":1000000000001}"#, Code::InvalidQuantity);
+    m.err(
+        r#"{"as":"HZ-EEB","cmd":"issue","instrument":"CCER","to":"NOBODY","qty":1}"#,
+        Code::NotPermitted,
+    );
+    m.err(
+        r#"{"as":"HZ-EEB","cmd":"issue","instrument":"ZJEA-2025","to":"I","qty":1}"#,
+        Code::NotPermitted,
+    );
+    m.err(
+        r#"{"as":"ZJ-DEE","cmd":"issue","instrument":"ZJEA-2099","to":"C","qty":1}"#,
+        Code::UnknownInstrument,
+    );
+    m.err(
+        r#"{"as":"ZJ-DEE","cmd":"issue","instrument":"ZJEA-2025","to":"C","qty":0}"#,
+        Code::InvalidQuantity,
+    );
+    m.err(
+        r#"{"as":"ZJ-DEE","cmd":"issue","instrument":"ZJEA-2025","to":"C","qty":1000000000001}"#,
+        Code::InvalidQuantity,
+    );
     m.ok(r#"{"as":"ZJ-DEE","cmd":"issue","instrument":"CCER","to":"ZJ-DEE","qty":50}"#);
     assert_eq!(m.holding("ZJ-DEE", "CCER"), (50, 0, 0));
     assert_eq!(m.state.instruments["CCER"].issued, 50);
@@ -209,13 +301,31 @@ fn transfers_and_retirements() {
     assert_eq!(m.holding("A", "ZJEA-2025"), (600, 0, 0));
     // To oneself: the usual checks, then nothing changes.
     m.ok(r#"{"as":"A","cmd":"transfer","instrument":"ZJEA-2025","to":"A","qty":600}"#);
-    m.err(r#"{"as":"A","cmd":"transfer","instrument":"ZJEA-2025","to":"A","qty":601}"#, Code::InsufficientHoldings);
-    m.err(r#"{"as":"A","cmd":"transfer","instrument":"ZJEA-2025","to":"V","qty":1}"#, Code::NotPermitted);
-    m.err(r#"{"as":"A","cmd":"transfer","instrument":"ZJEA-2025","to":"C","qty":-5}"#, Code::InvalidQuantity);
-    m.err(r#"{"as":"V","cmd":"transfer","instrument":"ZJEA-2025","to":"C","qty":1}"#, Code::NotPermitted);
+    m.err(
+        r#"{"as":"A","cmd":"transfer","instrument":"ZJEA-2025","to":"A","qty":601}"#,
+        Code::InsufficientHoldings,
+    );
+    m.err(
+        r#"{"as":"A","cmd":"transfer","instrument":"ZJEA-2025","to":"V","qty":1}"#,
+        Code::NotPermitted,
+    );
+    m.err(
+        r#"{"as":"A","cmd":"transfer","instrument":"ZJEA-2025","to":"C","qty":-5}"#,
+        Code::InvalidQuantity,
+    );
+    m.err(
+        r#"{"as":"V","cmd":"transfer","instrument":"ZJEA-2025","to":"C","qty":1}"#,
+        Code::NotPermitted,
+    );
     m.ok(r#"{"as":"A","cmd":"retire","instrument":"ZJEA-2025","qty":100,"beneficiary":"Asian Games"}"#);
-    m.err(r#"{"as":"A","cmd":"retire","instrument":"ZJEA-2025","qty":100}"#, Code::Malformed);
-    m.err(r#"{"as":"HZ-EEB","cmd":"retire","instrument":"ZJEA-2025","qty":1,"beneficiary":"x"}"#, Code::NotPermitted);
+    m.err(
+        r#"{"as":"A","cmd":"retire","instrument":"ZJEA-2025","qty":100}"#,
+        Code::Malformed,
+    );
+    m.err(
+        r#"{"as":"HZ-EEB","cmd":"retire","instrument":"ZJEA-2025","qty":1,"beneficiary":"x"}"#,
+        Code::NotPermitted,
+    );
     let i = &m.state.instruments["ZJEA-2025"];
     assert_eq!((i.issued, i.retired, i.outstanding()), (302_000, 100, 301_900));
 }
@@ -224,7 +334,10 @@ fn transfers_and_retirements() {
 fn freezing_is_by_the_accounts_regulator_and_blocks_trading() {
     let mut m = Market::trading();
     m.err(r#"{"as":"NB-EEB","cmd":"freeze","account":"A"}"#, Code::NotPermitted);
-    m.err(r#"{"as":"ZJ-DEE","cmd":"freeze","account":"HZ-EEB"}"#, Code::NotPermitted);
+    m.err(
+        r#"{"as":"ZJ-DEE","cmd":"freeze","account":"HZ-EEB"}"#,
+        Code::NotPermitted,
+    );
     m.ok(&order("A", "s1", "sell", "day", Some("58.00"), 100));
     m.ok(&order("A", "b1", "buy", "day", Some("57.00"), 100));
     m.ok(r#"{"as":"HZ-EEB","cmd":"freeze","account":"A"}"#);
@@ -232,10 +345,19 @@ fn freezing_is_by_the_accounts_regulator_and_blocks_trading() {
     assert_eq!(m.holding("A", "ZJEA-2025"), (1000, 0, 0));
     assert_eq!(m.cash("A"), (10_000_000, 0));
     assert!(m.state.account("A").unwrap().open_orders.is_empty());
-    m.err(&order("A", "s2", "sell", "day", Some("58.00"), 100), Code::AccountFrozen);
-    m.err(r#"{"as":"A","cmd":"transfer","instrument":"ZJEA-2025","to":"C","qty":1}"#, Code::AccountFrozen);
+    m.err(
+        &order("A", "s2", "sell", "day", Some("58.00"), 100),
+        Code::AccountFrozen,
+    );
+    m.err(
+        r#"{"as":"A","cmd":"transfer","instrument":"ZJEA-2025","to":"C","qty":1}"#,
+        Code::AccountFrozen,
+    );
     // The order of checks: a missing instrument before the freeze.
-    m.err(r#"{"as":"A","cmd":"transfer","instrument":"ZJEA-2030","to":"C","qty":1}"#, Code::UnknownInstrument);
+    m.err(
+        r#"{"as":"A","cmd":"transfer","instrument":"ZJEA-2030","to":"C","qty":1}"#,
+        Code::UnknownInstrument,
+    );
     m.ok(r#"{"as":"ZJ-DEE","cmd":"unfreeze","account":"A"}"#);
     m.ok(&order("A", "s2", "sell", "day", Some("58.00"), 100));
 }
@@ -243,8 +365,14 @@ fn freezing_is_by_the_accounts_regulator_and_blocks_trading() {
 #[test]
 fn form_is_checked_before_the_actor_and_the_actor_before_permission() {
     let mut m = Market::trading();
-    m.err(r#"{"as":"GHOST","cmd":"transfer","instrument":"ZJEA-2025","to":"A","qty":1}"#, Code::UnknownAccount);
-    m.err(r#"{"as":"GHOST","cmd":"transfer","instrument":"ZJEA-2025","to":"A"}"#, Code::Malformed);
+    m.err(
+        r#"{"as":"GHOST","cmd":"transfer","instrument":"ZJEA-2025","to":"A","qty":1}"#,
+        Code::UnknownAccount,
+    );
+    m.err(
+        r#"{"as":"GHOST","cmd":"transfer","instrument":"ZJEA-2025","to":"A"}"#,
+        Code::Malformed,
+    );
     m.err(r#"{"as":"GHOST","cmd":"teleport"}"#, Code::UnknownCommand);
     m.err(r#"{"as":"OP","cmd":"open_day","date":"2026-3-5"}"#, Code::Malformed);
     m.err(r#"{"as":"OP","cmd":"open_day","date":"2026-02-30"}"#, Code::Malformed);
@@ -256,7 +384,9 @@ fn a_bad_signature_and_a_replayed_nonce_are_refused() {
     let cmd = pb::Command {
         actor: Some("A".into()),
         nonce: Some(100),
-        body: Some(pb::command::Body::Freeze(pb::Freeze { account: Some("B".into()) })),
+        body: Some(pb::command::Body::Freeze(pb::Freeze {
+            account: Some("B".into()),
+        })),
     };
     let forged = sign_command(&test_key("B"), &cmd);
     assert_eq!(m.state.authenticate(&forged, false).err(), Some(Code::BadSignature));
@@ -265,7 +395,10 @@ fn a_bad_signature_and_a_replayed_nonce_are_refused() {
     assert_eq!(m.state.apply(&auth).err(), Some(Code::NotPermitted));
     // Its nonce is used up: the same envelope again is a replay.
     assert_eq!(m.state.authenticate(&good, false).err(), Some(Code::Replayed));
-    let garbage = pb::SignedCommand { payload: vec![0xff, 0xff], signature: vec![0; 64] };
+    let garbage = pb::SignedCommand {
+        payload: vec![0xff, 0xff],
+        signature: vec![0; 64],
+    };
     assert_eq!(m.state.authenticate(&garbage, false).err(), Some(Code::Malformed));
 }
 
@@ -289,7 +422,10 @@ fn days_open_in_order_and_close_once() {
 #[test]
 fn a_partial_fill_rests_and_the_buyer_gets_price_improvement_back() {
     let mut m = Market::trading();
-    assert_eq!(status(&m.ok(&order("A", "s1", "sell", "day", Some("58.10"), 300))), (OrderStatus::Resting, 0));
+    assert_eq!(
+        status(&m.ok(&order("A", "s1", "sell", "day", Some("58.10"), 300))),
+        (OrderStatus::Resting, 0)
+    );
     assert_eq!(m.holding("A", "ZJEA-2025"), (700, 300, 0));
     let r = m.ok(&order("B", "b1", "buy", "day", Some("58.50"), 500));
     assert_eq!(status(&r), (OrderStatus::Resting, 300));
@@ -300,7 +436,10 @@ fn a_partial_fill_rests_and_the_buyer_gets_price_improvement_back() {
     assert_eq!(m.cash("A"), (10_000_000 + 1_743_000, 0));
     assert_eq!(m.holding("A", "ZJEA-2025"), (700, 0, 0));
     // T+1: bought units cannot be sold today...
-    m.err(&order("B", "s9", "sell", "day", Some("58.00"), 1001), Code::InsufficientHoldings);
+    m.err(
+        &order("B", "s9", "sell", "day", Some("58.00"), 1001),
+        Code::InsufficientHoldings,
+    );
     // ...and become available at the close, which also expires b1.
     let close = m.ok(r#"{"as":"OP","cmd":"close_day"}"#);
     assert_eq!(m.holding("B", "ZJEA-2025"), (1300, 0, 0));
@@ -310,7 +449,10 @@ fn a_partial_fill_rests_and_the_buyer_gets_price_improvement_back() {
         _ => None,
     });
     let day = day.unwrap();
-    assert_eq!((day.open, day.high, day.low, day.close, day.volume, day.turnover), (Some(5810), Some(5810), Some(5810), 5810, 300, 1_743_000));
+    assert_eq!(
+        (day.open, day.high, day.low, day.close, day.volume, day.turnover),
+        (Some(5810), Some(5810), Some(5810), 5810, 300, 1_743_000)
+    );
     assert_eq!(m.state.instruments["ZJEA-2025"].reference, 5810);
 }
 
@@ -323,7 +465,11 @@ fn price_time_priority_and_trades_at_the_resting_price() {
     let r = m.ok(&order("B", "b1", "buy", "ioc", Some("58.20"), 250));
     assert_eq!(
         trades(&r),
-        vec![(5810, 100, "b1".into(), "s2".into()), (5810, 100, "b1".into(), "s3".into()), (5820, 50, "b1".into(), "s1".into())]
+        vec![
+            (5810, 100, "b1".into(), "s2".into()),
+            (5810, 100, "b1".into(), "s3".into()),
+            (5820, 50, "b1".into(), "s1".into())
+        ]
     );
     assert_eq!(status(&r), (OrderStatus::Filled, 250));
 }
@@ -362,18 +508,30 @@ fn fok_fills_completely_or_not_at_all_and_uses_up_its_id() {
 #[test]
 fn order_checks_come_in_the_rulebook_order() {
     let mut m = Market::trading();
-    m.err(&order("A", "x", "sell", "day", Some("58.00"), 100_000), Code::InvalidQuantity);
+    m.err(
+        &order("A", "x", "sell", "day", Some("58.00"), 100_000),
+        Code::InvalidQuantity,
+    );
     m.err(&order("A", "x", "sell", "day", Some("58.001"), 100), Code::InvalidPrice);
     m.err(r#"{"as":"A","cmd":"order","id":"x","instrument":"ZJEA-2025","side":"sell","type":"limit","tif":"day","qty":1}"#, Code::InvalidPrice);
     m.err(&order("A", "x", "sell", "day", None, 100), Code::InvalidOrder);
     m.err(r#"{"as":"A","cmd":"order","id":"x","instrument":"ZJEA-2025","side":"sell","type":"market","tif":"ioc","price":"58.00","qty":1}"#, Code::InvalidOrder);
     // Band: [52.20, 63.80].
-    m.err(&order("A", "x", "sell", "day", Some("52.19"), 100), Code::PriceOutOfBand);
+    m.err(
+        &order("A", "x", "sell", "day", Some("52.19"), 100),
+        Code::PriceOutOfBand,
+    );
     m.err(&order("A", "x", "buy", "day", Some("63.81"), 100), Code::PriceOutOfBand);
     m.ok(&order("A", "x", "sell", "day", Some("63.80"), 100));
     m.err(&order("A", "x", "sell", "day", Some("63.80"), 100), Code::DuplicateId);
-    m.err(&order("A", "y", "sell", "day", Some("63.80"), 901), Code::InsufficientHoldings);
-    m.err(&order("A", "y", "buy", "day", Some("52.20"), 1916), Code::InsufficientFunds);
+    m.err(
+        &order("A", "y", "sell", "day", Some("63.80"), 901),
+        Code::InsufficientHoldings,
+    );
+    m.err(
+        &order("A", "y", "buy", "day", Some("52.20"), 1916),
+        Code::InsufficientFunds,
+    );
     m.err(&order("V", "y", "buy", "day", Some("58.00"), 1), Code::NotPermitted);
     m.err(r#"{"as":"A","cmd":"order","id":"y","instrument":"ZJEA-2025","side":"hold","type":"limit","tif":"day","price":"58.00","qty":1}"#, Code::Malformed);
 }
@@ -383,7 +541,10 @@ fn cancels_by_owner_and_operator() {
     let mut m = Market::trading();
     m.ok(&order("A", "s1", "sell", "day", Some("58.00"), 100));
     m.err(r#"{"as":"OP","cmd":"cancel","id":"s1"}"#, Code::NotPermitted);
-    m.err(r#"{"as":"A","cmd":"cancel","id":"s1","account":"A"}"#, Code::NotPermitted);
+    m.err(
+        r#"{"as":"A","cmd":"cancel","id":"s1","account":"A"}"#,
+        Code::NotPermitted,
+    );
     m.err(r#"{"as":"B","cmd":"cancel","id":"s1"}"#, Code::UnknownOrder);
     m.ok(r#"{"as":"OP","cmd":"cancel","account":"A","id":"s1"}"#);
     m.err(r#"{"as":"A","cmd":"cancel","id":"s1"}"#, Code::UnknownOrder);
@@ -396,7 +557,9 @@ fn cancels_by_owner_and_operator() {
 fn block_trades_settle_at_once_inside_thirty_percent() {
     let mut m = Market::trading();
     let propose = |price: &str, qty: i64, cp: &str| {
-        format!(r#"{{"as":"C","cmd":"block_propose","id":"k1","instrument":"ZJEA-2025","side":"sell","counterparty":"{cp}","qty":{qty},"price":"{price}"}}"#)
+        format!(
+            r#"{{"as":"C","cmd":"block_propose","id":"k1","instrument":"ZJEA-2025","side":"sell","counterparty":"{cp}","qty":{qty},"price":"{price}"}}"#
+        )
     };
     m.err(&propose("58.00", 99_999, "I"), Code::InvalidQuantity);
     m.err(&propose("75.41", 100_000, "I"), Code::PriceOutOfBand); // 58 * 1.3 = 75.40
@@ -405,20 +568,33 @@ fn block_trades_settle_at_once_inside_thirty_percent() {
     m.err(&propose("58.00", 100_000, "NOBODY"), Code::UnknownAccount);
     m.ok(&propose("40.60", 100_000, "I")); // 58 * 0.7 = 40.60
     assert_eq!(m.holding("C", "ZJEA-2025"), (200_000, 100_000, 0));
-    m.err(r#"{"as":"A","cmd":"block_accept","proposer":"C","id":"k1"}"#, Code::NotPermitted);
-    m.err(r#"{"as":"I","cmd":"block_accept","proposer":"C","id":"k2"}"#, Code::UnknownProposal);
+    m.err(
+        r#"{"as":"A","cmd":"block_accept","proposer":"C","id":"k1"}"#,
+        Code::NotPermitted,
+    );
+    m.err(
+        r#"{"as":"I","cmd":"block_accept","proposer":"C","id":"k2"}"#,
+        Code::UnknownProposal,
+    );
     let r = m.ok(r#"{"as":"I","cmd":"block_accept","proposer":"C","id":"k1"}"#);
     assert_eq!(trades(&r), vec![(4060, 100_000, "k1".into(), "k1".into())]);
     assert_eq!(m.holding("I", "ZJEA-2025"), (0, 0, 100_000));
     assert_eq!(m.cash("C"), (10_000_000 + 406_000_000, 0));
-    m.err(r#"{"as":"I","cmd":"block_accept","proposer":"C","id":"k1"}"#, Code::UnknownProposal);
+    m.err(
+        r#"{"as":"I","cmd":"block_accept","proposer":"C","id":"k1"}"#,
+        Code::UnknownProposal,
+    );
     let close = m.ok(r#"{"as":"OP","cmd":"close_day"}"#);
     let day = close.events.iter().find_map(|e| match e {
         Event::Day(d) if d.instrument == "ZJEA-2025" => Some(d.clone()),
         _ => None,
     });
     let day = day.unwrap();
-    assert_eq!((day.block_volume, day.volume, day.close), (100_000, 0, 5800), "block trades do not set prices");
+    assert_eq!(
+        (day.block_volume, day.volume, day.close),
+        (100_000, 0, 5800),
+        "block trades do not set prices"
+    );
 }
 
 #[test]
@@ -429,7 +605,10 @@ fn unaccepted_proposals_expire_at_the_close() {
     m.ok(r#"{"as":"OP","cmd":"close_day"}"#);
     assert_eq!(m.cash("I"), (10_000_000_000, 0));
     m.ok(r#"{"as":"OP","cmd":"open_day","date":"2026-03-03"}"#);
-    m.err(r#"{"as":"C","cmd":"block_accept","proposer":"I","id":"k1"}"#, Code::UnknownProposal);
+    m.err(
+        r#"{"as":"C","cmd":"block_accept","proposer":"I","id":"k1"}"#,
+        Code::UnknownProposal,
+    );
     m.err(r#"{"as":"I","cmd":"block_propose","id":"k1","instrument":"ZJEA-2025","side":"buy","counterparty":"C","qty":100000,"price":"58.00"}"#, Code::DuplicateId);
 }
 
@@ -440,22 +619,43 @@ fn an_auction_clears_at_a_uniform_price_with_a_partly_filled_marginal_bid() {
     let mut m = Market::trading();
     m.ok(r#"{"as":"ZJ-DEE","cmd":"issue","instrument":"ZJEA-2025","to":"ZJ-DEE","qty":1000}"#);
     m.ok(r#"{"as":"ZJ-DEE","cmd":"auction_open","id":"AU1","instrument":"ZJEA-2025","qty":1000,"reserve_price":"50.00"}"#);
-    m.err(r#"{"as":"A","cmd":"auction_bid","auction":"AU1","id":"x","price":"49.99","qty":10}"#, Code::PriceBelowReserve);
-    m.err(r#"{"as":"A","cmd":"auction_bid","auction":"AU1","id":"x","price":"50.00","qty":1001}"#, Code::InvalidQuantity);
-    m.err(r#"{"as":"A","cmd":"auction_bid","auction":"AU9","id":"x","price":"50.00","qty":1}"#, Code::UnknownAuction);
+    m.err(
+        r#"{"as":"A","cmd":"auction_bid","auction":"AU1","id":"x","price":"49.99","qty":10}"#,
+        Code::PriceBelowReserve,
+    );
+    m.err(
+        r#"{"as":"A","cmd":"auction_bid","auction":"AU1","id":"x","price":"50.00","qty":1001}"#,
+        Code::InvalidQuantity,
+    );
+    m.err(
+        r#"{"as":"A","cmd":"auction_bid","auction":"AU9","id":"x","price":"50.00","qty":1}"#,
+        Code::UnknownAuction,
+    );
     m.ok(r#"{"as":"A","cmd":"auction_bid","auction":"AU1","id":"a1","price":"55.00","qty":600}"#);
     m.ok(r#"{"as":"B","cmd":"auction_bid","auction":"AU1","id":"b1","price":"52.00","qty":500}"#);
     m.ok(r#"{"as":"C","cmd":"auction_bid","auction":"AU1","id":"c1","price":"51.00","qty":100}"#);
-    m.err(r#"{"as":"HZ-EEB","cmd":"auction_close","auction":"AU1"}"#, Code::NotPermitted);
+    m.err(
+        r#"{"as":"HZ-EEB","cmd":"auction_close","auction":"AU1"}"#,
+        Code::NotPermitted,
+    );
     let r = m.ok(r#"{"as":"OP","cmd":"auction_close","auction":"AU1"}"#);
     // 600 to a1, 400 of 500 to b1; clearing price 52.00.
-    assert_eq!(trades(&r), vec![(5200, 600, "a1".into(), "AU1".into()), (5200, 400, "b1".into(), "AU1".into())]);
+    assert_eq!(
+        trades(&r),
+        vec![
+            (5200, 600, "a1".into(), "AU1".into()),
+            (5200, 400, "b1".into(), "AU1".into())
+        ]
+    );
     assert_eq!(m.cash("A"), (10_000_000 - 600 * 5200, 0));
     assert_eq!(m.cash("B"), (10_000_000 - 400 * 5200, 0));
     assert_eq!(m.cash("C"), (10_000_000, 0));
     assert_eq!(m.cash("ZJ-DEE"), (1000 * 5200, 0));
     assert_eq!(m.holding("B", "ZJEA-2025"), (1000, 0, 400));
-    m.err(r#"{"as":"A","cmd":"auction_bid","auction":"AU1","id":"a2","price":"55.00","qty":1}"#, Code::AuctionClosed);
+    m.err(
+        r#"{"as":"A","cmd":"auction_bid","auction":"AU1","id":"a2","price":"55.00","qty":1}"#,
+        Code::AuctionClosed,
+    );
 }
 
 #[test]
@@ -487,7 +687,9 @@ fn compliance_market() -> Market {
 }
 
 fn report_line(actor: &str, consumption: &str, extra: &str) -> String {
-    format!(r#"{{"as":"{actor}","cmd":"submit_report","year":2025,"factor_set":"FS","fuels":[{{"fuel":"coal","consumption":"{consumption}"{extra}}}],"electricity_mwh":"101","power_mwh":"0","heat_gj":"0"}}"#)
+    format!(
+        r#"{{"as":"{actor}","cmd":"submit_report","year":2025,"factor_set":"FS","fuels":[{{"fuel":"coal","consumption":"{consumption}"{extra}}}],"electricity_mwh":"101","power_mwh":"0","heat_gj":"0"}}"#
+    )
 }
 
 #[test]
@@ -496,7 +698,10 @@ fn reports_compute_direct_emissions_exactly() {
     // 1000 * 20 * 0.03 * 0.99 = 594 tC; * 44/12 = 2178 t. Indirect 101 * 0.5 = 50.5 -> 51.
     m.ok(&report_line("A", "1000", ""));
     let r = &m.state.reports[&("A".to_string(), 2025)];
-    assert_eq!((r.direct_tonnes, r.indirect_tonnes, r.status), (2178, 51, ReportStatus::Submitted));
+    assert_eq!(
+        (r.direct_tonnes, r.indirect_tonnes, r.status),
+        (2178, 51, ReportStatus::Submitted)
+    );
     // Measured values replace defaults: ncv 21 -> 623.7 * 44/12 = 2286.9 -> 2287.
     m.ok(&report_line("A", "1000", r#","ncv":"21""#));
     assert_eq!(m.state.reports[&("A".to_string(), 2025)].direct_tonnes, 2287);
@@ -508,13 +713,25 @@ fn reports_compute_direct_emissions_exactly() {
 #[test]
 fn the_report_workflow_follows_its_states() {
     let mut m = compliance_market();
-    m.err(r#"{"as":"V","cmd":"verify_report","entity":"A","year":2025}"#, Code::ReportNotFound);
+    m.err(
+        r#"{"as":"V","cmd":"verify_report","entity":"A","year":2025}"#,
+        Code::ReportNotFound,
+    );
     m.ok(&report_line("A", "1000", ""));
-    m.err(r#"{"as":"HZ-EEB","cmd":"confirm_report","entity":"A","year":2025}"#, Code::ReportState);
-    m.err(r#"{"as":"A","cmd":"verify_report","entity":"A","year":2025}"#, Code::NotPermitted);
+    m.err(
+        r#"{"as":"HZ-EEB","cmd":"confirm_report","entity":"A","year":2025}"#,
+        Code::ReportState,
+    );
+    m.err(
+        r#"{"as":"A","cmd":"verify_report","entity":"A","year":2025}"#,
+        Code::NotPermitted,
+    );
     m.ok(r#"{"as":"V","cmd":"verify_report","entity":"A","year":2025,"verified_emissions":2000}"#);
     m.err(&report_line("A", "1000", ""), Code::ReportState);
-    m.err(r#"{"as":"NB-EEB","cmd":"confirm_report","entity":"A","year":2025}"#, Code::NotPermitted);
+    m.err(
+        r#"{"as":"NB-EEB","cmd":"confirm_report","entity":"A","year":2025}"#,
+        Code::NotPermitted,
+    );
     m.ok(r#"{"as":"HZ-EEB","cmd":"return_report","entity":"A","year":2025}"#);
     assert_eq!(m.state.reports[&("A".to_string(), 2025)].verified_tonnes, None);
     m.ok(&report_line("A", "1000", ""));
@@ -522,21 +739,40 @@ fn the_report_workflow_follows_its_states() {
     m.ok(r#"{"as":"ZJ-DEE","cmd":"confirm_report","entity":"A","year":2025}"#);
     let r = &m.state.reports[&("A".to_string(), 2025)];
     assert_eq!((r.status, r.verified_tonnes), (ReportStatus::Confirmed, Some(2178)));
-    assert_eq!(r.history, vec![ReportStatus::Submitted, ReportStatus::Verified, ReportStatus::Returned, ReportStatus::Submitted, ReportStatus::Verified, ReportStatus::Confirmed]);
-    m.err(r#"{"as":"HZ-EEB","cmd":"return_report","entity":"A","year":2025}"#, Code::ReportState);
+    assert_eq!(
+        r.history,
+        vec![
+            ReportStatus::Submitted,
+            ReportStatus::Verified,
+            ReportStatus::Returned,
+            ReportStatus::Submitted,
+            ReportStatus::Verified,
+            ReportStatus::Confirmed
+        ]
+    );
+    m.err(
+        r#"{"as":"HZ-EEB","cmd":"return_report","entity":"A","year":2025}"#,
+        Code::ReportState,
+    );
 }
 
 fn confirm(m: &mut Market, entity: &str, verified: i64) {
     let reg = if entity == "C" { "NB-EEB" } else { "HZ-EEB" };
     m.ok(&report_line(entity, "1", ""));
-    m.ok(&format!(r#"{{"as":"V","cmd":"verify_report","entity":"{entity}","year":2025,"verified_emissions":{verified}}}"#));
-    m.ok(&format!(r#"{{"as":"{reg}","cmd":"confirm_report","entity":"{entity}","year":2025}}"#));
+    m.ok(&format!(
+        r#"{{"as":"V","cmd":"verify_report","entity":"{entity}","year":2025,"verified_emissions":{verified}}}"#
+    ));
+    m.ok(&format!(
+        r#"{{"as":"{reg}","cmd":"confirm_report","entity":"{entity}","year":2025}}"#
+    ));
 }
 
 const GAS_UNIT: &str = r#"{"fuel":"gas","power_mwh":"10000","heat_gj":"0","power_benchmark":"0.3288","heat_benchmark":"0.0533","load_factor":"0.5"}"#;
 
 fn benchmark(entity: &str, phase: &str) -> String {
-    format!(r#"{{"as":"HZ-EEB","cmd":"allocate_benchmark","entity":"{entity}","year":2025,"phase":"{phase}","units":[{GAS_UNIT}]}}"#)
+    format!(
+        r#"{{"as":"HZ-EEB","cmd":"allocate_benchmark","entity":"{entity}","year":2025,"phase":"{phase}","units":[{GAS_UNIT}]}}"#
+    )
 }
 
 #[test]
@@ -553,7 +789,10 @@ fn pre_allocation_then_final_with_claw_back_and_the_80_percent_floor() {
     m.ok(&benchmark("A", "final"));
     assert_eq!(m.holding("A", "ZJEA-2025"), (1000 + 4000, 0, 0));
     let a = &m.state.allocations[&("A".to_string(), 2025)];
-    assert_eq!((a.pre, a.final_qty, a.issued, a.deducted, a.clawed_back), (Some(2302), Some(4000), 4000, 0, 0));
+    assert_eq!(
+        (a.pre, a.final_qty, a.issued, a.deducted, a.clawed_back),
+        (Some(2302), Some(4000), 4000, 0, 0)
+    );
     m.err(&benchmark("A", "final"), Code::AllocationExists);
 
     // B: pre 2302, then verified 1000: final = max(3288, 800) = 3288 -> +986.
@@ -576,9 +815,17 @@ fn grandfathering_and_deduction_carried_over_two_years() {
     let mut m = compliance_market();
     m.ok(r#"{"as":"OP","cmd":"define_instrument","symbol":"ZJEA-2027","reference_price":"60.00"}"#);
     // round(453123 * (1 - 0.0373)) = round(436221.3... ) = 436222.
-    m.ok(r#"{"as":"HZ-EEB","cmd":"allocate_grandfather","entity":"A","year":2025,"baseline":453123,"decline":"0.0373"}"#);
-    m.err(r#"{"as":"HZ-EEB","cmd":"allocate_grandfather","entity":"A","year":2025,"baseline":1,"decline":"0"}"#, Code::AllocationExists);
-    m.err(r#"{"as":"HZ-EEB","cmd":"allocate_grandfather","entity":"A","year":2026,"baseline":1,"decline":"1.5"}"#, Code::Malformed);
+    m.ok(
+        r#"{"as":"HZ-EEB","cmd":"allocate_grandfather","entity":"A","year":2025,"baseline":453123,"decline":"0.0373"}"#,
+    );
+    m.err(
+        r#"{"as":"HZ-EEB","cmd":"allocate_grandfather","entity":"A","year":2025,"baseline":1,"decline":"0"}"#,
+        Code::AllocationExists,
+    );
+    m.err(
+        r#"{"as":"HZ-EEB","cmd":"allocate_grandfather","entity":"A","year":2026,"baseline":1,"decline":"1.5"}"#,
+        Code::Malformed,
+    );
     confirm(&mut m, "A", 500_000);
     m.ok(r#"{"as":"A","cmd":"surrender","year":2025,"instrument":"ZJEA-2025","qty":437222}"#);
     let rows = m.ok(r#"{"as":"ZJ-DEE","cmd":"close_year","year":2025}"#);
@@ -602,16 +849,34 @@ fn surrender_rules_vintage_offsets_and_obligation() {
     let mut m = compliance_market();
     m.ok(r#"{"as":"ZJ-DEE","cmd":"issue","instrument":"CCER","to":"A","qty":1000}"#);
     m.ok(r#"{"as":"HZ-EEB","cmd":"issue","instrument":"ZJEA-2026","to":"A","qty":1000}"#);
-    m.err(r#"{"as":"A","cmd":"surrender","year":2025,"instrument":"ZJEA-2025","qty":1}"#, Code::ReportNotConfirmed);
+    m.err(
+        r#"{"as":"A","cmd":"surrender","year":2025,"instrument":"ZJEA-2025","qty":1}"#,
+        Code::ReportNotConfirmed,
+    );
     confirm(&mut m, "A", 1000);
-    m.err(r#"{"as":"A","cmd":"surrender","year":2025,"instrument":"ZJEA-2026","qty":1}"#, Code::VintageNotEligible);
+    m.err(
+        r#"{"as":"A","cmd":"surrender","year":2025,"instrument":"ZJEA-2026","qty":1}"#,
+        Code::VintageNotEligible,
+    );
     // 5% of 1000 = 50 CCER at most.
     m.ok(r#"{"as":"A","cmd":"surrender","year":2025,"instrument":"CCER","qty":50}"#);
-    m.err(r#"{"as":"A","cmd":"surrender","year":2025,"instrument":"CCER","qty":1}"#, Code::OffsetLimitExceeded);
-    m.err(r#"{"as":"A","cmd":"surrender","year":2025,"instrument":"ZJEA-2025","qty":951}"#, Code::ExceedsObligation);
-    m.err(r#"{"as":"A","cmd":"surrender","year":2025,"instrument":"CCER","qty":5000}"#, Code::InsufficientHoldings);
+    m.err(
+        r#"{"as":"A","cmd":"surrender","year":2025,"instrument":"CCER","qty":1}"#,
+        Code::OffsetLimitExceeded,
+    );
+    m.err(
+        r#"{"as":"A","cmd":"surrender","year":2025,"instrument":"ZJEA-2025","qty":951}"#,
+        Code::ExceedsObligation,
+    );
+    m.err(
+        r#"{"as":"A","cmd":"surrender","year":2025,"instrument":"CCER","qty":5000}"#,
+        Code::InsufficientHoldings,
+    );
     m.ok(r#"{"as":"A","cmd":"surrender","year":2025,"instrument":"ZJEA-2025","qty":950}"#);
-    m.err(r#"{"as":"A","cmd":"surrender","year":2025,"instrument":"ZJEA-2025","qty":1}"#, Code::ExceedsObligation);
+    m.err(
+        r#"{"as":"A","cmd":"surrender","year":2025,"instrument":"ZJEA-2025","qty":1}"#,
+        Code::ExceedsObligation,
+    );
     let rows = m.ok(r#"{"as":"ZJ-DEE","cmd":"close_year","year":2025}"#);
     let statuses: Vec<(String, char)> = rows
         .events
@@ -623,7 +888,10 @@ fn surrender_rules_vintage_offsets_and_obligation() {
         .collect();
     assert_eq!(statuses, vec![("A".into(), 'A'), ("B".into(), 'C'), ("C".into(), 'C')]);
     m.err(r#"{"as":"ZJ-DEE","cmd":"close_year","year":2025}"#, Code::YearClosed);
-    m.err(r#"{"as":"A","cmd":"surrender","year":2025,"instrument":"ZJEA-2025","qty":1}"#, Code::YearClosed);
+    m.err(
+        r#"{"as":"A","cmd":"surrender","year":2025,"instrument":"ZJEA-2025","qty":1}"#,
+        Code::YearClosed,
+    );
     m.err(&report_line("A", "1", ""), Code::YearClosed);
     m.err(r#"{"as":"HZ-EEB","cmd":"close_year","year":2026}"#, Code::NotPermitted);
 }
@@ -645,8 +913,13 @@ fn penalties_use_the_average_of_the_last_22_closes() {
     assert_eq!(m.state.penalty_price(2025), Some(6000));
     // Shortfall 1000 at 60.00: 5x = 300000.00, 10x = 600000.00.
     let rows = m.ok(r#"{"as":"ZJ-DEE","cmd":"close_year","year":2025}"#);
-    let Event::Compliance(a) = &rows.events[0] else { panic!("a compliance row") };
-    assert_eq!((a.shortfall, a.penalty_min, a.penalty_max), (1000, 30_000_000, 60_000_000));
+    let Event::Compliance(a) = &rows.events[0] else {
+        panic!("a compliance row")
+    };
+    assert_eq!(
+        (a.shortfall, a.penalty_min, a.penalty_max),
+        (1000, 30_000_000, 60_000_000)
+    );
 }
 
 // ---------------------------------------------------------------- invariants (property tests)

@@ -5,9 +5,7 @@
 use carbon_matching::{EndState, NewOrder, OrderKind, TimeInForce};
 use rust_decimal::Decimal;
 
-use super::{
-    AcctIdx, Applied, DaySummary, Event, OrderStatus, RestingInfo, State, Trade, TradeMode,
-};
+use super::{AcctIdx, Applied, DaySummary, Event, OrderStatus, RestingInfo, State, Trade, TradeMode};
 use super::{DayStats, MAX_OPEN_ORDERS_PER_ACCOUNT, PENALTY_CLOSES};
 use crate::code::Code;
 use crate::command::{OrderType, Role, Side, Tif};
@@ -96,10 +94,7 @@ impl State {
             }
         }
         self.day = None;
-        Ok(Applied {
-            order: None,
-            events,
-        })
+        Ok(Applied { order: None, events })
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -145,15 +140,11 @@ impl State {
         let lock_price = limit.unwrap_or(high);
         let lock_cash = Cents::from(lock_price) * Cents::from(qty);
         match side {
-            Side::Sell if trader.holding(instrument).available < qty => {
-                return Err(Code::InsufficientHoldings)
-            }
+            Side::Sell if trader.holding(instrument).available < qty => return Err(Code::InsufficientHoldings),
             Side::Buy if trader.cash_available < lock_cash => return Err(Code::InsufficientFunds),
             _ => {}
         }
-        if tif == Tif::Day
-            && order_type == OrderType::Limit
-            && trader.open_orders.len() >= MAX_OPEN_ORDERS_PER_ACCOUNT
+        if tif == Tif::Day && order_type == OrderType::Limit && trader.open_orders.len() >= MAX_OPEN_ORDERS_PER_ACCOUNT
         {
             // A hostile-input limit, not a market rule: see docs/RULES.md.
             return Err(Code::InvalidOrder);
@@ -228,16 +219,12 @@ impl State {
         let mut events = Vec::with_capacity(fills.len());
         for f in &fills {
             let maker = if f.maker_done {
-                self.resting
-                    .remove(&f.maker_id)
-                    .expect("a filled maker was resting")
+                self.resting.remove(&f.maker_id).expect("a filled maker was resting")
             } else {
                 self.resting[&f.maker_id].clone()
             };
             if f.maker_done {
-                self.acct_mut(maker.owner)
-                    .open_orders
-                    .remove(&maker.client_id);
+                self.acct_mut(maker.owner).open_orders.remove(&maker.client_id);
             }
             let (buy, sell) = match side {
                 Side::Buy => (&taker, &maker),
@@ -250,15 +237,11 @@ impl State {
         let (status, remaining) = match outcome.end {
             EndState::Filled => (OrderStatus::Filled, 0),
             EndState::Resting { .. } => {
-                self.acct_mut(actor)
-                    .open_orders
-                    .insert(id.to_string(), book_ref);
+                self.acct_mut(actor).open_orders.insert(id.to_string(), book_ref);
                 self.resting.insert(book_ref, taker);
                 (OrderStatus::Resting, 0)
             }
-            EndState::Cancelled {
-                remaining_tonnes, ..
-            } => (OrderStatus::Cancelled, remaining_tonnes as i64),
+            EndState::Cancelled { remaining_tonnes, .. } => (OrderStatus::Cancelled, remaining_tonnes as i64),
         };
         if remaining > 0 {
             self.release(actor, instrument, side, lock_price, remaining);
@@ -272,21 +255,11 @@ impl State {
     /// Settles one listed trade at once: units from the seller's lock to the
     /// buyer's `pending`, cash from the buyer's lock to the seller, with the
     /// price improvement back to the buyer.
-    fn settle_listed(
-        &mut self,
-        date: &str,
-        buy: &RestingInfo,
-        sell: &RestingInfo,
-        price: Ticks,
-        qty: i64,
-    ) -> Trade {
+    fn settle_listed(&mut self, date: &str, buy: &RestingInfo, sell: &RestingInfo, price: Ticks, qty: i64) -> Trade {
         let symbol = &buy.instrument;
         let value = Cents::from(price) * Cents::from(qty);
         let locked_for = Cents::from(buy.lock_price) * Cents::from(qty);
-        debug_assert!(
-            buy.lock_price >= price,
-            "a buy trades at or below its lock price"
-        );
+        debug_assert!(buy.lock_price >= price, "a buy trades at or below its lock price");
         {
             let s = self.acct_mut(sell.owner);
             s.holding_mut(symbol).locked -= qty;
@@ -323,14 +296,7 @@ impl State {
     }
 
     /// Releases the reservation of `qty` tonnes of an order.
-    fn release(
-        &mut self,
-        owner: AcctIdx,
-        instrument: &str,
-        side: Side,
-        lock_price: Ticks,
-        qty: i64,
-    ) {
+    fn release(&mut self, owner: AcctIdx, instrument: &str, side: Side, lock_price: Ticks, qty: i64) {
         let a = self.acct_mut(owner);
         match side {
             Side::Sell => {
@@ -352,16 +318,8 @@ impl State {
             .resting
             .remove(&book_ref)
             .expect("an order leaving the book was resting");
-        self.acct_mut(info.owner)
-            .open_orders
-            .remove(&info.client_id);
-        self.release(
-            info.owner,
-            &info.instrument,
-            info.side,
-            info.lock_price,
-            remaining,
-        );
+        self.acct_mut(info.owner).open_orders.remove(&info.client_id);
+        self.release(info.owner, &info.instrument, info.side, info.lock_price, remaining);
     }
 
     /// Cancels a resting order by its book reference.
@@ -377,23 +335,14 @@ impl State {
         self.release_resting(book_ref, o.remaining_tonnes as i64);
     }
 
-    pub(super) fn cancel_order(
-        &mut self,
-        actor: AcctIdx,
-        id: &str,
-        account: Option<&str>,
-    ) -> Outcome {
+    pub(super) fn cancel_order(&mut self, actor: AcctIdx, id: &str, account: Option<&str>) -> Outcome {
         let role = self.acct(actor).role;
         let owner = match account {
             None if role.trades() => actor,
             Some(acc) if role == Role::Operator => self.idx(acc)?,
             _ => return Err(Code::NotPermitted),
         };
-        let book_ref = *self
-            .acct(owner)
-            .open_orders
-            .get(id)
-            .ok_or(Code::UnknownOrder)?;
+        let book_ref = *self.acct(owner).open_orders.get(id).ok_or(Code::UnknownOrder)?;
         self.cancel_resting(book_ref);
         Ok(Applied::default())
     }
