@@ -12,8 +12,7 @@ pub mod v1 {
 }
 
 /// The serialized `FileDescriptorSet`, for the gRPC reflection service.
-pub const FILE_DESCRIPTOR_SET: &[u8] =
-    include_bytes!(concat!(env!("OUT_DIR"), "/carbon_descriptor.bin"));
+pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/carbon_descriptor.bin"));
 
 /// The domain-separation prefix signed in front of every command payload.
 pub const COMMAND_SIGNING_PREFIX: &[u8] = b"carbon-ledger/v1/command\n";
