@@ -1,17 +1,204 @@
-//! Client commands: `carbon keygen`, `carbon submit`. (To be written.)
+//! Client commands: `carbon keygen` and `carbon submit`.
+//!
+//! `carbon submit --key FILE --server URL --actor ID [--nonce N] '{json}'`
+//! turns a market-day line (REPLAY.md; `"as"` optional, `--actor` wins)
+//! into a `Command`, signs it exactly as docs/SIGNING.md says and sends it.
+//! The nonce defaults to the current Unix time in microseconds: strictly
+//! increasing for a person typing commands, and never below a nonce used
+//! earlier from the same account by this tool. Scripts that send faster than
+//! one command per microsecond, or that share an account between machines
+//! with unsynchronised clocks, should pass `--nonce` themselves.
+
+pub(crate) mod keyfile;
+
+use std::path::PathBuf;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::{anyhow, bail, Context};
+use carbon_ledger::market_day::{parse_line, Line};
+use carbon_ledger::replay::sign_command;
+use carbon_proto::v1 as pb;
+use ed25519_dalek::SigningKey;
+use prost::Message;
+use serde_json::{json, Value};
 
 /// Arguments of `carbon keygen`.
 #[derive(clap::Args)]
-pub struct KeygenArgs {}
+pub struct KeygenArgs {
+    /// Write the key file here (mode 0600, never overwritten) and print the
+    /// public key; without it the key file is printed on stdout.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
 
 /// Arguments of `carbon submit`.
 #[derive(clap::Args)]
-pub struct SubmitArgs {}
-
-pub fn keygen(_a: KeygenArgs) -> anyhow::Result<()> {
-    anyhow::bail!("carbon keygen is not built yet")
+pub struct SubmitArgs {
+    /// The actor's key file (from `carbon keygen`).
+    #[arg(long)]
+    key: PathBuf,
+    /// The server's URL.
+    #[arg(long, default_value = "http://127.0.0.1:50051")]
+    server: String,
+    /// The account that issues the command (overrides "as" in the JSON).
+    #[arg(long)]
+    actor: Option<String>,
+    /// The nonce; default: the current Unix time in microseconds.
+    #[arg(long)]
+    nonce: Option<u64>,
+    /// The command as a market-day JSON line, e.g.
+    /// '{"cmd":"transfer","instrument":"ZJEA-2025","to":"NB-POWER","qty":100}'.
+    command: String,
 }
 
-pub fn submit(_a: SubmitArgs) -> anyhow::Result<()> {
-    anyhow::bail!("carbon submit is not built yet")
+pub fn keygen(a: KeygenArgs) -> anyhow::Result<()> {
+    let key = SigningKey::generate(&mut rand::rngs::OsRng);
+    match &a.out {
+        Some(path) => {
+            keyfile::write(path, &key)?;
+            println!("{}", hex::encode(key.verifying_key().to_bytes()));
+            eprintln!("wrote {}", path.display());
+        }
+        None => print!("{}", keyfile::to_json(&key)),
+    }
+    Ok(())
+}
+
+pub fn submit(a: SubmitArgs) -> anyhow::Result<()> {
+    let key = keyfile::read(&a.key)?;
+    let command = build_command(&a.command, a.actor.as_deref(), a.nonce.unwrap_or_else(now_micros))?;
+    let envelope = sign_command(&key, &command);
+    let server = if a.server.contains("://") {
+        a.server.clone()
+    } else {
+        format!("http://{}", a.server)
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let answer = runtime.block_on(async {
+        let mut client = pb::ledger_client::LedgerClient::connect(server.clone())
+            .await
+            .with_context(|| format!("connecting to {server}"))?;
+        anyhow::Ok(client.submit(envelope).await)
+    })?;
+    let nonce = command.nonce.unwrap_or_default();
+    match answer {
+        Ok(r) => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&result_json(&r.into_inner(), nonce))?
+            );
+            Ok(())
+        }
+        Err(status) => {
+            let rejection = pb::Rejection::decode(status.details())
+                .ok()
+                .filter(|r| !r.code.is_empty());
+            match rejection {
+                Some(r) => {
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&json!({
+                            "ok": false,
+                            "nonce": nonce,
+                            "code": r.code,
+                            "message": r.message,
+                            "status": format!("{:?}", status.code()),
+                        }))?
+                    );
+                    bail!("rejected: {}", r.code)
+                }
+                None => bail!("the server answered {:?}: {}", status.code(), status.message()),
+            }
+        }
+    }
+}
+
+/// The current Unix time in microseconds.
+fn now_micros() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(0)
+}
+
+/// A market-day line as a `Command` of `actor` with `nonce`.
+fn build_command(text: &str, actor: Option<&str>, nonce: u64) -> anyhow::Result<pb::Command> {
+    let mut v: Value = serde_json::from_str(text).context("the command is not JSON")?;
+    let obj = v
+        .as_object_mut()
+        .ok_or_else(|| anyhow!("the command is not a JSON object"))?;
+    match actor {
+        Some(id) => {
+            obj.insert("as".into(), Value::String(id.into()));
+        }
+        None if !obj.contains_key("as") => bail!("say who issues the command: --actor ID"),
+        None => {}
+    }
+    match parse_line(&v.to_string()) {
+        Line::Command { actor, body, .. } => Ok(pb::Command {
+            actor: Some(actor),
+            nonce: Some(nonce),
+            body: Some(body),
+        }),
+        Line::Rejected(code) => bail!("the command was not sent: {code}"),
+    }
+}
+
+/// An accepted command's answer as JSON.
+fn result_json(r: &pb::CommandResult, nonce: u64) -> Value {
+    let o = r.outcome.clone().unwrap_or_default();
+    let mut v = json!({
+        "ok": o.ok,
+        "seq": r.seq,
+        "nonce": nonce,
+        "events": o.events.iter().map(event_json).collect::<Vec<_>>(),
+    });
+    if let Some(order) = &o.order {
+        v["order"] = json!({"status": order.status, "filled": order.filled});
+    }
+    v
+}
+
+fn event_json(e: &pb::Event) -> Value {
+    use pb::event::Kind;
+    match &e.kind {
+        Some(Kind::Trade(t)) => json!({"trade": {
+            "date": t.date, "mode": t.mode, "instrument": t.instrument, "price": t.price,
+            "qty": t.qty, "buyer": t.buyer, "buy_id": t.buy_id, "seller": t.seller,
+            "sell_id": t.sell_id,
+        }}),
+        Some(Kind::Day(d)) => json!({"day": {
+            "date": d.date, "instrument": d.instrument, "reference": d.reference,
+            "open": d.open, "high": d.high, "low": d.low, "close": d.close,
+            "volume": d.volume, "turnover": d.turnover, "block_volume": d.block_volume,
+            "auction_volume": d.auction_volume,
+        }}),
+        Some(Kind::Compliance(c)) => json!({"compliance": {
+            "year": c.year, "entity": c.entity, "status": c.status,
+            "obligation": c.obligation, "surrendered": c.surrendered,
+            "shortfall": c.shortfall, "penalty_min": c.penalty_min,
+            "penalty_max": c.penalty_max,
+        }}),
+        None => Value::Null,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actor_flag_overrides_as() {
+        let c = build_command(r#"{"as":"X","cmd":"freeze","account":"Y"}"#, Some("HZ-EEB"), 7).unwrap();
+        assert_eq!(c.actor.as_deref(), Some("HZ-EEB"));
+        assert_eq!(c.nonce, Some(7));
+        assert!(matches!(c.body, Some(pb::command::Body::Freeze(_))));
+    }
+
+    #[test]
+    fn a_command_needs_an_actor_and_a_known_cmd() {
+        assert!(build_command(r#"{"cmd":"freeze","account":"Y"}"#, None, 1).is_err());
+        assert!(build_command(r#"{"cmd":"teleport"}"#, Some("A"), 1).is_err());
+        assert!(build_command("[1]", Some("A"), 1).is_err());
+    }
 }

@@ -1,9 +1,181 @@
-//! `carbon serve`: the gRPC service. (To be written.)
+//! `carbon serve [--data DIR] [--listen ADDR] [--genesis FILE --operator-key FILE]`:
+//! the gRPC service.
+//!
+//! Start-up opens the ledger in `--data` (or creates it: from `--genesis`,
+//! or a development genesis with fresh keys written to `DIR/keys/`), hands
+//! the node to the [sequencer] thread, and serves `carbon.v1.Ledger`
+//! ([service]), `grpc.health.v1.Health` and server reflection (v1) until
+//! SIGTERM or Ctrl-C. Then the server stops taking calls, finishes those in
+//! flight, the sequencer drains its queue and the node is closed.
+//!
+//! Once listening it prints `listening on <addr>` on stdout, with the real
+//! port when `--listen` asks for port 0.
+
+mod genesis;
+mod sequencer;
+mod service;
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use carbon_ledger::checkpoint::verifier_key_string;
+use carbon_proto::v1 as pb;
+use tokio::sync::watch;
+use tonic::transport::server::TcpIncoming;
+use tonic_health::ServingStatus;
+
+use genesis::Origin;
+use sequencer::Sequencer;
+use service::LedgerService;
+
+/// The checkpoint origin (and operator key name) of a new ledger.
+pub const DEFAULT_ORIGIN: &str = "carbon-ledger.zj";
+
+/// Most concurrent calls on one HTTP/2 connection.
+const MAX_STREAMS_PER_CONNECTION: u32 = 1024;
 
 /// Arguments of `carbon serve`.
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// The data folder: the ledger (sled) and, for a development genesis, keys/.
+    #[arg(long, default_value = "./carbon-data")]
+    data: PathBuf,
+    /// The address to listen on; port 0 picks a free port (printed once listening).
+    #[arg(long, default_value = "127.0.0.1:50051")]
+    listen: SocketAddr,
+    /// A genesis in the replay format (JSON, every public key given) for a new
+    /// ledger. Without it a new ledger gets a development genesis with fresh keys.
+    #[arg(long)]
+    genesis: Option<PathBuf>,
+    /// The operator's key file (it signs every checkpoint); default
+    /// DIR/keys/<operator>.key.
+    #[arg(long)]
+    operator_key: Option<PathBuf>,
+    /// The checkpoint origin of a new ledger (also the operator's key name in
+    /// signed notes).
+    #[arg(long, default_value = DEFAULT_ORIGIN)]
+    origin: String,
+}
 
-pub fn run(_a: Args) -> anyhow::Result<()> {
-    anyhow::bail!("carbon serve is not built yet")
+pub fn run(a: Args) -> anyhow::Result<()> {
+    let (node, origin) = genesis::start(&genesis::Config {
+        data: &a.data,
+        genesis: a.genesis.as_deref(),
+        operator_key: a.operator_key.as_deref(),
+        origin: &a.origin,
+    })?;
+    let state = node.state();
+    let operator = &state.accounts[state.operator as usize];
+    let mut out = std::io::stdout().lock();
+    match &origin {
+        Origin::Opened => writeln!(out, "opened the ledger in {}", a.data.display())?,
+        Origin::Created => writeln!(out, "created a ledger in {}", a.data.display())?,
+        Origin::Development(keys) => {
+            writeln!(
+                out,
+                "created a development ledger in {} with fresh keys (keep them secret):",
+                a.data.display()
+            )?;
+            for (id, path) in keys {
+                writeln!(out, "  {id}: {}", path.display())?;
+            }
+        }
+    }
+    writeln!(
+        out,
+        "{} journal entries; operator {}; checkpoint key {}",
+        node.len(),
+        operator.id,
+        verifier_key_string(node.origin(), &operator.public_key)
+    )?;
+    drop(out);
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("carbon-serve")
+        .build()?;
+    let (sequencer, handle, keys, failed) = Sequencer::start(node)?;
+    let served = runtime.block_on(serve(a.listen, LedgerService::new(handle, keys), failed));
+    // The service (and with it every sequencer handle) is gone: the
+    // sequencer drains its queue and closes the node.
+    drop(runtime);
+    sequencer.join();
+    served
+}
+
+async fn serve(
+    listen: SocketAddr,
+    svc: LedgerService,
+    mut failed: watch::Receiver<Option<String>>,
+) -> anyhow::Result<()> {
+    let (health, health_svc) = tonic_health::server::health_reporter();
+    health
+        .set_serving::<pb::ledger_server::LedgerServer<LedgerService>>()
+        .await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(carbon_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .context("building the reflection service")?;
+
+    // A failed node: tell health checkers, keep answering UNAVAILABLE.
+    {
+        let health = health.clone();
+        tokio::spawn(async move {
+            if failed.wait_for(Option::is_some).await.is_ok() {
+                for name in ["", pb::ledger_server::SERVICE_NAME] {
+                    health.set_service_status(name, ServingStatus::NotServing).await;
+                }
+            }
+        });
+    }
+
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("listening on {listen}"))?;
+    let local = listener.local_addr()?;
+    println!("listening on {local}");
+    std::io::stdout().flush()?;
+    tracing::info!("serving carbon.v1.Ledger on {local}");
+
+    tonic::transport::Server::builder()
+        .max_concurrent_streams(MAX_STREAMS_PER_CONNECTION)
+        .add_service(health_svc)
+        .add_service(reflection)
+        .add_service(service::server(svc))
+        .serve_with_incoming_shutdown(TcpIncoming::from(listener).with_nodelay(Some(true)), shutdown_signal())
+        .await
+        .context("serving")?;
+    tracing::info!("stopped taking calls");
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!("cannot listen for Ctrl-C: {e}");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!("cannot listen for SIGTERM: {e}");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => tracing::info!("Ctrl-C: shutting down"),
+        _ = term => tracing::info!("SIGTERM: shutting down"),
+    }
 }

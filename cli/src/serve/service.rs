@@ -1,0 +1,417 @@
+//! `carbon.v1.Ledger` over gRPC: checks the limits, verifies signatures in
+//! parallel, hands envelopes to the [sequencer](super::sequencer) and turns
+//! its answers into protobuf results or statuses (RULEBOOK.md 12).
+//!
+//! # Signature pre-verification
+//!
+//! A handler decodes the payload only to read `actor`, looks the actor's key
+//! up in the [`KeyMap`] and checks the signature with the ledger's own
+//! [`verify_signature`] (ed25519 `verify_strict`) on tokio's blocking pool,
+//! so that the single sequencer thread does none of that work. What reaches
+//! the node is `(envelope, true)` when the signature verified, and
+//! `(envelope, false)` otherwise: the actor was unknown at that time (it may
+//! be created by an earlier command of the same batch), the payload did not
+//! decode, or the signature failed. In the last case the node re-checks in
+//! the rulebook's order, so that `MALFORMED` or `UNKNOWN_COMMAND` win over
+//! `BAD_SIGNATURE` (RULEBOOK.md 12); that costs one more verification, and
+//! only for bad envelopes.
+//!
+//! SubmitBatch splits its envelopes over the cores and checks each one with
+//! `verify_strict`. We do not use `ed25519_dalek::verify_batch` to *accept*
+//! signatures: it checks the cofactorless equation with random weights and
+//! does not reject small-order or mixed-order `R` and keys, so a signer can
+//! craft a signature that passes it but fails `verify_strict`. The journal
+//! would then hold a command that `carbon audit verify` (strict) reports as
+//! badly signed. Acceptance must be exactly the audit's rule.
+
+use std::pin::Pin;
+use std::sync::Arc;
+
+use carbon_ledger::code::{Code, StatusClass};
+use carbon_ledger::command::Role;
+use carbon_ledger::node::{Node, Submitted, MAX_BATCH};
+use carbon_ledger::num::{fmt_cents, fmt_ticks};
+use carbon_ledger::state::{outcome_to_pb, verify_signature};
+use carbon_proto::v1 as pb;
+use pb::ledger_server::Ledger;
+use prost::Message;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_stream::Stream;
+use tonic::{Request, Response, Status};
+
+use super::sequencer::{Handle, KeyMap, Unavailable, JOURNAL_CHUNK};
+
+/// Most envelopes in one SubmitBatch (the node's batch bound).
+pub const MAX_BATCH_ENVELOPES: usize = MAX_BATCH;
+
+/// Most bytes of one command payload. Larger envelopes are `MALFORMED`
+/// without being sequenced (no command of the rulebook needs more).
+pub const MAX_PAYLOAD_BYTES: usize = 64 * 1024;
+
+/// Most bytes of one decoded gRPC message: room for a full batch of
+/// ordinary commands (a few hundred bytes each).
+pub const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
+
+/// Most bytes of an account id in a query (ids are short; bounds the work).
+const MAX_ID_BYTES: usize = 256;
+
+/// Fewest envelopes worth a blocking task of their own.
+const MIN_VERIFY_CHUNK: usize = 32;
+
+/// Journal entries buffered per StreamJournal call ahead of the client.
+const STREAM_BUFFER: usize = 256;
+
+/// The service: shared by every connection (tonic wraps it in an `Arc`).
+pub struct LedgerService {
+    seq: Handle,
+    keys: KeyMap,
+    /// Blocking tasks one SubmitBatch spreads its verification over.
+    verify_tasks: usize,
+}
+
+impl LedgerService {
+    pub fn new(seq: Handle, keys: KeyMap) -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        LedgerService {
+            seq,
+            keys,
+            verify_tasks: cores,
+        }
+    }
+
+    /// The actor's key, if the payload decodes and the actor is known.
+    fn key_for(&self, env: &pb::SignedCommand) -> Option<ed25519_dalek::VerifyingKey> {
+        let cmd = pb::Command::decode(env.payload.as_slice()).ok()?;
+        let keys = self.keys.read().unwrap_or_else(|p| p.into_inner());
+        keys.get(cmd.actor.as_deref()?).copied()
+    }
+
+    /// Verifies the envelopes' signatures on the blocking pool, spread over
+    /// the cores; returns each with whether its signature verified.
+    async fn preverify(&self, envs: Vec<pb::SignedCommand>) -> Result<Vec<(pb::SignedCommand, bool)>, Status> {
+        let mut jobs: Vec<(pb::SignedCommand, Option<ed25519_dalek::VerifyingKey>)> = envs
+            .into_iter()
+            .map(|e| {
+                let k = self.key_for(&e);
+                (e, k)
+            })
+            .collect();
+        let per_task = jobs.len().div_ceil(self.verify_tasks).max(MIN_VERIFY_CHUNK);
+        let mut tasks = Vec::with_capacity(self.verify_tasks);
+        while !jobs.is_empty() {
+            let rest = jobs.split_off(per_task.min(jobs.len()));
+            let chunk = std::mem::replace(&mut jobs, rest);
+            tasks.push(tokio::task::spawn_blocking(move || {
+                chunk
+                    .into_iter()
+                    .map(|(e, k)| {
+                        let ok = k.is_some_and(|k| verify_signature(&k, &e).is_ok());
+                        (e, ok)
+                    })
+                    .collect::<Vec<_>>()
+            }));
+        }
+        let mut out = Vec::new();
+        for t in tasks {
+            out.extend(t.await.map_err(|e| Status::internal(format!("signature check: {e}")))?);
+        }
+        Ok(out)
+    }
+
+    async fn read<T, F>(&self, f: F) -> Result<T, Status>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Node) -> T + Send + 'static,
+    {
+        self.seq.read(f).await.map_err(unavailable)
+    }
+}
+
+fn unavailable(u: Unavailable) -> Status {
+    Status::unavailable(format!("the ledger accepts nothing more: {}", u.0))
+}
+
+/// The gRPC code of a rulebook code (RULEBOOK.md 12).
+pub fn grpc_code(code: Code) -> tonic::Code {
+    match code.status_class() {
+        StatusClass::InvalidArgument => tonic::Code::InvalidArgument,
+        StatusClass::Unauthenticated => tonic::Code::Unauthenticated,
+        StatusClass::PermissionDenied => tonic::Code::PermissionDenied,
+        StatusClass::NotFound => tonic::Code::NotFound,
+        StatusClass::AlreadyExists => tonic::Code::AlreadyExists,
+        StatusClass::FailedPrecondition => tonic::Code::FailedPrecondition,
+    }
+}
+
+/// A rejected command as a status: the class of RULEBOOK.md 12, the code in
+/// the message and, protobuf-encoded as a `Rejection`, in the details.
+pub fn rejection(code: Code, why: String) -> Status {
+    let details = pb::Rejection {
+        code: code.as_str().into(),
+        message: why.clone(),
+    }
+    .encode_to_vec();
+    Status::with_details(grpc_code(code), format!("{code}: {why}"), details.into())
+}
+
+/// Why a command was rejected, for the message of a status.
+fn rejected_why(seq: Option<u64>) -> String {
+    match seq {
+        Some(s) => format!("rejected; journalled at seq {s} (its nonce is used up)"),
+        None => "rejected before sequencing".into(),
+    }
+}
+
+/// A Submit answer as a protobuf result (for SubmitBatch).
+fn command_result(s: Submitted) -> pb::CommandResult {
+    pb::CommandResult {
+        seq: s.seq.unwrap_or(0),
+        outcome: Some(outcome_to_pb(&s.result)),
+    }
+}
+
+fn oversized(env: &pb::SignedCommand) -> bool {
+    env.payload.len() > MAX_PAYLOAD_BYTES
+}
+
+fn oversized_why(env: &pb::SignedCommand) -> String {
+    format!(
+        "a payload of {} bytes exceeds the limit of {MAX_PAYLOAD_BYTES}",
+        env.payload.len()
+    )
+}
+
+fn role_to_pb(r: Role) -> pb::Role {
+    match r {
+        Role::Operator => pb::Role::Operator,
+        Role::Regulator => pb::Role::Regulator,
+        Role::Entity => pb::Role::Entity,
+        Role::Investor => pb::Role::Investor,
+        Role::Verifier => pb::Role::Verifier,
+    }
+}
+
+/// The view of one account, built on the sequencer thread.
+fn account_view(node: &Node, id: &str) -> Option<pb::AccountView> {
+    let a = node.state().account(id)?;
+    Some(pb::AccountView {
+        id: a.id.clone(),
+        role: role_to_pb(a.role) as i32,
+        jurisdiction: a.jurisdiction.clone().unwrap_or_default(),
+        frozen: a.frozen,
+        cash_available: fmt_cents(a.cash_available),
+        cash_locked: fmt_cents(a.cash_locked),
+        holdings: a
+            .holdings
+            .iter()
+            .map(|(s, h)| pb::Balance {
+                instrument: s.clone(),
+                available: h.available,
+                locked: h.locked,
+                pending: h.pending,
+            })
+            .collect(),
+        public_key: a.public_key.to_bytes().to_vec(),
+        last_nonce: a.last_nonce,
+    })
+}
+
+fn supply_view(node: &Node) -> pb::SupplyView {
+    pb::SupplyView {
+        supply: node
+            .state()
+            .instruments
+            .values()
+            .map(|i| pb::Supply {
+                instrument: i.symbol.clone(),
+                issued: i.issued,
+                surrendered: i.surrendered,
+                retired: i.retired,
+                clawed_back: i.clawed_back,
+                outstanding: i.outstanding(),
+            })
+            .collect(),
+    }
+}
+
+fn instrument_list(node: &Node) -> pb::InstrumentList {
+    pb::InstrumentList {
+        instruments: node
+            .state()
+            .instruments
+            .values()
+            .map(|i| pb::InstrumentView {
+                symbol: i.symbol.clone(),
+                reference_price: fmt_ticks(i.reference),
+            })
+            .collect(),
+    }
+}
+
+fn checkpoint_view(node: &Node) -> pb::Checkpoint {
+    pb::Checkpoint {
+        text: node.checkpoint().to_string(),
+        tree_size: node.len(),
+        root_hash: node.tree().root().to_vec(),
+    }
+}
+
+/// Up to [`JOURNAL_CHUNK`] raw entries from `from`, below `until`.
+fn journal_chunk(node: &Node, from: u64, until: u64) -> Result<Vec<(u64, Vec<u8>)>, String> {
+    node.journal()
+        .iter_raw(from)
+        .take_while(|r| r.as_ref().map_or(true, |(s, _)| *s < until))
+        .take(JOURNAL_CHUNK)
+        .collect::<Result<_, _>>()
+        .map_err(|e| e.to_string())
+}
+
+type JournalStream = Pin<Box<dyn Stream<Item = Result<pb::JournalEntry, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl Ledger for LedgerService {
+    async fn submit(&self, request: Request<pb::SignedCommand>) -> Result<Response<pb::CommandResult>, Status> {
+        let env = request.into_inner();
+        if oversized(&env) {
+            return Err(rejection(Code::Malformed, oversized_why(&env)));
+        }
+        let checked = self.preverify(vec![env]).await?;
+        let answer = self
+            .seq
+            .submit(checked)
+            .await
+            .map_err(unavailable)?
+            .pop()
+            .expect("one answer for one envelope");
+        match answer.result {
+            Ok(_) => Ok(Response::new(command_result(answer))),
+            Err(code) => Err(rejection(code, rejected_why(answer.seq))),
+        }
+    }
+
+    async fn submit_batch(
+        &self,
+        request: Request<pb::SubmitBatchRequest>,
+    ) -> Result<Response<pb::SubmitBatchResponse>, Status> {
+        let envs = request.into_inner().commands;
+        if envs.len() > MAX_BATCH_ENVELOPES {
+            return Err(Status::invalid_argument(format!(
+                "a batch of {} commands exceeds the limit of {MAX_BATCH_ENVELOPES}",
+                envs.len()
+            )));
+        }
+        // Oversized envelopes are answered here; the rest go to the node.
+        let mut results: Vec<Option<pb::CommandResult>> = Vec::with_capacity(envs.len());
+        let mut to_sequence = Vec::with_capacity(envs.len());
+        for env in envs {
+            if oversized(&env) {
+                results.push(Some(command_result(Submitted {
+                    seq: None,
+                    result: Err(Code::Malformed),
+                })));
+            } else {
+                results.push(None);
+                to_sequence.push(env);
+            }
+        }
+        if !to_sequence.is_empty() {
+            let checked = self.preverify(to_sequence).await?;
+            let answers = self.seq.submit(checked).await.map_err(unavailable)?;
+            let mut answers = answers.into_iter();
+            for slot in results.iter_mut().filter(|r| r.is_none()) {
+                *slot = Some(command_result(answers.next().expect("one answer per envelope")));
+            }
+        }
+        Ok(Response::new(pb::SubmitBatchResponse {
+            results: results
+                .into_iter()
+                .map(|r| r.expect("every command answered"))
+                .collect(),
+        }))
+    }
+
+    async fn get_account(&self, request: Request<pb::GetAccountRequest>) -> Result<Response<pb::AccountView>, Status> {
+        let id = request.into_inner().id;
+        if id.len() > MAX_ID_BYTES {
+            return Err(rejection(Code::Malformed, "the account id is too long".into()));
+        }
+        let view = {
+            let id = id.clone();
+            self.read(move |node| account_view(node, &id)).await?
+        };
+        view.map(Response::new)
+            .ok_or_else(|| rejection(Code::UnknownAccount, format!("no account {id:?}")))
+    }
+
+    async fn get_supply(&self, _request: Request<pb::GetSupplyRequest>) -> Result<Response<pb::SupplyView>, Status> {
+        Ok(Response::new(self.read(supply_view).await?))
+    }
+
+    async fn list_instruments(
+        &self,
+        _request: Request<pb::ListInstrumentsRequest>,
+    ) -> Result<Response<pb::InstrumentList>, Status> {
+        Ok(Response::new(self.read(instrument_list).await?))
+    }
+
+    type StreamJournalStream = JournalStream;
+
+    /// Every entry from `from_seq` up to the journal's length when the call
+    /// began, then the stream ends. Entries are read a chunk at a time on
+    /// the sequencer thread and sent as stored.
+    async fn stream_journal(
+        &self,
+        request: Request<pb::StreamJournalRequest>,
+    ) -> Result<Response<Self::StreamJournalStream>, Status> {
+        let from = request.into_inner().from_seq;
+        let until = self.read(|node| node.len()).await?;
+        let (tx, rx) = mpsc::channel(STREAM_BUFFER);
+        let seq = self.seq.clone();
+        tokio::spawn(async move {
+            let mut next = from;
+            while next < until {
+                let chunk = match seq.read(move |node| journal_chunk(node, next, until)).await {
+                    Ok(Ok(c)) => c,
+                    Ok(Err(e)) => {
+                        let _ = tx.send(Err(Status::internal(e))).await;
+                        return;
+                    }
+                    Err(u) => {
+                        let _ = tx.send(Err(unavailable(u))).await;
+                        return;
+                    }
+                };
+                if chunk.is_empty() {
+                    let _ = tx
+                        .send(Err(Status::internal(format!("journal entry {next} is missing"))))
+                        .await;
+                    return;
+                }
+                for (s, raw) in chunk {
+                    let item = pb::JournalEntry::decode(raw.as_slice())
+                        .map_err(|e| Status::internal(format!("journal entry {s}: {e}")));
+                    let bad = item.is_err();
+                    if tx.send(item).await.is_err() || bad {
+                        return; // the client went away, or the journal is damaged
+                    }
+                    next = s + 1;
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+
+    async fn get_checkpoint(
+        &self,
+        _request: Request<pb::GetCheckpointRequest>,
+    ) -> Result<Response<pb::Checkpoint>, Status> {
+        Ok(Response::new(self.read(checkpoint_view).await?))
+    }
+}
+
+/// The service wrapped for tonic, with the incoming message size limit
+/// (answers are not limited: a batch's results may carry many trades).
+pub fn server(svc: LedgerService) -> pb::ledger_server::LedgerServer<LedgerService> {
+    pb::ledger_server::LedgerServer::from_arc(Arc::new(svc)).max_decoding_message_size(MAX_MESSAGE_BYTES)
+}
