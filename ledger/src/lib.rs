@@ -19,5 +19,6 @@ pub mod num;
 pub mod replay;
 pub mod report;
 pub mod state;
+pub mod views;
 
 pub use code::Code;

@@ -984,3 +984,22 @@ proptest! {
         prop_assert_eq!(run(), run());
     }
 }
+
+#[test]
+fn a_city_regulator_sees_its_own_entities_in_the_compliance_table() {
+    let mut m = compliance_market();
+    confirm(&mut m, "A", 10);
+    confirm(&mut m, "C", 10);
+    m.ok(r#"{"as":"ZJ-DEE","cmd":"close_year","year":2025}"#);
+    let ids = |j: Option<&str>| -> Vec<String> {
+        crate::views::compliance_table(&m.state, 2025, j)
+            .unwrap()
+            .into_iter()
+            .map(|l| format!("{}:{}:{}", l.row.entity, l.jurisdiction, l.row.status))
+            .collect()
+    };
+    assert_eq!(ids(Some("ZJ")), vec!["A:HZ:B", "B:HZ:C", "C:NB:B"]);
+    assert_eq!(ids(Some("HZ")), vec!["A:HZ:B", "B:HZ:C"]);
+    assert_eq!(ids(Some("NB")), vec!["C:NB:B"]);
+    assert!(crate::views::compliance_table(&m.state, 2026, None).is_none());
+}
