@@ -12,6 +12,7 @@
 //! port when `--listen` asks for port 0.
 
 mod genesis;
+mod regulator;
 mod sequencer;
 mod service;
 
@@ -97,7 +98,12 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         .thread_name("carbon-serve")
         .build()?;
     let (sequencer, handle, keys, failed) = Sequencer::start(node)?;
-    let served = runtime.block_on(serve(a.listen, LedgerService::new(handle, keys), failed));
+    let served = runtime.block_on(serve(
+        a.listen,
+        regulator::RegulatorService::new(handle.clone()),
+        LedgerService::new(handle, keys),
+        failed,
+    ));
     // The service (and with it every sequencer handle) is gone: the
     // sequencer drains its queue and closes the node.
     drop(runtime);
@@ -107,12 +113,16 @@ pub fn run(a: Args) -> anyhow::Result<()> {
 
 async fn serve(
     listen: SocketAddr,
+    regulator: regulator::RegulatorService,
     svc: LedgerService,
     mut failed: watch::Receiver<Option<String>>,
 ) -> anyhow::Result<()> {
     let (health, health_svc) = tonic_health::server::health_reporter();
     health
         .set_serving::<pb::ledger_server::LedgerServer<LedgerService>>()
+        .await;
+    health
+        .set_serving::<pb::regulator_server::RegulatorServer<regulator::RegulatorService>>()
         .await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(carbon_proto::FILE_DESCRIPTOR_SET)
@@ -145,6 +155,7 @@ async fn serve(
         .add_service(health_svc)
         .add_service(reflection)
         .add_service(service::server(svc))
+        .add_service(regulator::server(regulator))
         .serve_with_incoming_shutdown(TcpIncoming::from(listener).with_nodelay(Some(true)), shutdown_signal())
         .await
         .context("serving")?;

@@ -1,0 +1,122 @@
+//! `carbon.v1.Regulator`: what a regulator reads (RULEBOOK.md 9-11): an
+//! entity's report with its history, the allocations of a year, and the
+//! compliance table of a closed year. Reads run on the sequencer thread
+//! between batches ([`Handle::read`]) and copy out only what they return.
+
+use carbon_ledger::num::fmt_cents;
+use carbon_ledger::views;
+use carbon_proto::v1 as pb;
+use tonic::{Request, Response, Status};
+
+use super::sequencer::Handle;
+
+/// The regulator query service.
+pub struct RegulatorService {
+    seq: Handle,
+}
+
+impl RegulatorService {
+    pub fn new(seq: Handle) -> Self {
+        RegulatorService { seq }
+    }
+}
+
+fn unavailable(u: super::sequencer::Unavailable) -> Status {
+    Status::unavailable(u.0)
+}
+
+/// The wire form of a compliance row.
+pub fn compliance_row(r: &carbon_ledger::state::ComplianceRow) -> pb::ComplianceRow {
+    pb::ComplianceRow {
+        year: r.year,
+        entity: r.entity.clone(),
+        status: r.status.to_string(),
+        obligation: r.obligation,
+        surrendered: r.surrendered,
+        shortfall: r.shortfall,
+        penalty_min: fmt_cents(r.penalty_min),
+        penalty_max: fmt_cents(r.penalty_max),
+    }
+}
+
+#[tonic::async_trait]
+impl pb::regulator_server::Regulator for RegulatorService {
+    async fn get_report(&self, req: Request<pb::GetReportRequest>) -> Result<Response<pb::ReportView>, Status> {
+        let r = req.into_inner();
+        let view = self
+            .seq
+            .read(move |node| {
+                views::report(node.state(), &r.entity, r.year).map(|rep| pb::ReportView {
+                    entity: r.entity.clone(),
+                    year: r.year,
+                    status: rep.status.as_str().into(),
+                    direct: rep.direct_tonnes,
+                    indirect: rep.indirect_tonnes,
+                    verified: rep.verified_tonnes,
+                    history: rep.history.iter().map(|s| s.as_str().to_string()).collect(),
+                })
+            })
+            .await
+            .map_err(unavailable)?;
+        view.map(Response::new)
+            .ok_or_else(|| Status::not_found("REPORT_NOT_FOUND: no report for that entity and year"))
+    }
+
+    async fn list_allocations(
+        &self,
+        req: Request<pb::ListAllocationsRequest>,
+    ) -> Result<Response<pb::AllocationList>, Status> {
+        let year = req.into_inner().year;
+        let allocations = self
+            .seq
+            .read(move |node| {
+                views::allocations_of_year(node.state(), year)
+                    .into_iter()
+                    .map(|(entity, a)| pb::AllocationView {
+                        entity: entity.to_string(),
+                        year,
+                        method: a.method.as_str().into(),
+                        pre: a.pre,
+                        r#final: a.final_qty,
+                        issued: a.issued,
+                        deducted: a.deducted,
+                        clawed_back: a.clawed_back,
+                    })
+                    .collect()
+            })
+            .await
+            .map_err(unavailable)?;
+        Ok(Response::new(pb::AllocationList { allocations }))
+    }
+
+    async fn get_compliance_table(
+        &self,
+        req: Request<pb::ComplianceTableRequest>,
+    ) -> Result<Response<pb::ComplianceTable>, Status> {
+        let r = req.into_inner();
+        let year = r.year;
+        let lines = self
+            .seq
+            .read(move |node| {
+                let viewer = (!r.jurisdiction.is_empty()).then_some(r.jurisdiction.as_str());
+                views::compliance_table(node.state(), year, viewer).map(|lines| {
+                    lines
+                        .iter()
+                        .map(|l| pb::ComplianceLine {
+                            jurisdiction: l.jurisdiction.clone(),
+                            row: Some(compliance_row(&l.row)),
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .await
+            .map_err(unavailable)?;
+        let lines = lines.ok_or_else(|| Status::failed_precondition(format!("the year {year} is not closed")))?;
+        Ok(Response::new(pb::ComplianceTable { year, lines }))
+    }
+}
+
+/// The service, ready to add to a server.
+pub fn server(svc: RegulatorService) -> pb::regulator_server::RegulatorServer<RegulatorService> {
+    pb::regulator_server::RegulatorServer::new(svc)
+}
