@@ -274,7 +274,7 @@ fn precheck(job: &SigJob) -> Result<Signature, String> {
             actor_of(job)
         ));
     }
-    match VerifyingKey::from_bytes(&sig.r_bytes()) {
+    match VerifyingKey::from_bytes(sig.r_bytes()) {
         Ok(r) if !r.is_weak() => Ok(sig),
         _ => Err(signature_failure(job)),
     }
