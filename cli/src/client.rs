@@ -36,19 +36,19 @@ pub struct KeygenArgs {
 pub struct SubmitArgs {
     /// The actor's key file (from `carbon keygen`).
     #[arg(long)]
-    key: PathBuf,
+    pub(crate) key: PathBuf,
     /// The server's URL.
     #[arg(long, default_value = "http://127.0.0.1:50051")]
-    server: String,
+    pub(crate) server: String,
     /// The account that issues the command (overrides "as" in the JSON).
     #[arg(long)]
-    actor: Option<String>,
+    pub(crate) actor: Option<String>,
     /// The nonce; default: the current Unix time in microseconds.
     #[arg(long)]
-    nonce: Option<u64>,
+    pub(crate) nonce: Option<u64>,
     /// The command as a market-day JSON line, e.g.
     /// '{"cmd":"transfer","instrument":"ZJEA-2025","to":"NB-POWER","qty":100}'.
-    command: String,
+    pub(crate) command: String,
 }
 
 pub fn keygen(a: KeygenArgs) -> anyhow::Result<()> {

@@ -2,6 +2,7 @@
 
 mod audit;
 mod client;
+mod regulate;
 mod replay_cmd;
 mod serve;
 
@@ -28,6 +29,14 @@ enum Command {
     Keygen(client::KeygenArgs),
     /// Sign a command given as JSON and submit it to a server.
     Submit(client::SubmitArgs),
+    /// Allocate allowances to an entity (a regulator).
+    #[command(subcommand)]
+    Allocate(regulate::Allocate),
+    /// Emission reports: submit (entity), verify (verifier), confirm or return (regulator).
+    #[command(subcommand)]
+    Report(regulate::Report),
+    /// Surrender allowances or offsets against a year's obligation (an entity).
+    Surrender(regulate::Surrender),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -42,5 +51,8 @@ fn main() -> anyhow::Result<()> {
         Command::Audit(c) => audit::run(c),
         Command::Keygen(a) => client::keygen(a),
         Command::Submit(a) => client::submit(a),
+        Command::Allocate(a) => regulate::allocate(a),
+        Command::Report(r) => regulate::report(r),
+        Command::Surrender(s) => regulate::surrender(s),
     }
 }
