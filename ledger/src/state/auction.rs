@@ -138,7 +138,7 @@ impl State {
         au.open = false;
         let mut bids = std::mem::take(&mut au.bids);
         let (regulator, symbol, total) = (au.regulator, au.instrument.clone(), au.qty);
-        bids.sort_by(|a, b| b.price.cmp(&a.price)); // stable: earliest first within a price
+        bids.sort_by_key(|b| std::cmp::Reverse(b.price)); // stable: earliest first within a price
         let mut left = total;
         let mut fills: Vec<(usize, i64)> = Vec::new();
         for (i, b) in bids.iter().enumerate() {
