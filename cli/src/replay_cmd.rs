@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use carbon_ledger::replay::replay;
+use carbon_ledger::num::fmt_ticks;
+use carbon_ledger::replay::{replay, Replay};
+use carbon_ledger::state::Event;
 
 /// Arguments of `carbon replay`.
 #[derive(clap::Args)]
@@ -32,13 +34,66 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     if a.json {
         println!("{}", serde_json::to_string_pretty(&r.report())?);
     } else {
-        let rejected = r.results.iter().filter(|x| x.result.is_err()).count();
-        println!(
-            "{} command lines, {} accepted, {} rejected",
-            r.results.len(),
-            r.results.len() - rejected,
-            rejected
-        );
+        print!("{}", summary(&r));
     }
     Ok(())
+}
+
+/// A readable summary of a replayed day for a person.
+fn summary(r: &Replay) -> String {
+    use std::collections::BTreeMap;
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let rejected: Vec<_> = r.results.iter().filter_map(|x| x.result.as_ref().err()).collect();
+    let mut by_code: BTreeMap<&str, usize> = BTreeMap::new();
+    for c in &rejected {
+        *by_code.entry(c.as_str()).or_default() += 1;
+    }
+    let _ = writeln!(
+        out,
+        "{} command lines: {} accepted, {} rejected",
+        r.results.len(),
+        r.results.len() - rejected.len(),
+        rejected.len()
+    );
+    for (code, n) in by_code {
+        let _ = writeln!(out, "  {n:>6} {code}");
+    }
+    let mut trades: BTreeMap<&str, (usize, i64)> = BTreeMap::new();
+    let mut last_close: BTreeMap<&str, (&str, String)> = BTreeMap::new();
+    let mut years = Vec::new();
+    for e in r.events() {
+        match e {
+            Event::Trade(t) => {
+                let x = trades.entry(t.mode.as_str()).or_default();
+                x.0 += 1;
+                x.1 += t.qty;
+            }
+            Event::Day(d) => {
+                last_close.insert(&d.instrument, (&d.date, fmt_ticks(d.close)));
+            }
+            Event::Compliance(c) => {
+                if !years.contains(&c.year) {
+                    years.push(c.year);
+                }
+            }
+        }
+    }
+    for (mode, (n, qty)) in &trades {
+        let _ = writeln!(out, "{n} {mode} trades, {qty} t");
+    }
+    for (inst, (date, close)) in &last_close {
+        let _ = writeln!(out, "{inst}: last close {close} on {date}");
+    }
+    for y in years {
+        let _ = writeln!(out, "compliance year {y} closed");
+    }
+    let node = &r.node;
+    let _ = writeln!(
+        out,
+        "journal: {} entries, checkpoint root {}",
+        node.len(),
+        hex::encode(node.tree().root())
+    );
+    out
 }
