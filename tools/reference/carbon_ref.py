@@ -53,6 +53,14 @@ A14 A genesis is valid when: cmd "genesis", `operator` a valid id, `regulators` 
     non-empty list of objects with valid, distinct ids (distinct from the
     operator) and jurisdictions of 2-4 capital letters.
 A15 `retire` accepts any string as `beneficiary` (also "").
+A16 Numbers have no size limit beyond the rules': a JSON integer quantity of
+    any size outside its range is INVALID_QUANTITY (13.2), never MALFORMED
+    (it is of the right JSON type, 13.1); a decimal of any length that matches
+    the pattern is well formed, and is then judged by value (INVALID_PRICE,
+    PRICE_OUT_OF_BAND, INVALID_AMOUNT, INSUFFICIENT_FUNDS).  The Rust side
+    answers MALFORMED for integers beyond 64 bits and decimals beyond 28
+    significant digits (see the verification notes); days meant as shared
+    vectors avoid such numbers.
 """
 import hashlib
 import json

@@ -7,6 +7,14 @@ It runs the reference model (carbon_ref.py) alongside, so that most commands
 are plausible given the state (sellers hold what they sell, fok orders meet a
 book, surrenders know the obligation), and mixes in a good share of every kind
 of rejection.  Deterministic for a given seed.
+
+Exchange and mixed days are built for volume: every open_day is followed by
+the day's extras (most days a block proposal, usually accepted at once or
+later, and a regulator's auction with several bids, closed explicitly or left
+to close_day); `a_burst` rests liquidity on both sides near the band
+reference and then sends takers (limit sweeps across several levels, market
+ioc/fok) that cross it; each day closes after 50-160 lines, so a day file
+holds a sequence of trading days whose closes move the next day's band.
 """
 import argparse
 import json
@@ -34,6 +42,8 @@ class Gen:
         self.date = [2026, 3, 2]
         self.oid = 0
         self.results = []
+        self.pending_accepts = []
+        self.day_start, self.day_len = 0, 10 ** 9
 
     # -- emitting
     def emit(self, obj=None, raw=None):
@@ -154,7 +164,12 @@ class Gen:
             elif self.chance(0.05):
                 self.cmd(self.pick(self.traders()), "open_day", date=self.next_date())
             else:
-                self.cmd(OP, "open_day", date=self.next_date())
+                res = self.cmd(OP, "open_day", date=self.next_date())
+                if res.get("ok"):
+                    self.pending_accepts = []
+                    self.day_start = len(self.out)
+                    self.day_len = self.r.randint(50, 160)
+                    self.day_extras()
         else:
             if self.chance(0.1):
                 self.cmd(OP, "open_day", date=self.next_date())
@@ -222,6 +237,143 @@ class Gen:
         if self.chance(0.02) and m.order_ids:
             oid = self.pick(sorted(m.order_ids))[1]
         return self.cmd(actor, "order", id=oid, instrument=sym, side=side, type=typ, tif=tif, price=price, qty=qty)
+
+    # -- liquidity: a book on both sides near the reference, then takers that cross it
+    def band(self, sym):
+        ref_ = self.ref_price(sym)
+        return ref.ceil_tick(ref_ * Decimal("0.90")), ref.floor_tick(ref_ * Decimal("1.10"))
+
+    def tick_price(self, sym, ticks):
+        lo, hi = self.band(sym)
+        p = self.ref_price(sym) + Decimal(ticks) / 100
+        return str(min(hi, max(lo, p)))
+
+    def live_traders(self):
+        return [a for a in self.traders() if not self.market.accounts[a].frozen]
+
+    def a_burst(self):
+        m = self.market
+        if m.day is None:
+            return self.a_open()
+        sym = self.pick(["ZJEA-2025"] * 5 + ["ZJEA-2024", "ZJEA-2026", "CCER"])
+        if sym not in m.instruments:
+            return None
+        live = self.live_traders()
+        if not live:
+            return None
+        # resting sells above and buys below the reference (some inside the spread, some at the same level)
+        for _ in range(self.r.randint(1, 5)):
+            holders = [a for a in live if self.held(a, sym) > 0]
+            if not holders:
+                break
+            a = self.pick(holders)
+            qty = self.r.randint(1, max(1, min(self.held(a, sym), self.pick([50, 400, 3000]))))
+            self.cmd(a, "order", id=self.nid("o"), instrument=sym, side="sell", type="limit", tif="day",
+                     price=self.tick_price(sym, self.r.randint(-15, 60)), qty=qty)
+        for _ in range(self.r.randint(1, 5)):
+            a = self.pick(live)
+            price = self.tick_price(sym, -self.r.randint(-15, 60))
+            cap = int(self.cash(a) / Decimal(price)) if Decimal(price) > 0 else 0
+            if cap < 1 and self.chance(0.8):
+                continue
+            qty = self.r.randint(1, max(1, min(cap, self.pick([50, 400, 3000]))))
+            self.cmd(a, "order", id=self.nid("o"), instrument=sym, side="buy", type="limit", tif="day", price=price, qty=qty)
+        # takers: sweep several levels, with limit or market orders
+        for _ in range(self.r.randint(1, 3)):
+            side = self.pick(["buy", "sell"])
+            opp = sorted((o for o in m.book.get(sym, []) if o.side != side),
+                         key=(lambda o: (o.price, o.seq)) if side == "buy" else (lambda o: (-o.price, o.seq)))
+            if not opp:
+                continue
+            n = self.r.randint(1, min(len(opp), 5))
+            want = sum(o.rem for o in opp[:n]) + self.pick([0, 0, -1, 1, 7])
+            want = max(1, min(99999, want))
+            owners = {o.acct for o in opp[:n]}
+            cands = [a for a in live if a not in owners] or live
+            if side == "sell":
+                cands = [a for a in cands if self.held(a, sym) > 0] or cands
+            a = self.pick(cands)
+            if side == "sell":
+                want = max(1, min(want, self.held(a, sym) or want))
+            typ = "market" if self.chance(0.3) else "limit"
+            tif = self.pick(["ioc", "fok"]) if typ == "market" else self.pick(["day", "day", "ioc", "fok"])
+            price = None
+            if typ == "limit":
+                worst = opp[n - 1].price
+                d = Decimal(self.r.randint(0, 20)) / 100
+                lo, hi = self.band(sym)
+                price = str(min(hi, worst + d) if side == "buy" else max(lo, worst - d))
+            if side == "buy" and self.cash(a) < self.band(sym)[1] * want and self.chance(0.7):
+                self.cmd(OP, "deposit", account=a, amount="%d.00" % (int(self.band(sym)[1] * want) + 100))
+            self.cmd(a, "order", id=self.nid("o"), instrument=sym, side=side, type=typ, tif=tif, price=price, qty=want)
+        if self.chance(0.15):
+            resting = [o for o in m.book.get(sym, [])]
+            if resting:
+                o = self.pick(resting)
+                if self.chance(0.5):
+                    self.cmd(o.acct, "cancel", id=o.id)
+                else:
+                    self.cmd(OP, "cancel", account=o.acct, id=o.id)
+        return None
+
+    def day_extras(self):
+        """Right after an open_day: most days get a block trade and an auction."""
+        m = self.market
+        if m.day is None or self.kind not in ("exchange", "mixed"):
+            return
+        live = self.live_traders()
+        if len(live) >= 2 and self.chance(0.75):
+            prop, cp = self.r.sample(live, 2)
+            sym = self.pick(["ZJEA-2025", "ZJEA-2025", "ZJEA-2024"])
+            side = self.pick(["buy", "sell"])
+            seller = prop if side == "sell" else cp
+            buyer = cp if side == "sell" else prop
+            qty = self.pick([100000, 100000, self.r.randint(100000, 180000)])
+            ref_ = self.ref_price(sym)
+            lo, hi = ref.ceil_tick(ref_ * Decimal("0.70")), ref.floor_tick(ref_ * Decimal("1.30"))
+            price = self.pick([lo, hi, ref_, ref.floor_tick(ref_ * Decimal(str(self.r.uniform(0.72, 1.28))))])
+            if self.held(seller, sym) < qty and m.accounts[seller].role == "entity":
+                self.cmd(ZJ, "issue", instrument=sym, to=seller, qty=qty)
+            elif self.held(seller, sym) < qty:
+                donors = [a for a in self.entities()]
+                if donors:
+                    d = self.pick(donors)
+                    self.cmd(ZJ, "issue", instrument=sym, to=d, qty=qty)
+                    self.cmd(d, "transfer", instrument=sym, to=seller, qty=qty)
+            if self.cash(buyer) < price * qty:
+                self.cmd(OP, "deposit", account=buyer, amount="%s" % (ref.money(price * qty + 1000)))
+            res = self.cmd(prop, "block_propose", id=self.nid("blk"), instrument=sym, side=side, counterparty=cp, qty=qty, price=str(price))
+            if res.get("ok"):
+                if self.chance(0.55):
+                    self.cmd(cp, "block_accept", proposer=prop, id="blk%d" % self.oid)
+                elif self.chance(0.7):
+                    self.pending_accepts.append((cp, prop, self.oid))
+        if self.chance(0.7):
+            reg = self.pick([ZJ, ZJ, "HZ-EEB", "NB-EEB"])
+            sym = self.pick(["ZJEA-2025", "ZJEA-2026", "ZJEA-2024"])
+            qty = self.r.randint(2000, 30000)
+            if self.held(reg, sym) < qty:
+                self.cmd(reg, "issue", instrument=sym, to=reg, qty=qty)
+            reserve = ref.floor_tick(self.ref_price(sym) * Decimal(str(self.r.uniform(0.85, 1.0))))
+            aid = self.nid("auc")
+            res = self.cmd(reg, "auction_open", id=aid, instrument=sym, qty=qty, reserve_price=str(reserve))
+            if res.get("ok"):
+                for _ in range(self.r.randint(2, 6)):
+                    b = self.pick(live)
+                    price = reserve + Decimal(self.r.randint(-3, 300)) / 100
+                    bq = self.r.randint(1, qty)
+                    if self.cash(b) < price * bq:
+                        self.cmd(OP, "deposit", account=b, amount=ref.money(price * bq + 100))
+                    self.cmd(b, "auction_bid", auction=aid, id=self.nid("bid"), price=str(price), qty=bq)
+                if self.chance(0.4):
+                    self.cmd(self.pick([OP, reg, reg, "NB-EEB" if reg != "NB-EEB" else "HZ-EEB"]), "auction_close", auction=aid)
+
+    def a_accept(self):
+        m = self.market
+        if not self.pending_accepts or m.day is None:
+            return self.a_burst()
+        acc, prop, n = self.pending_accepts.pop(0)
+        return self.cmd(acc, "block_accept", proposer=prop, id="blk%d" % n)
 
     def a_cancel(self):
         m = self.market
@@ -445,13 +597,19 @@ class Gen:
         self.setup()
         w = {
             "registry": [("a_registry", 70), ("a_open", 8), ("a_order", 7), ("a_compliance", 0), ("a_block", 3), ("a_auction", 3), ("a_cancel", 2), ("garbage", 7)],
-            "exchange": [("a_order", 60), ("a_cancel", 10), ("a_open", 5), ("a_block", 8), ("a_auction", 9), ("a_registry", 6), ("garbage", 2)],
+            "exchange": [("a_burst", 30), ("a_order", 35), ("a_accept", 6), ("a_cancel", 6), ("a_open", 6), ("a_block", 5), ("a_auction", 6), ("a_registry", 5), ("garbage", 1)],
             "compliance": [("a_compliance", 55), ("a_order", 20), ("a_open", 6), ("a_registry", 8), ("a_cancel", 4), ("a_auction", 4), ("garbage", 3)],
-            "mixed": [("a_order", 35), ("a_compliance", 20), ("a_registry", 15), ("a_open", 6), ("a_cancel", 7), ("a_block", 7), ("a_auction", 7), ("garbage", 3)],
+            "mixed": [("a_burst", 15), ("a_order", 22), ("a_accept", 4), ("a_compliance", 20), ("a_registry", 12), ("a_open", 6), ("a_cancel", 5), ("a_block", 5), ("a_auction", 5), ("garbage", 2)],
         }[self.kind]
         names = [n for n, _ in w]
         weights = [x for _, x in w]
         while len(self.out) < self.target:
+            if self.kind in ("exchange", "mixed") and self.market.day is not None \
+                    and len(self.out) - self.day_start > self.day_len:
+                if self.pending_accepts and self.chance(0.5):
+                    self.a_accept()
+                self.cmd(OP, "close_day")
+                continue
             getattr(self, self.r.choices(names, weights)[0])()
         if self.market.day is not None:
             self.cmd(OP, "close_day")
