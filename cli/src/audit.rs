@@ -13,6 +13,8 @@
 //! The data folder is a sled database, which one process at a time may
 //! open; the audit opens it and never writes to it.
 
+#[path = "audit_compliance.rs"]
+mod compliance;
 #[path = "audit_proof.rs"]
 mod proof;
 #[path = "audit_query.rs"]
@@ -49,6 +51,8 @@ pub enum Command {
     Consistency(proof::ConsistencyArgs),
     /// Check a saved checkpoint, inclusion proof or consistency proof with only the operator's key.
     Check(proof::CheckArgs),
+    /// The compliance table of a closed year (entity, jurisdiction, obligation, shortfall, status, penalty range).
+    Compliance(compliance::ComplianceArgs),
 }
 
 /// Runs an audit subcommand. Failures print one line on stderr (no
@@ -62,6 +66,7 @@ pub fn run(c: Command) -> anyhow::Result<()> {
         Command::Proof(a) => proof::proof(a),
         Command::Consistency(a) => proof::consistency(a),
         Command::Check(a) => proof::check(a),
+        Command::Compliance(a) => compliance::compliance(a),
     };
     if let Err(e) = result {
         // Everything the subcommand opened is closed by now.
