@@ -50,10 +50,15 @@ impl<'a> Fields<'a> {
             None => Ok(None),
             Some(Value::Number(n)) => {
                 if let Some(i) = n.as_i64() {
-                    Ok(Some(i))
-                } else if n.is_u64() {
-                    // Larger than any quantity: let the range check say so.
-                    Ok(Some(i64::MAX))
+                    return Ok(Some(i));
+                }
+                // A JSON integer beyond 64 bits is still an integer: out of
+                // every range, so the range checks report it (13.2). A
+                // fraction or exponent is another JSON type (13.1).
+                let text = n.to_string();
+                let digits = text.strip_prefix('-').unwrap_or(&text);
+                if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+                    Ok(Some(if text.starts_with('-') { i64::MIN } else { i64::MAX }))
                 } else {
                     Err(Code::Malformed)
                 }
@@ -404,6 +409,17 @@ mod tests {
         );
         assert_eq!(
             parse_line(r#"{"as": "A", "cmd": "issue", "instrument": "CCER", "to": "B", "qty": 1.0}"#),
+            Line::Rejected(Code::Malformed)
+        );
+        for (qty, want) in [("100000000000000000000", i64::MAX), ("-100000000000000000000", i64::MIN)] {
+            let line = format!(r#"{{"as": "A", "cmd": "issue", "instrument": "CCER", "to": "B", "qty": {qty}}}"#);
+            let Line::Command { body: pb::command::Body::Issue(i), .. } = parse_line(&line) else {
+                panic!("a JSON integer beyond 64 bits is an integer")
+            };
+            assert_eq!(i.qty, Some(want));
+        }
+        assert_eq!(
+            parse_line(r#"{"as": "A", "cmd": "issue", "instrument": "CCER", "to": "B", "qty": 1e20}"#),
             Line::Rejected(Code::Malformed)
         );
     }
