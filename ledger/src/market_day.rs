@@ -411,9 +411,16 @@ mod tests {
             parse_line(r#"{"as": "A", "cmd": "issue", "instrument": "CCER", "to": "B", "qty": 1.0}"#),
             Line::Rejected(Code::Malformed)
         );
-        for (qty, want) in [("100000000000000000000", i64::MAX), ("-100000000000000000000", i64::MIN)] {
+        for (qty, want) in [
+            ("100000000000000000000", i64::MAX),
+            ("-100000000000000000000", i64::MIN),
+        ] {
             let line = format!(r#"{{"as": "A", "cmd": "issue", "instrument": "CCER", "to": "B", "qty": {qty}}}"#);
-            let Line::Command { body: pb::command::Body::Issue(i), .. } = parse_line(&line) else {
+            let Line::Command {
+                body: pb::command::Body::Issue(i),
+                ..
+            } = parse_line(&line)
+            else {
                 panic!("a JSON integer beyond 64 bits is an integer")
             };
             assert_eq!(i.qty, Some(want));
