@@ -8,7 +8,7 @@ use carbon_proto::v1 as pb;
 use rust_decimal::Decimal;
 
 use crate::code::Code;
-use crate::num::parse_decimal;
+use crate::num::{parse_decimal, Amount};
 
 /// A role of RULEBOOK.md 2.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -110,15 +110,15 @@ pub enum Cmd {
     },
     DefineInstrument {
         symbol: String,
-        reference_price: Decimal,
+        reference_price: Amount,
     },
     Deposit {
         account: String,
-        amount: Decimal,
+        amount: Amount,
     },
     Withdraw {
         account: String,
-        amount: Decimal,
+        amount: Amount,
     },
     Issue {
         instrument: String,
@@ -151,7 +151,7 @@ pub enum Cmd {
         side: Side,
         order_type: OrderType,
         tif: Tif,
-        price: Option<Decimal>,
+        price: Option<Amount>,
         qty: i64,
     },
     Cancel {
@@ -164,7 +164,7 @@ pub enum Cmd {
         side: Side,
         counterparty: String,
         qty: i64,
-        price: Decimal,
+        price: Amount,
     },
     BlockAccept {
         proposer: String,
@@ -177,12 +177,12 @@ pub enum Cmd {
         id: String,
         instrument: String,
         qty: i64,
-        reserve_price: Decimal,
+        reserve_price: Amount,
     },
     AuctionBid {
         auction: String,
         id: String,
-        price: Decimal,
+        price: Amount,
         qty: i64,
     },
     AuctionClose {
@@ -311,6 +311,10 @@ fn int(v: Option<i64>) -> Form<i64> {
     v.ok_or(Code::Malformed)
 }
 
+fn amount(v: &Option<String>) -> Form<Amount> {
+    v.as_deref().and_then(Amount::parse).ok_or(Code::Malformed)
+}
+
 fn dec(v: &Option<String>) -> Form<Decimal> {
     v.as_deref().and_then(parse_decimal).ok_or(Code::Malformed)
 }
@@ -393,16 +397,16 @@ pub fn validate(body: Option<&pb::command::Body>, jurisdictions: &BTreeSet<Strin
             }
             Cmd::DefineInstrument {
                 symbol,
-                reference_price: dec(&c.reference_price)?,
+                reference_price: amount(&c.reference_price)?,
             }
         }
         B::Deposit(c) => Cmd::Deposit {
             account: id(&c.account)?,
-            amount: dec(&c.amount)?,
+            amount: amount(&c.amount)?,
         },
         B::Withdraw(c) => Cmd::Withdraw {
             account: id(&c.account)?,
-            amount: dec(&c.amount)?,
+            amount: amount(&c.amount)?,
         },
         B::Issue(c) => Cmd::Issue {
             instrument: text(&c.instrument)?,
@@ -450,7 +454,7 @@ pub fn validate(body: Option<&pb::command::Body>, jurisdictions: &BTreeSet<Strin
             },
             price: match &c.price {
                 None => None,
-                Some(_) => Some(dec(&c.price)?),
+                Some(_) => Some(amount(&c.price)?),
             },
             qty: int(c.qty)?,
         },
@@ -467,7 +471,7 @@ pub fn validate(body: Option<&pb::command::Body>, jurisdictions: &BTreeSet<Strin
             side: side(c.side)?,
             counterparty: id(&c.counterparty)?,
             qty: int(c.qty)?,
-            price: dec(&c.price)?,
+            price: amount(&c.price)?,
         },
         B::BlockAccept(c) => Cmd::BlockAccept {
             proposer: id(&c.proposer)?,
@@ -478,12 +482,12 @@ pub fn validate(body: Option<&pb::command::Body>, jurisdictions: &BTreeSet<Strin
             id: id(&c.id)?,
             instrument: text(&c.instrument)?,
             qty: int(c.qty)?,
-            reserve_price: dec(&c.reserve_price)?,
+            reserve_price: amount(&c.reserve_price)?,
         },
         B::AuctionBid(c) => Cmd::AuctionBid {
             auction: id(&c.auction)?,
             id: id(&c.id)?,
-            price: dec(&c.price)?,
+            price: amount(&c.price)?,
             qty: int(c.qty)?,
         },
         B::AuctionClose(c) => Cmd::AuctionClose {

@@ -63,22 +63,65 @@ pub fn parse_decimal(s: &str) -> Option<Decimal> {
     Some(if neg { -d } else { d })
 }
 
-/// A positive multiple of 0.01 as ticks (or cents): the rule for prices and
-/// amounts. `None` when it is zero, negative, finer than 0.01 or too large.
-pub fn to_ticks(d: Decimal) -> Option<Ticks> {
-    if d <= Decimal::ZERO {
-        return None;
-    }
-    let scaled = d.checked_mul(Decimal::ONE_HUNDRED)?;
-    if !scaled.fract().is_zero() {
-        return None;
-    }
-    scaled.to_i64()
+/// Largest price the ledger holds, in ticks (10^13 CNY per tonne). A valid
+/// price above it can only be outside every band; see docs/RULES.md.
+pub const MAX_PRICE_TICKS: Ticks = 1_000_000_000_000_000;
+
+/// A price or money amount as written: a decimal of the rulebook's form, of
+/// any length. Its value is checked later, in the order of RULEBOOK.md 12,
+/// exactly, without going through a fixed-precision decimal.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Amount(String);
+
+/// What a price or amount is worth, once checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Worth {
+    /// A positive multiple of 0.01, in cents, at most `i128::MAX / 2`.
+    Cents(Cents),
+    /// Zero, negative or finer than 0.01.
+    Invalid,
+    /// A positive multiple of 0.01 too large to hold.
+    Huge,
 }
 
-/// Like [`to_ticks`] for money amounts, in cents.
-pub fn to_cents(d: Decimal) -> Option<Cents> {
-    to_ticks(d).map(Cents::from)
+impl Amount {
+    /// Checks the form; `None` is `MALFORMED`.
+    pub fn parse(s: &str) -> Option<Amount> {
+        is_decimal_form(s).then(|| Amount(s.to_string()))
+    }
+
+    /// The value (RULEBOOK.md 13.2: valid when numerically a positive multiple of 0.01).
+    pub fn worth(&self) -> Worth {
+        let s = self.0.as_str();
+        if s.starts_with('-') {
+            // "-0.00" is zero and "-1" negative: invalid either way.
+            return Worth::Invalid;
+        }
+        let (int, frac) = s.split_once('.').unwrap_or((s, ""));
+        let frac = frac.trim_end_matches('0');
+        if frac.len() > 2 {
+            return Worth::Invalid;
+        }
+        let int = int.trim_start_matches('0');
+        let digits = format!("{int}{frac:0<2}");
+        let digits = digits.trim_start_matches('0');
+        if digits.is_empty() {
+            return Worth::Invalid;
+        }
+        match digits.parse::<Cents>() {
+            Ok(c) if c <= Cents::MAX / 2 => Worth::Cents(c),
+            _ => Worth::Huge,
+        }
+    }
+
+    /// As a price in ticks: `Err(Worth::Invalid)` or `Err(Worth::Huge)` above [`MAX_PRICE_TICKS`].
+    pub fn ticks(&self) -> Result<Ticks, Worth> {
+        match self.worth() {
+            Worth::Cents(c) if c <= Cents::from(MAX_PRICE_TICKS) => Ok(c as Ticks),
+            Worth::Cents(_) | Worth::Huge => Err(Worth::Huge),
+            Worth::Invalid => Err(Worth::Invalid),
+        }
+    }
 }
 
 /// `n / d` rounded half away from zero (`d > 0`).
@@ -186,16 +229,6 @@ mod tests {
     }
 
     #[test]
-    fn ticks_need_a_positive_multiple_of_a_cent() {
-        assert_eq!(to_ticks(dec("58.20")), Some(5820));
-        assert_eq!(to_ticks(dec("58.200")), Some(5820));
-        assert_eq!(to_ticks(dec("58.2000000000000000000000000000000")), Some(5820));
-        assert_eq!(to_ticks(dec("12.345")), None);
-        assert_eq!(to_ticks(dec("0")), None);
-        assert_eq!(to_ticks(dec("-1.00")), None);
-    }
-
-    #[test]
     fn rounding_is_half_away_from_zero() {
         assert_eq!(div_round(5, 2), 3);
         assert_eq!(div_round(-5, 2), -3);
@@ -214,6 +247,23 @@ mod tests {
         // 58.01: 52.209 -> 52.21, 63.811 -> 63.81
         assert_eq!(band_low(5801, 90), 5221);
         assert_eq!(band_high(5801, 110), 6381);
+    }
+
+    #[test]
+    fn amounts_are_exact_at_any_length() {
+        let w = |s: &str| Amount::parse(s).unwrap().worth();
+        assert_eq!(w("58.20"), Worth::Cents(5820));
+        assert_eq!(w("58.200000000000000000000000000000000000"), Worth::Cents(5820));
+        assert_eq!(w("0058.2"), Worth::Cents(5820));
+        assert_eq!(w("100000000000000000000000000000000"), Worth::Cents(10i128.pow(34)));
+        assert_eq!(w("12.345"), Worth::Invalid);
+        assert_eq!(w("0.00"), Worth::Invalid);
+        assert_eq!(w("-0"), Worth::Invalid);
+        assert_eq!(w("-1.00"), Worth::Invalid);
+        assert_eq!(w(&"9".repeat(60)), Worth::Huge);
+        assert_eq!(Amount::parse("58.20").unwrap().ticks(), Ok(5820));
+        assert_eq!(Amount::parse("10000000000000.01").unwrap().ticks(), Err(Worth::Huge));
+        assert!(Amount::parse("1e3").is_none());
     }
 
     #[test]

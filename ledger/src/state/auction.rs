@@ -2,13 +2,11 @@
 //! sells its own holdings; bids are filled highest price first, earliest
 //! first within a price, and every winner pays the lowest filled price.
 
-use rust_decimal::Decimal;
-
 use super::registry::check_qty;
 use super::{AcctIdx, Applied, Event, State, Trade, TradeMode};
 use crate::code::Code;
 use crate::command::Role;
-use crate::num::{to_ticks, Cents, Ticks};
+use crate::num::{Amount, Cents, Ticks, Worth};
 
 type Outcome = Result<Applied, Code>;
 
@@ -40,7 +38,7 @@ impl State {
         id: &str,
         instrument: &str,
         qty: i64,
-        reserve: Decimal,
+        reserve: &Amount,
     ) -> Outcome {
         if self.acct(actor).role != Role::Regulator {
             return Err(Code::NotPermitted);
@@ -48,7 +46,8 @@ impl State {
         self.instrument(instrument)?;
         self.open_day()?;
         check_qty(qty)?;
-        let reserve = to_ticks(reserve).ok_or(Code::InvalidPrice)?;
+        // A reserve beyond MAX_PRICE_TICKS is refused too (docs/RULES.md).
+        let reserve = reserve.ticks().map_err(|_| Code::InvalidPrice)?;
         if self.auctions.contains_key(id) {
             return Err(Code::DuplicateId);
         }
@@ -73,7 +72,7 @@ impl State {
         Ok(Applied::default())
     }
 
-    pub(super) fn auction_bid(&mut self, actor: AcctIdx, auction: &str, id: &str, price: Decimal, qty: i64) -> Outcome {
+    pub(super) fn auction_bid(&mut self, actor: AcctIdx, auction: &str, id: &str, price: &Amount, qty: i64) -> Outcome {
         if !self.acct(actor).role.trades() {
             return Err(Code::NotPermitted);
         }
@@ -88,7 +87,11 @@ impl State {
         if !(1..=au.qty).contains(&qty) {
             return Err(Code::InvalidQuantity);
         }
-        let price = to_ticks(price).ok_or(Code::InvalidPrice)?;
+        let price = match price.ticks() {
+            Ok(t) => t,
+            Err(Worth::Huge) => Ticks::MAX,
+            Err(_) => return Err(Code::InvalidPrice),
+        };
         if price < au.reserve {
             return Err(Code::PriceBelowReserve);
         }
@@ -96,7 +99,8 @@ impl State {
             return Err(Code::DuplicateId);
         }
         let value = Cents::from(price) * Cents::from(qty);
-        if self.acct(actor).cash_available < value {
+        // A price too large to hold reserves more cash than any account has.
+        if price == Ticks::MAX || self.acct(actor).cash_available < value {
             return Err(Code::InsufficientFunds);
         }
         let a = self.acct_mut(actor);

@@ -2,12 +2,10 @@
 //! to a named counterparty, within +-30% of the band reference, settled at
 //! once when the counterparty accepts.
 
-use rust_decimal::Decimal;
-
 use super::{AcctIdx, Applied, Event, State, Trade, TradeMode};
 use crate::code::Code;
 use crate::command::Side;
-use crate::num::{band_high, band_low, to_ticks, Cents, Ticks, MAX_QTY_TONNES};
+use crate::num::{band_high, band_low, Amount, Cents, Ticks, Worth, MAX_QTY_TONNES};
 
 type Outcome = Result<Applied, Code>;
 
@@ -36,7 +34,7 @@ impl State {
         side: Side,
         counterparty: &str,
         qty: i64,
-        price: Decimal,
+        price: &Amount,
     ) -> Outcome {
         if !self.acct(actor).role.trades() {
             return Err(Code::NotPermitted);
@@ -50,7 +48,12 @@ impl State {
         if !(MIN_BLOCK_TONNES..=MAX_QTY_TONNES).contains(&qty) {
             return Err(Code::InvalidQuantity);
         }
-        let price = to_ticks(price).ok_or(Code::InvalidPrice)?;
+        let price = match price.ticks() {
+            Ok(t) => t,
+            // A valid price too large to hold is above every band.
+            Err(Worth::Huge) => Ticks::MAX,
+            Err(_) => return Err(Code::InvalidPrice),
+        };
         if cp == actor || !self.acct(cp).role.trades() {
             return Err(Code::InvalidOrder);
         }

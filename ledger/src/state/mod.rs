@@ -367,9 +367,9 @@ impl State {
             Cmd::DefineInstrument {
                 symbol,
                 reference_price,
-            } => self.define_instrument(actor, symbol, *reference_price),
-            Cmd::Deposit { account, amount } => self.deposit(actor, account, *amount),
-            Cmd::Withdraw { account, amount } => self.withdraw(actor, account, *amount),
+            } => self.define_instrument(actor, symbol, reference_price),
+            Cmd::Deposit { account, amount } => self.deposit(actor, account, amount),
+            Cmd::Withdraw { account, amount } => self.withdraw(actor, account, amount),
             Cmd::Issue { instrument, to, qty } => self.issue(actor, instrument, to, *qty),
             Cmd::Transfer { instrument, to, qty } => self.transfer(actor, instrument, to, *qty),
             Cmd::Retire { instrument, qty, .. } => self.retire(actor, instrument, *qty),
@@ -385,7 +385,7 @@ impl State {
                 tif,
                 price,
                 qty,
-            } => self.place_order(actor, id, instrument, *side, *order_type, *tif, *price, *qty),
+            } => self.place_order(actor, id, instrument, *side, *order_type, *tif, price.as_ref(), *qty),
             Cmd::Cancel { id, account } => self.cancel_order(actor, id, account.as_deref()),
             Cmd::BlockPropose {
                 id,
@@ -394,7 +394,7 @@ impl State {
                 counterparty,
                 qty,
                 price,
-            } => self.block_propose(actor, id, instrument, *side, counterparty, *qty, *price),
+            } => self.block_propose(actor, id, instrument, *side, counterparty, *qty, price),
             Cmd::BlockAccept { proposer, id } => self.block_accept(actor, proposer, id),
             Cmd::BlockCancel { id } => self.block_cancel(actor, id),
             Cmd::AuctionOpen {
@@ -402,13 +402,13 @@ impl State {
                 instrument,
                 qty,
                 reserve_price,
-            } => self.auction_open(actor, id, instrument, *qty, *reserve_price),
+            } => self.auction_open(actor, id, instrument, *qty, reserve_price),
             Cmd::AuctionBid {
                 auction,
                 id,
                 price,
                 qty,
-            } => self.auction_bid(actor, auction, id, *price, *qty),
+            } => self.auction_bid(actor, auction, id, price, *qty),
             Cmd::AuctionClose { auction } => self.auction_close(actor, auction),
             Cmd::AllocateBenchmark {
                 entity,

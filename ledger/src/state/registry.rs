@@ -5,12 +5,11 @@ use std::collections::VecDeque;
 
 use carbon_matching::{Limits, OrderBook};
 use ed25519_dalek::VerifyingKey;
-use rust_decimal::Decimal;
 
 use super::{Account, AcctIdx, Applied, DayStats, Instrument, State, MAX_RESTING_ORDERS_PER_BOOK};
 use crate::code::Code;
 use crate::command::Role;
-use crate::num::{to_cents, to_ticks};
+use crate::num::{Amount, Cents, Worth};
 
 type Outcome = Result<Applied, Code>;
 
@@ -60,11 +59,12 @@ impl State {
         Ok(Applied::default())
     }
 
-    pub(super) fn define_instrument(&mut self, actor: AcctIdx, symbol: &str, reference_price: Decimal) -> Outcome {
+    pub(super) fn define_instrument(&mut self, actor: AcctIdx, symbol: &str, reference_price: &Amount) -> Outcome {
         if actor != self.operator {
             return Err(Code::NotPermitted);
         }
-        let reference = to_ticks(reference_price).ok_or(Code::InvalidPrice)?;
+        // A reference price beyond MAX_PRICE_TICKS is refused too (docs/RULES.md).
+        let reference = reference_price.ticks().map_err(|_| Code::InvalidPrice)?;
         if self.instruments.contains_key(symbol) {
             return Err(Code::InstrumentExists);
         }
@@ -101,20 +101,33 @@ impl State {
         Ok(idx)
     }
 
-    pub(super) fn deposit(&mut self, actor: AcctIdx, account: &str, amount: Decimal) -> Outcome {
+    pub(super) fn deposit(&mut self, actor: AcctIdx, account: &str, amount: &Amount) -> Outcome {
         let idx = self.cash_account(actor, account)?;
-        let cents = to_cents(amount).ok_or(Code::InvalidAmount)?;
+        let Worth::Cents(cents) = amount.worth() else {
+            return Err(Code::InvalidAmount);
+        };
+        // Only sums beyond i128 (10^36 CNY) are refused (docs/RULES.md).
+        let (Some(total), Some(_)) = (
+            self.total_deposits.checked_add(cents),
+            self.acct(idx).cash_available.checked_add(cents),
+        ) else {
+            return Err(Code::InvalidAmount);
+        };
         self.acct_mut(idx).cash_available += cents;
-        self.total_deposits += cents;
+        self.total_deposits = total;
         Ok(Applied::default())
     }
 
-    pub(super) fn withdraw(&mut self, actor: AcctIdx, account: &str, amount: Decimal) -> Outcome {
+    pub(super) fn withdraw(&mut self, actor: AcctIdx, account: &str, amount: &Amount) -> Outcome {
         let idx = self.cash_account(actor, account)?;
         if self.acct(idx).frozen {
             return Err(Code::AccountFrozen);
         }
-        let cents = to_cents(amount).ok_or(Code::InvalidAmount)?;
+        let cents = match amount.worth() {
+            Worth::Cents(c) => c,
+            Worth::Huge => Cents::MAX,
+            Worth::Invalid => return Err(Code::InvalidAmount),
+        };
         if self.acct(idx).cash_available < cents {
             return Err(Code::InsufficientFunds);
         }

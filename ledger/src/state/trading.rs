@@ -3,13 +3,12 @@
 //! `carbon-matching`, delivery-versus-payment settlement, the close.
 
 use carbon_matching::{EndState, NewOrder, OrderKind, TimeInForce};
-use rust_decimal::Decimal;
 
 use super::{AcctIdx, Applied, DaySummary, Event, OrderStatus, RestingInfo, State, Trade, TradeMode};
 use super::{DayStats, MAX_OPEN_ORDERS_PER_ACCOUNT, PENALTY_CLOSES};
 use crate::code::Code;
 use crate::command::{OrderType, Role, Side, Tif};
-use crate::num::{band_high, band_low, div_round, to_ticks, Cents, Ticks};
+use crate::num::{band_high, band_low, div_round, Amount, Cents, Ticks, Worth};
 
 type Outcome = Result<Applied, Code>;
 
@@ -106,7 +105,7 @@ impl State {
         side: Side,
         order_type: OrderType,
         tif: Tif,
-        price: Option<Decimal>,
+        price: Option<&Amount>,
         qty: i64,
     ) -> Outcome {
         let trader = self.acct(actor);
@@ -122,7 +121,12 @@ impl State {
             return Err(Code::InvalidQuantity);
         }
         let limit = match order_type {
-            OrderType::Limit => Some(price.and_then(to_ticks).ok_or(Code::InvalidPrice)?),
+            OrderType::Limit => match price.map(Amount::ticks) {
+                Some(Ok(t)) => Some(t),
+                // A valid price too large to hold is above every band.
+                Some(Err(Worth::Huge)) => Some(Ticks::MAX),
+                _ => return Err(Code::InvalidPrice),
+            },
             OrderType::Market => None,
         };
         if order_type == OrderType::Market && (price.is_some() || tif == Tif::Day) {
