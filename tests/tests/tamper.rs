@@ -564,3 +564,58 @@ fn the_verify_binary_on_a_clean_and_a_tampered_ledger() {
     assert_eq!(v["ok"], false);
     assert_eq!(v["seq"], k);
 }
+
+#[test]
+fn the_small_order_table_is_right() {
+    use carbon_ledger::audit::{has_small_order_y, is_canonical_y, SMALL_ORDER_Y};
+    use ed25519_dalek::VerifyingKey;
+    // Every listed y is a point of small order (a typo would make it
+    // another point or none).
+    for y in SMALL_ORDER_Y {
+        let key = VerifyingKey::from_bytes(&y).expect("a point");
+        assert!(key.is_weak(), "{}", hex::encode(y));
+        let mut signed = y;
+        signed[31] |= 0x80;
+        assert!(has_small_order_y(&signed));
+        if let Ok(k) = VerifyingKey::from_bytes(&signed) {
+            assert!(k.is_weak());
+        }
+    }
+    // Real keys and signature points are not.
+    for id in ["ZJ-CEEX", "HZ-E000", "MALLORY"] {
+        let key = test_key(id);
+        assert!(!has_small_order_y(key.verifying_key().as_bytes()));
+        let sig = key.sign(b"m");
+        assert!(!has_small_order_y(sig.r_bytes()) && is_canonical_y(sig.r_bytes()));
+    }
+    // p - 1 is canonical, p and above are not, whatever the sign bit.
+    let mut p_minus_1 = [0xff; 32];
+    p_minus_1[0] = 0xec;
+    p_minus_1[31] = 0x7f;
+    assert!(is_canonical_y(&p_minus_1));
+    for low in [0xed, 0xee, 0xff] {
+        for top in [0x7f, 0xff] {
+            let mut y = p_minus_1;
+            y[0] = low;
+            y[31] = top;
+            assert!(!is_canonical_y(&y), "{}", hex::encode(y));
+        }
+    }
+}
+
+#[test]
+fn a_signature_with_a_small_order_r_is_refused() {
+    let l = ledger(REGISTRY_DAY);
+    let k = l.len / 2;
+    for y in carbon_ledger::audit::SMALL_ORDER_Y {
+        let mut e = l.entry(k);
+        let Some(pb::journal_entry::Input::Command(env)) = &mut e.input else {
+            panic!()
+        };
+        env.signature[..32].copy_from_slice(&y);
+        l.put(k, &e.encode_to_vec());
+        let (seq, what) = l.mismatch();
+        assert_eq!(seq, k);
+        assert!(what.contains("signature"), "{what}");
+    }
+}
