@@ -119,11 +119,16 @@ pub(crate) fn open_journal(dir: &Path) -> anyhow::Result<Journal> {
     if !dir.join("db").is_file() || !dir.join("conf").is_file() {
         bail!("{} holds no ledger (no sled database in it)", dir.display());
     }
-    Journal::open(dir).with_context(|| {
-        format!(
-            "opening the ledger in {} (one process at a time may open it: is a server running on it?)",
-            dir.display()
-        )
+    Journal::open(dir).map_err(|e| {
+        let e = e.to_string();
+        if e.contains("could not acquire lock") {
+            anyhow::anyhow!(
+                "the ledger in {} is open in another process (a running server?): one process at a time may open it",
+                dir.display()
+            )
+        } else {
+            anyhow::anyhow!("opening the ledger in {}: {e}", dir.display())
+        }
     })
 }
 

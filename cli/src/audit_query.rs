@@ -1,16 +1,22 @@
 //! `carbon audit account` and `carbon audit supply`: the state a journal
-//! replays to, read offline. The journal is rebuilt first (chain, outcomes
-//! and checkpoint checked; client signatures are `verify`'s job), so these
-//! never show figures from a journal that does not hold together.
+//! replays to. Offline from a data folder, the journal is rebuilt first
+//! (chain, outcomes and checkpoint checked; client signatures are `verify`'s
+//! job), so these never show figures from a journal that does not hold
+//! together. With `--server URL` they ask a running server instead (its
+//! `GetAccount`, `GetSupply` and `StreamJournal`), trusting its answers.
+//!
+//! Both paths produce the wire views (`pb::AccountView`, `pb::SupplyView`),
+//! so the output is the same whichever was used.
 
-use anyhow::{bail, Context as _};
+use std::fmt::Write as _;
+
+use anyhow::Context as _;
 use carbon_ledger::num::fmt_cents;
+use carbon_ledger::state::State;
 use carbon_proto::v1 as pb;
 use pb::command::Body;
 use prost::Message as _;
 use serde_json::{json, Value};
-
-use std::fmt::Write as _;
 
 use super::{emit, open_journal, rebuild_with_progress, DataArg};
 
@@ -21,6 +27,9 @@ pub struct AccountArgs {
     id: String,
     #[command(flatten)]
     data: DataArg,
+    /// Ask a running server (`host:port` or a URL) instead of reading a data folder.
+    #[arg(long)]
+    server: Option<String>,
     /// Print as JSON.
     #[arg(long)]
     json: bool,
@@ -31,6 +40,9 @@ pub struct AccountArgs {
 pub struct SupplyArgs {
     #[command(flatten)]
     data: DataArg,
+    /// Ask a running server (`host:port` or a URL) instead of reading a data folder.
+    #[arg(long)]
+    server: Option<String>,
     /// Print as JSON.
     #[arg(long)]
     json: bool,
@@ -47,68 +59,159 @@ struct HistoryItem {
 }
 
 pub fn account(a: AccountArgs) -> anyhow::Result<()> {
-    let mut out = String::new();
+    let (view, history) = match &a.server {
+        Some(server) => account_online(server, &a.id)?,
+        None => account_offline(&a)?,
+    };
+    emit(&render_account(&view, &history, a.json)?)
+}
+
+fn account_offline(a: &AccountArgs) -> anyhow::Result<(pb::AccountView, Vec<HistoryItem>)> {
     let journal = open_journal(&a.data.data)?;
     let r = rebuild_with_progress(&journal, false).map_err(|e| anyhow::anyhow!("the journal does not verify: {e}"))?;
-    let Some(acct) = r.state.account(&a.id) else {
-        bail!("no account {:?} in the ledger", a.id);
+    let view = account_view(&r.state, &a.id).with_context(|| format!("no account {:?} in the ledger", a.id))?;
+    let mut history = Vec::new();
+    for item in journal.iter(0) {
+        let (_, entry) = item.context("reading the journal")?;
+        history.extend(history_item(&entry, &a.id));
+    }
+    Ok((view, history))
+}
+
+fn account_online(server: &str, id: &str) -> anyhow::Result<(pb::AccountView, Vec<HistoryItem>)> {
+    let url = server_url(server);
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let mut client = pb::ledger_client::LedgerClient::connect(url.clone())
+            .await
+            .with_context(|| format!("connecting to {url}"))?;
+        let view = client
+            .get_account(pb::GetAccountRequest { id: id.to_string() })
+            .await
+            .map_err(|s| anyhow::anyhow!("{:?}: {}", s.code(), s.message()))?
+            .into_inner();
+        let mut stream = client
+            .stream_journal(pb::StreamJournalRequest { from_seq: 0 })
+            .await
+            .map_err(|s| anyhow::anyhow!("{:?}: {}", s.code(), s.message()))?
+            .into_inner();
+        let mut history = Vec::new();
+        while let Some(entry) = stream
+            .message()
+            .await
+            .map_err(|s| anyhow::anyhow!("the journal stream: {:?}: {}", s.code(), s.message()))?
+        {
+            history.extend(history_item(&entry, id));
+        }
+        Ok((view, history))
+    })
+}
+
+/// `host:port` or a URL, as tonic wants it.
+fn server_url(server: &str) -> String {
+    if server.contains("://") {
+        server.to_string()
+    } else {
+        format!("http://{server}")
+    }
+}
+
+/// The wire view of an account, as the service builds it.
+fn account_view(state: &State, id: &str) -> Option<pb::AccountView> {
+    let a = state.account(id)?;
+    let role = match a.role.as_str() {
+        "operator" => pb::Role::Operator,
+        "regulator" => pb::Role::Regulator,
+        "entity" => pb::Role::Entity,
+        "investor" => pb::Role::Investor,
+        "verifier" => pb::Role::Verifier,
+        _ => pb::Role::Unspecified,
     };
-    let history = history(&journal, &a.id)?;
-    let holdings: Vec<Value> = acct
-        .holdings
-        .iter()
-        .map(|(s, h)| json!({"instrument": s, "available": h.available, "locked": h.locked, "pending": h.pending}))
-        .collect();
-    if a.json {
+    Some(pb::AccountView {
+        id: a.id.clone(),
+        role: role as i32,
+        jurisdiction: a.jurisdiction.clone().unwrap_or_default(),
+        frozen: a.frozen,
+        cash_available: fmt_cents(a.cash_available),
+        cash_locked: fmt_cents(a.cash_locked),
+        holdings: a
+            .holdings
+            .iter()
+            .map(|(s, h)| pb::Balance {
+                instrument: s.clone(),
+                available: h.available,
+                locked: h.locked,
+                pending: h.pending,
+            })
+            .collect(),
+        public_key: a.public_key.to_bytes().to_vec(),
+        last_nonce: a.last_nonce,
+    })
+}
+
+fn role_name(role: i32) -> String {
+    pb::Role::try_from(role)
+        .map(|r| r.as_str_name().trim_start_matches("ROLE_").to_ascii_lowercase())
+        .unwrap_or_else(|_| format!("role {role}"))
+}
+
+fn render_account(v: &pb::AccountView, history: &[HistoryItem], as_json: bool) -> anyhow::Result<String> {
+    let mut out = String::new();
+    let jurisdiction = (!v.jurisdiction.is_empty()).then_some(v.jurisdiction.as_str());
+    if as_json {
+        let holdings: Vec<Value> = v
+            .holdings
+            .iter()
+            .map(|h| json!({"instrument": h.instrument, "available": h.available, "locked": h.locked, "pending": h.pending}))
+            .collect();
         let hist: Vec<Value> = history
             .iter()
             .map(|h| {
-                let mut v = json!({"seq": h.seq, "command": h.kind, "ok": h.ok, "as": h.roles});
+                let mut item = json!({"seq": h.seq, "command": h.kind, "ok": h.ok, "as": h.roles});
                 if !h.ok {
-                    v["code"] = json!(h.code);
+                    item["code"] = json!(h.code);
                 }
-                v
+                item
             })
             .collect();
-        let v = json!({
-            "id": acct.id,
-            "role": acct.role.as_str(),
-            "jurisdiction": acct.jurisdiction,
-            "frozen": acct.frozen,
-            "public_key": hex::encode(acct.public_key.as_bytes()),
-            "last_nonce": acct.last_nonce,
-            "cash_available": fmt_cents(acct.cash_available),
-            "cash_locked": fmt_cents(acct.cash_locked),
+        let j = json!({
+            "id": v.id,
+            "role": role_name(v.role),
+            "jurisdiction": jurisdiction,
+            "frozen": v.frozen,
+            "public_key": hex::encode(&v.public_key),
+            "last_nonce": v.last_nonce,
+            "cash_available": v.cash_available,
+            "cash_locked": v.cash_locked,
             "holdings": holdings,
             "history": hist,
         });
-        writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
-        return emit(&out);
+        writeln!(out, "{}", serde_json::to_string_pretty(&j)?)?;
+        return Ok(out);
     }
-    writeln!(out, "account {}", acct.id)?;
-    writeln!(out, "  role          {}", acct.role.as_str())?;
-    writeln!(out, "  jurisdiction  {}", acct.jurisdiction.as_deref().unwrap_or("-"))?;
-    writeln!(out, "  frozen        {}", if acct.frozen { "yes" } else { "no" })?;
+    writeln!(out, "account {}", v.id)?;
+    writeln!(out, "  role          {}", role_name(v.role))?;
+    writeln!(out, "  jurisdiction  {}", jurisdiction.unwrap_or("-"))?;
+    writeln!(out, "  frozen        {}", if v.frozen { "yes" } else { "no" })?;
     writeln!(
         out,
         "  cash          {} available, {} locked",
-        fmt_cents(acct.cash_available),
-        fmt_cents(acct.cash_locked)
+        v.cash_available, v.cash_locked
     )?;
-    if acct.holdings.is_empty() {
+    if v.holdings.is_empty() {
         writeln!(out, "  holdings      none")?;
     } else {
         writeln!(out, "  holdings")?;
-        for (s, h) in &acct.holdings {
+        for h in &v.holdings {
             writeln!(
                 out,
-                "    {s:<12} {} available, {} locked, {} pending",
-                h.available, h.locked, h.pending
+                "    {:<12} {} available, {} locked, {} pending",
+                h.instrument, h.available, h.locked, h.pending
             )?;
         }
     }
     writeln!(out, "  history       {} journal entries", history.len())?;
-    for h in &history {
+    for h in history {
         let result = if h.ok {
             "ok".to_string()
         } else {
@@ -123,26 +226,59 @@ pub fn account(a: AccountArgs) -> anyhow::Result<()> {
             h.roles.join(", ")
         )?;
     }
-    emit(&out)
+    Ok(out)
 }
 
 pub fn supply(a: SupplyArgs) -> anyhow::Result<()> {
+    let view = match &a.server {
+        Some(server) => {
+            let url = server_url(server);
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            runtime.block_on(async {
+                let mut client = pb::ledger_client::LedgerClient::connect(url.clone())
+                    .await
+                    .with_context(|| format!("connecting to {url}"))?;
+                let view = client
+                    .get_supply(pb::GetSupplyRequest {})
+                    .await
+                    .map_err(|s| anyhow::anyhow!("{:?}: {}", s.code(), s.message()))?;
+                anyhow::Ok(view.into_inner())
+            })?
+        }
+        None => {
+            let journal = open_journal(&a.data.data)?;
+            let r = rebuild_with_progress(&journal, false)
+                .map_err(|e| anyhow::anyhow!("the journal does not verify: {e}"))?;
+            pb::SupplyView {
+                supply: r
+                    .state
+                    .instruments
+                    .values()
+                    .map(|i| pb::Supply {
+                        instrument: i.symbol.clone(),
+                        issued: i.issued,
+                        surrendered: i.surrendered,
+                        retired: i.retired,
+                        clawed_back: i.clawed_back,
+                        outstanding: i.outstanding(),
+                    })
+                    .collect(),
+            }
+        }
+    };
     let mut out = String::new();
-    let journal = open_journal(&a.data.data)?;
-    let r = rebuild_with_progress(&journal, false).map_err(|e| anyhow::anyhow!("the journal does not verify: {e}"))?;
     if a.json {
-        let v: Vec<Value> = r
-            .state
-            .instruments
-            .values()
+        let v: Vec<Value> = view
+            .supply
+            .iter()
             .map(|i| {
                 json!({
-                    "instrument": i.symbol,
+                    "instrument": i.instrument,
                     "issued": i.issued,
                     "surrendered": i.surrendered,
                     "retired": i.retired,
                     "clawed_back": i.clawed_back,
-                    "outstanding": i.outstanding(),
+                    "outstanding": i.outstanding,
                 })
             })
             .collect();
@@ -154,70 +290,56 @@ pub fn supply(a: SupplyArgs) -> anyhow::Result<()> {
         "{:<12} {:>14} {:>14} {:>14} {:>14} {:>14}",
         "instrument", "issued", "surrendered", "retired", "clawed_back", "outstanding"
     )?;
-    for i in r.state.instruments.values() {
+    for i in &view.supply {
         writeln!(
             out,
             "{:<12} {:>14} {:>14} {:>14} {:>14} {:>14}",
-            i.symbol,
-            i.issued,
-            i.surrendered,
-            i.retired,
-            i.clawed_back,
-            i.outstanding()
+            i.instrument, i.issued, i.surrendered, i.retired, i.clawed_back, i.outstanding
         )?;
     }
     emit(&out)
 }
 
-/// Every journal entry that concerns `id`: issued by it, naming it in the
-/// command, or naming it in an event (a trade's buyer or seller, a
-/// compliance row).
-fn history(journal: &carbon_ledger::journal::Journal, id: &str) -> anyhow::Result<Vec<HistoryItem>> {
-    let mut out = Vec::new();
-    for item in journal.iter(0) {
-        let (_, entry) = item.context("reading the journal")?;
-        let Some(pb::journal_entry::Input::Command(env)) = &entry.input else {
-            continue;
-        };
-        // The rebuild decoded every payload already; a failure here is impossible.
-        let Ok(cmd) = pb::Command::decode(env.payload.as_slice()) else {
-            continue;
-        };
-        let outcome = entry.outcome.unwrap_or_default();
-        let mut roles = Vec::new();
-        if cmd.actor.as_deref() == Some(id) {
-            roles.push("actor");
-        }
-        if named_accounts(cmd.body.as_ref()).contains(&id) {
-            roles.push("target");
-        }
-        for ev in &outcome.events {
-            match &ev.kind {
-                Some(pb::event::Kind::Trade(t)) => {
-                    if t.buyer == id && !roles.contains(&"buyer") {
-                        roles.push("buyer");
-                    }
-                    if t.seller == id && !roles.contains(&"seller") {
-                        roles.push("seller");
-                    }
+/// The history line of `entry` for account `id`, if the entry concerns it:
+/// issued by it, naming it in the command, or naming it in an event (a
+/// trade's buyer or seller, a compliance row).
+fn history_item(entry: &pb::JournalEntry, id: &str) -> Option<HistoryItem> {
+    let Some(pb::journal_entry::Input::Command(env)) = &entry.input else {
+        return None;
+    };
+    // Offline the rebuild decoded every payload already.
+    let cmd = pb::Command::decode(env.payload.as_slice()).ok()?;
+    let outcome = entry.outcome.clone().unwrap_or_default();
+    let mut roles = Vec::new();
+    if cmd.actor.as_deref() == Some(id) {
+        roles.push("actor");
+    }
+    if named_accounts(cmd.body.as_ref()).contains(&id) {
+        roles.push("target");
+    }
+    for ev in &outcome.events {
+        match &ev.kind {
+            Some(pb::event::Kind::Trade(t)) => {
+                if t.buyer == id && !roles.contains(&"buyer") {
+                    roles.push("buyer");
                 }
-                Some(pb::event::Kind::Compliance(c)) if c.entity == id && !roles.contains(&"compliance") => {
-                    roles.push("compliance");
+                if t.seller == id && !roles.contains(&"seller") {
+                    roles.push("seller");
                 }
-                _ => {}
             }
-        }
-        if !roles.is_empty() {
-            out.push(HistoryItem {
-                seq: entry.seq,
-                kind: command_kind(cmd.body.as_ref()),
-                ok: outcome.ok,
-                code: outcome.code,
-                roles,
-            });
+            Some(pb::event::Kind::Compliance(c)) if c.entity == id && !roles.contains(&"compliance") => {
+                roles.push("compliance");
+            }
+            _ => {}
         }
     }
-    Ok(out)
+    (!roles.is_empty()).then(|| HistoryItem {
+        seq: entry.seq,
+        kind: command_kind(cmd.body.as_ref()),
+        ok: outcome.ok,
+        code: outcome.code,
+        roles,
+    })
 }
 
 /// The accounts a command names besides its actor.
