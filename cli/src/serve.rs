@@ -11,7 +11,9 @@
 //! Once listening it prints `listening on <addr>` on stdout, with the real
 //! port when `--listen` asks for port 0.
 
+mod feed;
 mod genesis;
+mod market;
 mod regulator;
 mod sequencer;
 mod service;
@@ -100,6 +102,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let (sequencer, handle, keys, failed) = Sequencer::start(node)?;
     let served = runtime.block_on(serve(
         a.listen,
+        market::MarketService::new(handle.clone()),
         regulator::RegulatorService::new(handle.clone()),
         LedgerService::new(handle, keys),
         failed,
@@ -113,6 +116,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
 
 async fn serve(
     listen: SocketAddr,
+    market: market::MarketService,
     regulator: regulator::RegulatorService,
     svc: LedgerService,
     mut failed: watch::Receiver<Option<String>>,
@@ -123,6 +127,9 @@ async fn serve(
         .await;
     health
         .set_serving::<pb::regulator_server::RegulatorServer<regulator::RegulatorService>>()
+        .await;
+    health
+        .set_serving::<pb::market_server::MarketServer<market::MarketService>>()
         .await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(carbon_proto::FILE_DESCRIPTOR_SET)
@@ -156,6 +163,7 @@ async fn serve(
         .add_service(reflection)
         .add_service(service::server(svc))
         .add_service(regulator::server(regulator))
+        .add_service(market::server(market))
         .serve_with_incoming_shutdown(TcpIncoming::from(listener).with_nodelay(Some(true)), shutdown_signal())
         .await
         .context("serving")?;

@@ -18,3 +18,7 @@ pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "
 pub const COMMAND_SIGNING_PREFIX: &[u8] = b"carbon-ledger/v1/command\n";
 
 pub use v1::*;
+
+/// The domain-separation prefix signed in front of every `AccountQuery`
+/// payload: a signed query can never pass for a signed command.
+pub const QUERY_SIGNING_PREFIX: &[u8] = b"carbon-ledger/v1/query\n";

@@ -52,7 +52,9 @@ use std::thread::JoinHandle;
 use carbon_ledger::node::{Node, NodeError, Submitted, MAX_BATCH};
 use carbon_proto::v1 as pb;
 use ed25519_dalek::VerifyingKey;
-use tokio::sync::{mpsc, oneshot, watch, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{broadcast, mpsc, oneshot, watch, OwnedSemaphorePermit, Semaphore};
+
+use super::feed::{self, Feed, FEED_CAPACITY};
 
 /// Most requests waiting in the channel.
 pub const QUEUE_REQUESTS: usize = 4096;
@@ -105,6 +107,7 @@ impl Request {
 pub struct Handle {
     tx: mpsc::Sender<Request>,
     permits: Arc<Semaphore>,
+    feed: broadcast::Sender<Arc<Feed>>,
 }
 
 /// The sequencer's channel was closed: the thread is gone.
@@ -113,6 +116,11 @@ fn gone() -> Unavailable {
 }
 
 impl Handle {
+    /// Subscribes to what every later durable batch does.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Feed>> {
+        self.feed.subscribe()
+    }
+
     /// Sequences `batch` (at most [`MAX_BATCH`] envelopes) and returns one
     /// answer per envelope, in order, once the batch is durable.
     pub async fn submit(&self, batch: Vec<(pb::SignedCommand, bool)>) -> Result<Vec<Submitted>, Unavailable> {
@@ -173,7 +181,9 @@ impl Sequencer {
         let (tx, rx) = mpsc::channel(QUEUE_REQUESTS);
         let keys: KeyMap = Arc::default();
         let (failed_tx, failed_rx) = watch::channel(None);
+        let (feed, _) = broadcast::channel(FEED_CAPACITY);
         let mut worker = Worker {
+            feed: feed.clone(),
             node,
             rx,
             keys: keys.clone(),
@@ -188,6 +198,7 @@ impl Sequencer {
         let handle = Handle {
             tx,
             permits: Arc::new(Semaphore::new(QUEUE_ENVELOPES)),
+            feed,
         };
         Ok((Sequencer { thread }, handle, keys, failed_rx))
     }
@@ -211,6 +222,8 @@ struct Worker {
     known_accounts: usize,
     failed: Option<String>,
     failed_tx: watch::Sender<Option<String>>,
+    /// Subscribers' feed (market data, executions); fed only when someone listens.
+    feed: broadcast::Sender<Arc<Feed>>,
 }
 
 /// Where a Submit request is answered.
@@ -286,10 +299,17 @@ impl Worker {
                 // New accounts' keys first, so a client that saw its
                 // create_account acknowledged finds the key published.
                 self.publish_keys();
+                // Built before answering (answers move out), sent after.
+                let published =
+                    (self.feed.receiver_count() > 0).then(|| feed::build(&self.node, &pending.batch, &answers));
                 let mut answers = answers.into_iter();
                 for (n, reply, _permit) in pending.replies.drain(..) {
                     let mine: Vec<Submitted> = answers.by_ref().take(n).collect();
                     let _ = reply.send(Ok(mine));
+                }
+                if let Some(f) = published {
+                    // No receiver left is not an error.
+                    let _ = self.feed.send(f);
                 }
             }
             Err(e) => {

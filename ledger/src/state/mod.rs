@@ -16,7 +16,7 @@ mod compliance;
 mod events;
 mod mrv;
 mod registry;
-mod trading;
+pub(crate) mod trading;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 
@@ -42,6 +42,10 @@ pub const PENALTY_CLOSES: usize = 22;
 /// Most resting orders one instrument's book holds; a hostile client cannot
 /// grow memory without bound.
 pub const MAX_RESTING_ORDERS_PER_BOOK: usize = 1 << 22;
+
+/// How many trading days of trades the state keeps for queries (older ones
+/// are in the journal).
+pub const TRADE_TAPE_DAYS: usize = 5;
 
 /// Most resting orders one account may have at once (hostile-input limit).
 pub const MAX_OPEN_ORDERS_PER_ACCOUNT: usize = 10_000;
@@ -202,6 +206,8 @@ pub struct State {
     total_deposits: Cents,
     total_withdrawals: Cents,
     fills: Vec<carbon_matching::Fill>,
+    /// The trades of the last [`TRADE_TAPE_DAYS`] trading days, oldest first.
+    pub trade_tape: VecDeque<(String, Vec<Trade>)>,
 }
 
 /// A command that passed the checks that come before sequencing: well
@@ -286,6 +292,7 @@ impl State {
             total_deposits: 0,
             total_withdrawals: 0,
             fills: Vec::with_capacity(64),
+            trade_tape: VecDeque::new(),
         })
     }
 
@@ -339,6 +346,11 @@ impl State {
         Ok(Authenticated { actor: idx, nonce, cmd })
     }
 
+    /// The instrument and side of a resting order, by its book reference.
+    pub fn resting_order(&self, book_ref: u64) -> Option<(&str, crate::command::Side)> {
+        self.resting.get(&book_ref).map(|r| (r.instrument.as_str(), r.side))
+    }
+
     /// The public key of an account, for verifying signatures outside the
     /// sequencer.
     pub fn public_key(&self, id: &str) -> Option<VerifyingKey> {
@@ -351,6 +363,9 @@ impl State {
         debug_assert!(a.nonce > self.acct(a.actor).last_nonce);
         self.acct_mut(a.actor).last_nonce = a.nonce;
         let out = self.execute(a.actor, &a.cmd);
+        if let Ok(applied) = &out {
+            self.record_trades(applied);
+        }
         #[cfg(debug_assertions)]
         self.check_invariants();
         out
@@ -444,6 +459,20 @@ impl State {
             Cmd::ReturnReport { entity, year } => self.return_report(actor, entity, *year),
             Cmd::Surrender { year, instrument, qty } => self.surrender(actor, *year, instrument, *qty),
             Cmd::CloseYear { year } => self.close_year(actor, *year),
+        }
+    }
+
+    /// Keeps the trades of the last few days for queries.
+    fn record_trades(&mut self, applied: &Applied) {
+        for e in &applied.events {
+            let Event::Trade(t) = e else { continue };
+            if self.trade_tape.back().is_none_or(|(d, _)| *d != t.date) {
+                if self.trade_tape.len() == TRADE_TAPE_DAYS {
+                    self.trade_tape.pop_front();
+                }
+                self.trade_tape.push_back((t.date.clone(), Vec::new()));
+            }
+            self.trade_tape.back_mut().expect("pushed above").1.push(t.clone());
         }
     }
 
