@@ -27,7 +27,7 @@ pub struct Signer {
 }
 
 impl Signer {
-    fn send(self, command: Value) -> anyhow::Result<()> {
+    pub(crate) fn send(self, command: Value) -> anyhow::Result<()> {
         submit(SubmitArgs {
             key: self.key,
             server: self.server,
