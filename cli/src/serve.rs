@@ -36,6 +36,9 @@ use service::LedgerService;
 /// The checkpoint origin (and operator key name) of a new ledger.
 pub const DEFAULT_ORIGIN: &str = "carbon-ledger.zj";
 
+/// How long a shutdown waits for open calls before cutting them off.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Most concurrent calls on one HTTP/2 connection.
 const MAX_STREAMS_PER_CONNECTION: u32 = 1024;
 
@@ -157,16 +160,35 @@ async fn serve(
     std::io::stdout().flush()?;
     tracing::info!("serving carbon.v1.Ledger on {local}");
 
-    tonic::transport::Server::builder()
+    let (stopping_tx, stopping) = tokio::sync::oneshot::channel::<()>();
+    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+    let server = tonic::transport::Server::builder()
         .max_concurrent_streams(MAX_STREAMS_PER_CONNECTION)
         .add_service(health_svc)
         .add_service(reflection)
         .add_service(service::server(svc))
         .add_service(regulator::server(regulator))
         .add_service(market::server(market))
-        .serve_with_incoming_shutdown(TcpIncoming::from(listener).with_nodelay(Some(true)), shutdown_signal())
-        .await
-        .context("serving")?;
+        .serve_with_incoming_shutdown(incoming, async move {
+            shutdown_signal().await;
+            let _ = stopping_tx.send(());
+        });
+    // Graceful shutdown waits for open calls and connections; a client that
+    // never lets go must not keep the server up for ever. Cutting calls off
+    // then is safe: whatever was acknowledged is durable.
+    let grace = async {
+        match stopping.await {
+            Ok(()) => tokio::time::sleep(SHUTDOWN_GRACE).await,
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        served = server => served.context("serving")?,
+        _ = grace => tracing::warn!(
+            "calls still open {} s after the signal; stopping anyway",
+            SHUTDOWN_GRACE.as_secs()
+        ),
+    }
     tracing::info!("stopped taking calls");
     Ok(())
 }
