@@ -1003,3 +1003,155 @@ fn a_city_regulator_sees_its_own_entities_in_the_compliance_table() {
     assert_eq!(ids(Some("NB")), vec!["C:NB:B"]);
     assert!(crate::views::compliance_table(&m.state, 2026, None).is_none());
 }
+
+// ---------------------------------------------------------------- hostile input
+
+/// Every command name with a plausible body, for the role tests.
+fn every_command(actor: &str) -> Vec<String> {
+    let a = actor;
+    vec![
+        format!(r#"{{"as":"{a}","cmd":"create_account","id":"NEW","role":"entity","jurisdiction":"HZ"}}"#),
+        format!(r#"{{"as":"{a}","cmd":"define_instrument","symbol":"ZJEA-2030","reference_price":"50.00"}}"#),
+        format!(r#"{{"as":"{a}","cmd":"deposit","account":"A","amount":"1.00"}}"#),
+        format!(r#"{{"as":"{a}","cmd":"withdraw","account":"A","amount":"1.00"}}"#),
+        format!(r#"{{"as":"{a}","cmd":"issue","instrument":"ZJEA-2025","to":"A","qty":1}}"#),
+        format!(r#"{{"as":"{a}","cmd":"freeze","account":"A"}}"#),
+        format!(r#"{{"as":"{a}","cmd":"unfreeze","account":"A"}}"#),
+        format!(r#"{{"as":"{a}","cmd":"close_day"}}"#),
+        format!(
+            r#"{{"as":"{a}","cmd":"order","id":"q","instrument":"ZJEA-2025","side":"buy","type":"limit","tif":"day","price":"58.00","qty":1}}"#
+        ),
+        format!(r#"{{"as":"{a}","cmd":"cancel","id":"q","account":"A"}}"#),
+        format!(
+            r#"{{"as":"{a}","cmd":"auction_open","id":"AUX","instrument":"ZJEA-2025","qty":1,"reserve_price":"1.00"}}"#
+        ),
+        format!(r#"{{"as":"{a}","cmd":"allocate_grandfather","entity":"A","year":2025,"baseline":1,"decline":"0"}}"#),
+        format!(r#"{{"as":"{a}","cmd":"define_factor_set","id":"FSX","grid_tco2_per_mwh":"0.5","fuels":{{}}}}"#),
+        format!(
+            r#"{{"as":"{a}","cmd":"submit_report","year":2025,"factor_set":"FSX","fuels":[],"electricity_mwh":"0","power_mwh":"0","heat_gj":"0"}}"#
+        ),
+        format!(r#"{{"as":"{a}","cmd":"verify_report","entity":"A","year":2025}}"#),
+        format!(r#"{{"as":"{a}","cmd":"confirm_report","entity":"A","year":2025}}"#),
+        format!(r#"{{"as":"{a}","cmd":"surrender","year":2025,"instrument":"ZJEA-2025","qty":1}}"#),
+        format!(r#"{{"as":"{a}","cmd":"close_year","year":2025}}"#),
+    ]
+}
+
+/// Which of [`every_command`] each role may issue (RULEBOOK.md 2, 8-11, 13.6).
+fn allowed(role: &str, cmd: &str) -> bool {
+    match role {
+        "operator" => matches!(
+            cmd,
+            "define_instrument" | "deposit" | "withdraw" | "close_day" | "cancel"
+        ),
+        "city" => matches!(
+            cmd,
+            "create_account"
+                | "issue"
+                | "freeze"
+                | "unfreeze"
+                | "auction_open"
+                | "allocate_grandfather"
+                | "confirm_report"
+        ),
+        "entity" => matches!(cmd, "order" | "submit_report" | "surrender"),
+        "investor" => matches!(cmd, "order"),
+        "verifier" => matches!(cmd, "verify_report"),
+        _ => unreachable!(),
+    }
+}
+
+#[test]
+fn every_role_is_refused_every_command_it_may_not_issue() {
+    for (role, actor) in [
+        ("operator", "OP"),
+        ("city", "HZ-EEB"),
+        ("entity", "A"),
+        ("investor", "I"),
+        ("verifier", "V"),
+    ] {
+        for line in every_command(actor) {
+            let cmd = line
+                .split(r#""cmd":""#)
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap()
+                .to_string();
+            let mut m = Market::trading();
+            let got = m.run(&line).err();
+            if allowed(role, &cmd) {
+                assert_ne!(got, Some(Code::NotPermitted), "{role} may {cmd}: {line}");
+            } else {
+                assert_eq!(got, Some(Code::NotPermitted), "{role} may not {cmd}: {line}");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_city_regulator_cannot_touch_another_citys_accounts() {
+    let mut m = Market::trading();
+    for line in [
+        r#"{"as":"NB-EEB","cmd":"issue","instrument":"ZJEA-2025","to":"A","qty":1}"#,
+        r#"{"as":"NB-EEB","cmd":"freeze","account":"A"}"#,
+        r#"{"as":"NB-EEB","cmd":"unfreeze","account":"A"}"#,
+        r#"{"as":"NB-EEB","cmd":"create_account","id":"X","role":"entity","jurisdiction":"HZ"}"#,
+        r#"{"as":"NB-EEB","cmd":"allocate_grandfather","entity":"A","year":2025,"baseline":1,"decline":"0"}"#,
+        r#"{"as":"NB-EEB","cmd":"confirm_report","entity":"A","year":2025}"#,
+        r#"{"as":"NB-EEB","cmd":"return_report","entity":"A","year":2025}"#,
+    ] {
+        m.err(line, Code::NotPermitted);
+    }
+    // ZJ acts on all.
+    m.ok(r#"{"as":"ZJ-DEE","cmd":"freeze","account":"A"}"#);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// Random bytes as a payload, with any signature: refused cleanly, never a panic.
+    #[test]
+    fn random_payloads_are_refused_without_panic(payload in prop::collection::vec(any::<u8>(), 0..512), sig in prop::collection::vec(any::<u8>(), 0..80)) {
+        let m = Market::trading();
+        let env = pb::SignedCommand { payload, signature: sig };
+        prop_assert!(m.state.authenticate(&env, false).is_err());
+    }
+
+    /// Well-formed protobuf commands with arbitrary field values, correctly
+    /// signed, applied to a live market: no panic, invariants hold.
+    #[test]
+    fn arbitrary_signed_commands_keep_the_invariants(
+        cmds in prop::collection::vec((0usize..6, any::<u8>(), any::<i64>(), "[-0-9.]{0,8}", "[A-Za-z0-9-]{0,10}"), 1..60)
+    ) {
+        let mut m = Market::trading();
+        let actors = ["A", "B", "I", "OP", "HZ-EEB", "V"];
+        for (i, (who, kind, n, dec, text)) in cmds.into_iter().enumerate() {
+            use pb::command::Body as B;
+            let s = Some(text.clone());
+            let d = Some(dec.clone());
+            let body = match kind % 12 {
+                0 => B::Order(pb::PlaceOrder { id: s.clone(), instrument: Some("ZJEA-2025".into()), side: (n & 3) as i32, r#type: ((n >> 2) & 3) as i32, tif: ((n >> 4) & 3) as i32, price: d, qty: Some(n >> 8) }),
+                1 => B::Cancel(pb::CancelOrder { id: s, account: None }),
+                2 => B::Transfer(pb::Transfer { instrument: Some("ZJEA-2025".into()), to: Some(actors[(n as usize) % 6].into()), qty: Some(n) }),
+                3 => B::Deposit(pb::Deposit { account: Some(actors[(n as usize) % 6].into()), amount: d }),
+                4 => B::Withdraw(pb::Withdraw { account: Some(actors[(n as usize) % 6].into()), amount: d }),
+                5 => B::BlockPropose(pb::BlockPropose { id: s, instrument: Some("ZJEA-2025".into()), side: (n & 3) as i32, counterparty: Some(actors[(n as usize) % 6].into()), qty: Some(n), price: d }),
+                6 => B::AuctionOpen(pb::AuctionOpen { id: s, instrument: Some("ZJEA-2025".into()), qty: Some(n), reserve_price: d }),
+                7 => B::AuctionBid(pb::AuctionBid { auction: s.clone(), id: s, price: d, qty: Some(n) }),
+                8 => B::Retire(pb::Retire { instrument: s, qty: Some(n), beneficiary: d }),
+                9 => B::Issue(pb::Issue { instrument: Some("ZJEA-2025".into()), to: s, qty: Some(n) }),
+                10 => B::CloseDay(pb::CloseDay {}),
+                _ => B::Surrender(pb::Surrender { year: Some(n), instrument: s, qty: Some(n) }),
+            };
+            let actor = actors[who];
+            let cmd = pb::Command { actor: Some(actor.into()), nonce: Some(1000 + i as u64), body: Some(body) };
+            let env = sign_command(&test_key(actor), &cmd);
+            if let Ok(auth) = m.state.authenticate(&env, false) {
+                let _ = m.state.apply(&auth);
+            }
+            m.state.check_invariants();
+        }
+    }
+}
