@@ -1,7 +1,9 @@
 //! `carbon`: the Carbon Ledger command line.
 
 mod audit;
+mod bench;
 mod client;
+mod gen_day;
 mod regulate;
 mod replay_cmd;
 mod serve;
@@ -37,6 +39,10 @@ enum Command {
     Report(regulate::Report),
     /// Surrender allowances or offsets against a year's obligation (an entity).
     Surrender(regulate::Surrender),
+    /// Load-test a server: throughput, latency percentiles, the signature ceiling.
+    Bench(bench::Args),
+    /// Generate a large market-day file (REPLAY.md) for benchmarks.
+    GenDay(gen_day::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -54,5 +60,7 @@ fn main() -> anyhow::Result<()> {
         Command::Allocate(a) => regulate::allocate(a),
         Command::Report(r) => regulate::report(r),
         Command::Surrender(s) => regulate::surrender(s),
+        Command::Bench(a) => bench::run(a),
+        Command::GenDay(a) => gen_day::run(a),
     }
 }
