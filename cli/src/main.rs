@@ -1,12 +1,11 @@
 //! `carbon`: the Carbon Ledger command line.
 
 mod audit;
-mod bench;
 mod client;
-mod gen_day;
 mod regulate;
 mod replay_cmd;
 mod serve;
+mod trade;
 
 use clap::{Parser, Subcommand};
 
@@ -39,10 +38,12 @@ enum Command {
     Report(regulate::Report),
     /// Surrender allowances or offsets against a year's obligation (an entity).
     Surrender(regulate::Surrender),
-    /// Load-test a server: throughput, latency percentiles, the signature ceiling.
-    Bench(bench::Args),
-    /// Generate a large market-day file (REPLAY.md) for benchmarks.
-    GenDay(gen_day::Args),
+    /// Place, cancel and list orders (an entity or investor).
+    #[command(subcommand)]
+    Order(trade::Order),
+    /// Market data: the book, trades, a summary, live updates.
+    #[command(subcommand)]
+    Market(trade::Market),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -60,7 +61,7 @@ fn main() -> anyhow::Result<()> {
         Command::Allocate(a) => regulate::allocate(a),
         Command::Report(r) => regulate::report(r),
         Command::Surrender(s) => regulate::surrender(s),
-        Command::Bench(a) => bench::run(a),
-        Command::GenDay(a) => gen_day::run(a),
+        Command::Order(o) => trade::order(o),
+        Command::Market(m) => trade::market(m),
     }
 }
