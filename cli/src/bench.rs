@@ -1,0 +1,962 @@
+//! `carbon bench`: an open-loop load generator for `carbon.v1.Ledger`.
+//!
+//! It drives a running server (`--server URL --keys DIR`) or starts one
+//! itself (`carbon serve` as a child process on loopback, in a temporary data
+//! folder, with a genesis whose operator and regulator hold the REPLAY.md test
+//! keys). Then:
+//!
+//! 1. **Ceiling.** Every core verifies pre-made ed25519 signatures for a
+//!    while, once with `verify_batch` and once with `verify_strict`: the
+//!    physical limit of a service that must verify every order. Measured
+//!    before the load, in the same run, so the two share the machine's state.
+//! 2. **Setup** (untimed). `--enterprises` accounts are created, funded with
+//!    cash and allowances, an instrument defined and a trading day opened.
+//! 3. **Signing** (untimed). Every order of the run is built and signed
+//!    before the clock starts, on all cores.
+//! 4. **Load.** `--mode unary` sends one `Submit` per order; `--mode batch`
+//!    sends `SubmitBatch` requests of `--batch` orders. With `--rate R` the
+//!    load is open loop: command `i` is *due* at `start + i / R`, and its
+//!    latency runs from when it was due, not from when it was sent, so a
+//!    stalled server is charged for every command it delayed (coordinated
+//!    omission corrected, as in wrk2). Without `--rate` the senders go as
+//!    fast as the server answers (closed loop; latency from the send).
+//!
+//! # Nonce order
+//!
+//! Nonces are strictly increasing per account: two commands of one
+//! enterprise in flight at once could reach the sequencer out of order and
+//! the later one be refused `REPLAYED`. So every enterprise belongs to one
+//! sender, and a sender has one request in flight at a time. In unary mode
+//! there is a sender per enterprise; in batch mode `--senders` senders own
+//! the enterprises round-robin.
+//!
+//! # What is counted
+//!
+//! *Durable* commands are those the server answered with a sequence number:
+//! accepted, or rejected by the rulebook after sequencing (both are in the
+//! journal, flushed, before the answer). Throughput is durable commands over
+//! the wall-clock time from the first send to the last answer.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command as Process, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context};
+use carbon_ledger::keys::test_key;
+use carbon_ledger::market_day::{parse_line, Line};
+use carbon_ledger::replay::sign_command;
+use carbon_ledger::state::signing_message;
+use carbon_proto::v1 as pb;
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use hdrhistogram::Histogram;
+use prost::Message;
+use serde_json::{json, Value};
+use tonic::transport::{Channel, Endpoint};
+
+use crate::client::keyfile;
+
+/// The operator and the regulator of a self-started server (test keys).
+const OPERATOR: &str = "ZJ-CEEX";
+const REGULATOR: &str = "ZJ-DEE";
+const SYMBOL: &str = "ZJEA-2025";
+
+/// Signatures per `verify_batch` call when measuring the ceiling.
+const CEILING_BATCH: usize = 64;
+
+/// Highest latency the histograms hold (longer ones are clamped).
+const MAX_LATENCY_US: u64 = 120_000_000;
+
+/// Arguments of `carbon bench`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// A running server; without it the bench starts `carbon serve` on loopback.
+    #[arg(long)]
+    server: Option<String>,
+    /// With --server: the folder holding ZJ-CEEX.key and ZJ-DEE.key (a
+    /// development genesis writes them to DATA/keys).
+    #[arg(long)]
+    keys: Option<PathBuf>,
+    /// unary (Submit) or batch (SubmitBatch).
+    #[arg(long, default_value = "batch")]
+    mode: Mode,
+    /// Simulated enterprises (accounts), each with its own key.
+    #[arg(long, default_value_t = 1000)]
+    enterprises: usize,
+    /// Orders in the timed run (about 10% of them cancels).
+    #[arg(long, default_value_t = 100_000)]
+    orders: usize,
+    /// Target commands per second (open loop); default: as fast as possible.
+    #[arg(long)]
+    rate: Option<f64>,
+    /// Orders per SubmitBatch request.
+    #[arg(long, default_value_t = 256)]
+    batch: usize,
+    /// Batch mode: concurrent senders (each one request in flight).
+    #[arg(long, default_value_t = 8)]
+    senders: usize,
+    /// HTTP/2 connections to the server.
+    #[arg(long, default_value_t = 4)]
+    connections: usize,
+    /// Seconds each ceiling measurement runs (0 skips it).
+    #[arg(long, default_value_t = 2.0)]
+    ceiling_secs: f64,
+    /// Keep the self-started server's data folder here instead of a temporary one.
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Print the results as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Mode {
+    Unary,
+    Batch,
+}
+
+impl Mode {
+    fn name(self) -> &'static str {
+        match self {
+            Mode::Unary => "unary",
+            Mode::Batch => "batch",
+        }
+    }
+}
+
+pub fn run(a: Args) -> anyhow::Result<()> {
+    if a.enterprises == 0 || a.orders == 0 || a.batch == 0 || a.senders == 0 || a.connections == 0 {
+        bail!("--enterprises, --orders, --batch, --senders and --connections must be positive");
+    }
+    if a.batch > carbon_ledger::node::MAX_BATCH {
+        bail!("--batch is at most {}", carbon_ledger::node::MAX_BATCH);
+    }
+    if a.rate.is_some_and(|r| !(r > 0.0 && r.is_finite())) {
+        bail!("--rate must be a positive number");
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+
+    let ceiling = if a.ceiling_secs > 0.0 {
+        eprintln!("measuring the signature ceiling on {cores} cores...");
+        Some(Ceiling::measure(cores, Duration::from_secs_f64(a.ceiling_secs)))
+    } else {
+        None
+    };
+
+    let mut server = match &a.server {
+        Some(url) => Server::External(normalise(url)),
+        None => Server::start(a.data.as_deref())?,
+    };
+    let (operator, regulator) = match (&server, &a.keys) {
+        (Server::External(_), Some(dir)) => (
+            keyfile::read(&dir.join(format!("{OPERATOR}.key")))?,
+            keyfile::read(&dir.join(format!("{REGULATOR}.key")))?,
+        ),
+        (Server::External(_), None) => bail!("--server needs --keys DIR (with {OPERATOR}.key and {REGULATOR}.key)"),
+        _ => (test_key(OPERATOR), test_key(REGULATOR)),
+    };
+
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let result = runtime.block_on(async {
+        let url = server.url().to_string();
+        let mut channels = Vec::with_capacity(a.connections);
+        for _ in 0..a.connections {
+            channels.push(connect(&url).await?);
+        }
+        let tag = run_tag();
+        let firms: Vec<String> = (0..a.enterprises).map(|i| format!("B{tag}-E{i:05}")).collect();
+        eprintln!("setting up {} enterprises...", firms.len());
+        setup(&channels[0], &operator, &regulator, &firms).await?;
+        eprintln!("signing {} orders on {cores} cores...", a.orders);
+        let t = Instant::now();
+        let plan = Plan::build(&firms, a.orders, cores);
+        let signing_secs = t.elapsed().as_secs_f64();
+        eprintln!(
+            "signed in {signing_secs:.2} s; running {} at {}...",
+            a.mode.name(),
+            a.rate.map_or("full speed".to_string(), |r| format!("{r} commands/s"))
+        );
+        let outcome = match a.mode {
+            Mode::Unary => run_unary(&channels, plan, a.rate).await,
+            Mode::Batch => run_batch(&channels, plan, a.rate, a.batch, a.senders).await,
+        };
+        let journal = pb::ledger_client::LedgerClient::new(channels[0].clone())
+            .get_checkpoint(pb::GetCheckpointRequest::default())
+            .await
+            .map(|c| c.into_inner().tree_size)
+            .ok();
+        anyhow::Ok((outcome, journal, signing_secs))
+    });
+    drop(runtime);
+    let memory = server.memory();
+    server.stop();
+    let (outcome, journal_entries, signing_secs) = result?;
+
+    let report = Report {
+        mode: a.mode,
+        rate: a.rate,
+        enterprises: a.enterprises,
+        batch: a.batch,
+        senders: if a.mode == Mode::Batch {
+            a.senders
+        } else {
+            a.enterprises
+        },
+        connections: a.connections,
+        cores,
+        signing_secs,
+        outcome,
+        ceiling,
+        journal_entries,
+        memory,
+    };
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&report.json())?);
+    } else {
+        report.print();
+    }
+    Ok(())
+}
+
+fn normalise(url: &str) -> String {
+    if url.contains("://") {
+        url.to_string()
+    } else {
+        format!("http://{url}")
+    }
+}
+
+/// A short tag that keeps one run's account ids apart from earlier runs'.
+fn run_tag() -> String {
+    let micros = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros());
+    format!("{:x}", micros % 0xff_ffff)
+}
+
+async fn connect(url: &str) -> anyhow::Result<Channel> {
+    Endpoint::from_shared(url.to_string())?
+        .tcp_nodelay(true)
+        .connect()
+        .await
+        .with_context(|| format!("connecting to {url}"))
+}
+
+// ---------------------------------------------------------------- server
+
+/// The server under load.
+enum Server {
+    External(String),
+    Child {
+        child: Child,
+        url: String,
+        _tmp: Option<tempfile::TempDir>,
+    },
+}
+
+/// Resident memory of the server process, from /proc (Linux only).
+#[derive(Clone, Copy)]
+struct Memory {
+    rss_kib: u64,
+    peak_kib: u64,
+}
+
+impl Server {
+    /// Starts `carbon serve` with a test-key genesis and waits until it listens.
+    fn start(data: Option<&Path>) -> anyhow::Result<Server> {
+        let tmp = match data {
+            Some(_) => None,
+            None => Some(tempfile::tempdir()?),
+        };
+        let root = data
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| tmp.as_ref().unwrap().path().to_path_buf());
+        std::fs::create_dir_all(&root)?;
+        let genesis = root.join("bench-genesis.json");
+        let key = root.join(format!("{OPERATOR}.key"));
+        let hexkey = |id: &str| hex::encode(test_key(id).verifying_key().to_bytes());
+        std::fs::write(
+            &genesis,
+            json!({
+                "cmd": "genesis",
+                "operator": OPERATOR,
+                "operator_public_key": hexkey(OPERATOR),
+                "regulators": [{"id": REGULATOR, "jurisdiction": "ZJ", "public_key": hexkey(REGULATOR)}],
+            })
+            .to_string(),
+        )?;
+        if !key.exists() {
+            keyfile::write(&key, &test_key(OPERATOR))?;
+        }
+        let log = std::fs::File::create(root.join("serve.log"))?;
+        let mut child = Process::new(std::env::current_exe()?)
+            .arg("serve")
+            .arg("--data")
+            .arg(root.join("ledger"))
+            .args(["--listen", "127.0.0.1:0", "--genesis"])
+            .arg(&genesis)
+            .arg("--operator-key")
+            .arg(&key)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log))
+            .spawn()
+            .context("starting carbon serve")?;
+        let stdout = child.stdout.take().expect("piped");
+        let mut lines = BufReader::new(stdout).lines();
+        let addr = loop {
+            match lines.next() {
+                Some(Ok(l)) => {
+                    if let Some(addr) = l.strip_prefix("listening on ") {
+                        break addr.trim().to_string();
+                    }
+                }
+                _ => {
+                    let _ = child.kill();
+                    bail!("carbon serve did not start; see {}", root.join("serve.log").display());
+                }
+            }
+        };
+        // Keep draining its stdout so the child never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Ok(Server::Child {
+            child,
+            url: format!("http://{addr}"),
+            _tmp: tmp,
+        })
+    }
+
+    fn url(&self) -> &str {
+        match self {
+            Server::External(u) => u,
+            Server::Child { url, .. } => url,
+        }
+    }
+
+    fn memory(&self) -> Option<Memory> {
+        let Server::Child { child, .. } = self else { return None };
+        let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).ok()?;
+        let field = |name: &str| -> Option<u64> {
+            let line = status.lines().find(|l| l.starts_with(name))?;
+            line.split_whitespace().nth(1)?.parse().ok()
+        };
+        Some(Memory {
+            rss_kib: field("VmRSS:")?,
+            peak_kib: field("VmHWM:")?,
+        })
+    }
+
+    /// Stops a self-started server with SIGTERM (a clean shutdown) and waits.
+    fn stop(&mut self) {
+        if let Server::Child { child, .. } = self {
+            let _ = Process::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+// ---------------------------------------------------------------- ceiling
+
+/// Signature verifications per second on all cores.
+struct Ceiling {
+    batch_per_sec: f64,
+    strict_per_sec: f64,
+}
+
+impl Ceiling {
+    fn measure(cores: usize, each: Duration) -> Ceiling {
+        // Distinct keys and messages, like a real batch of orders.
+        let items: Vec<(Vec<u8>, Signature, VerifyingKey)> = (0..CEILING_BATCH * 4)
+            .map(|i| {
+                let key = test_key(&format!("CEIL-{i}"));
+                let msg = signing_message(format!("order {i} of a ceiling run, about as long as one").as_bytes());
+                (msg.clone(), key.sign(&msg), key.verifying_key())
+            })
+            .collect();
+        let items = Arc::new(items);
+        let run = |batch: bool| -> f64 {
+            let start = Instant::now();
+            let done: u64 = std::thread::scope(|s| {
+                let handles: Vec<_> = (0..cores)
+                    .map(|_| {
+                        let items = items.clone();
+                        s.spawn(move || {
+                            let mut n = 0u64;
+                            let mut k = 0usize;
+                            while start.elapsed() < each {
+                                let chunk = &items[k..k + CEILING_BATCH];
+                                k = (k + CEILING_BATCH) % items.len();
+                                if batch {
+                                    let msgs: Vec<&[u8]> = chunk.iter().map(|(m, _, _)| m.as_slice()).collect();
+                                    let sigs: Vec<Signature> = chunk.iter().map(|(_, s, _)| *s).collect();
+                                    let keys: Vec<VerifyingKey> = chunk.iter().map(|(_, _, k)| *k).collect();
+                                    assert!(ed25519_dalek::verify_batch(&msgs, &sigs, &keys).is_ok());
+                                } else {
+                                    for (m, s, k) in chunk {
+                                        assert!(k.verify_strict(m, s).is_ok());
+                                    }
+                                }
+                                n += CEILING_BATCH as u64;
+                            }
+                            n
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().expect("ceiling thread")).sum()
+            });
+            done as f64 / start.elapsed().as_secs_f64()
+        };
+        let batch_per_sec = run(true);
+        let strict_per_sec = run(false);
+        Ceiling {
+            batch_per_sec,
+            strict_per_sec,
+        }
+    }
+
+    /// The limit: the faster of the two ways to verify.
+    fn best(&self) -> f64 {
+        self.batch_per_sec.max(self.strict_per_sec)
+    }
+}
+
+// ---------------------------------------------------------------- setup
+
+/// Builds and signs a market-day line as `actor` with `nonce`.
+fn signed(key: &SigningKey, actor: &str, nonce: u64, line: Value) -> anyhow::Result<pb::SignedCommand> {
+    let mut line = line;
+    line["as"] = Value::String(actor.into());
+    match parse_line(&line.to_string()) {
+        Line::Command { actor, mut body, .. } => {
+            if let pb::command::Body::CreateAccount(c) = &mut body {
+                if let Some(id) = c.id.clone() {
+                    c.public_key = Some(test_key(&id).verifying_key().to_bytes().to_vec());
+                }
+            }
+            Ok(sign_command(
+                key,
+                &pb::Command {
+                    actor: Some(actor),
+                    nonce: Some(nonce),
+                    body: Some(body),
+                },
+            ))
+        }
+        Line::Rejected(code) => Err(anyhow!("bench command {line} is not well formed: {code}")),
+    }
+}
+
+async fn last_nonce(client: &mut pb::ledger_client::LedgerClient<Channel>, id: &str) -> anyhow::Result<u64> {
+    let view = client
+        .get_account(pb::GetAccountRequest { id: id.into() })
+        .await
+        .with_context(|| format!("reading account {id}"))?;
+    Ok(view.into_inner().last_nonce)
+}
+
+/// Creates and funds the enterprises, defines the instrument, opens a day.
+/// Rejections of the instrument and the day (already there) are fine.
+async fn setup(
+    channel: &Channel,
+    operator: &SigningKey,
+    regulator: &SigningKey,
+    firms: &[String],
+) -> anyhow::Result<()> {
+    let mut client = pb::ledger_client::LedgerClient::new(channel.clone())
+        .max_decoding_message_size(64 << 20)
+        .max_encoding_message_size(64 << 20);
+    let mut op_nonce = last_nonce(&mut client, OPERATOR).await?;
+    let mut reg_nonce = last_nonce(&mut client, REGULATOR).await?;
+    let mut op = |line: Value| {
+        op_nonce += 1;
+        signed(operator, OPERATOR, op_nonce, line)
+    };
+    let mut reg = |line: Value| {
+        reg_nonce += 1;
+        signed(regulator, REGULATOR, reg_nonce, line)
+    };
+    // A self-started ledger has no day yet; on a running server a day may
+    // already be open (then this is rejected and that day is used).
+    let today = "2026-03-02";
+    let mut cmds = vec![
+        op(json!({"cmd": "define_instrument", "symbol": SYMBOL, "reference_price": "58.00"}))?,
+        op(json!({"cmd": "open_day", "date": today}))?,
+    ];
+    for f in firms {
+        cmds.push(reg(
+            json!({"cmd": "create_account", "id": f, "role": "entity", "jurisdiction": "ZJ"}),
+        )?);
+    }
+    for f in firms {
+        cmds.push(op(json!({"cmd": "deposit", "account": f, "amount": "100000000.00"}))?);
+        cmds.push(reg(
+            json!({"cmd": "issue", "instrument": SYMBOL, "to": f, "qty": 10_000_000}),
+        )?);
+    }
+    let mut created = 0usize;
+    // One request at a time, in order: the nonces of the operator and the
+    // regulator must arrive increasing.
+    for chunk in cmds.chunks(1024) {
+        let r = client
+            .submit_batch(pb::SubmitBatchRequest {
+                commands: chunk.to_vec(),
+            })
+            .await
+            .context("setting up the enterprises")?
+            .into_inner();
+        created += r
+            .results
+            .iter()
+            .filter(|x| x.outcome.as_ref().is_some_and(|o| o.ok))
+            .count();
+    }
+    if created < firms.len() * 3 {
+        bail!(
+            "setup: only {created} of {} account, cash and issuance commands were accepted",
+            firms.len() * 3
+        );
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- the orders
+
+/// Every order of the run, signed, per enterprise in nonce order.
+struct Plan {
+    /// `per_firm[e]` holds enterprise `e`'s commands in nonce order.
+    per_firm: Vec<Vec<pb::SignedCommand>>,
+    total: usize,
+}
+
+/// A small deterministic generator (SplitMix64): the same orders every run.
+struct Mix(u64);
+
+impl Mix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+impl Plan {
+    /// Orders are dealt round-robin: global command `i` belongs to
+    /// enterprise `i % N`. Buys at 57.00-58.20 and sells at 57.80-59.00, so
+    /// a share of them trade; one in ten is a cancel of the enterprise's
+    /// order of two steps before (rejected if that one has filled).
+    fn build(firms: &[String], total: usize, cores: usize) -> Plan {
+        let n = firms.len();
+        let per: Vec<usize> = (0..n).map(|e| total / n + usize::from(e < total % n)).collect();
+        let jobs: Vec<(usize, &String, usize)> = firms.iter().enumerate().map(|(e, f)| (e, f, per[e])).collect();
+        let mut per_firm: Vec<Vec<pb::SignedCommand>> = vec![Vec::new(); n];
+        std::thread::scope(|s| {
+            let chunks: Vec<_> = jobs
+                .chunks(n.div_ceil(cores).max(1))
+                .map(|chunk| {
+                    s.spawn(move || {
+                        chunk
+                            .iter()
+                            .map(|&(e, firm, count)| (e, firm_orders(e, firm, count)))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            for h in chunks {
+                for (e, cmds) in h.join().expect("signing thread") {
+                    per_firm[e] = cmds;
+                }
+            }
+        });
+        Plan { per_firm, total }
+    }
+}
+
+fn firm_orders(e: usize, firm: &str, count: usize) -> Vec<pb::SignedCommand> {
+    let key = test_key(firm);
+    let mut rng = Mix(0xbe4c_0000 ^ e as u64);
+    (0..count)
+        .map(|j| {
+            let nonce = j as u64 + 1;
+            let body = if j >= 2 && rng.below(10) == 0 {
+                pb::command::Body::Cancel(pb::CancelOrder {
+                    id: Some(format!("o{}", j - 2)),
+                    ..Default::default()
+                })
+            } else {
+                let buy = rng.below(2) == 0;
+                let cents = if buy {
+                    5700 + rng.below(121)
+                } else {
+                    5780 + rng.below(121)
+                };
+                let line = json!({
+                    "as": firm, "cmd": "order", "id": format!("o{j}"), "instrument": SYMBOL,
+                    "side": if buy { "buy" } else { "sell" }, "type": "limit", "tif": "day",
+                    "price": format!("{}.{:02}", cents / 100, cents % 100), "qty": 1 + rng.below(50),
+                });
+                match parse_line(&line.to_string()) {
+                    Line::Command { body, .. } => body,
+                    Line::Rejected(code) => panic!("a bench order does not parse: {code}"),
+                }
+            };
+            sign_command(
+                &key,
+                &pb::Command {
+                    actor: Some(firm.to_string()),
+                    nonce: Some(nonce),
+                    body: Some(body),
+                },
+            )
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------- the load
+
+/// What one sender saw.
+struct Tally {
+    latency: Histogram<u64>,
+    accepted: u64,
+    /// Rejected by the rulebook after sequencing (journalled, durable).
+    rejected: BTreeMap<String, u64>,
+    /// Refused before sequencing, or failed in transport.
+    refused: BTreeMap<String, u64>,
+    first_send: Option<Instant>,
+    last_answer: Option<Instant>,
+}
+
+impl Tally {
+    fn new() -> Tally {
+        Tally {
+            latency: Histogram::new_with_bounds(1, MAX_LATENCY_US, 3).expect("histogram bounds"),
+            accepted: 0,
+            rejected: BTreeMap::new(),
+            refused: BTreeMap::new(),
+            first_send: None,
+            last_answer: None,
+        }
+    }
+
+    fn record(&mut self, due: Instant, n: u64) {
+        let us = (due.elapsed().as_micros() as u64).clamp(1, MAX_LATENCY_US);
+        self.latency.record_n(us, n).expect("clamped to the bounds");
+        self.last_answer = Some(Instant::now());
+    }
+
+    fn result(&mut self, r: &pb::CommandResult) {
+        let o = r.outcome.as_ref();
+        match o {
+            Some(o) if o.ok => self.accepted += 1,
+            Some(o) if r.seq != 0 => *self.rejected.entry(o.code.clone()).or_default() += 1,
+            Some(o) => *self.refused.entry(o.code.clone()).or_default() += 1,
+            None => *self.refused.entry("NO_OUTCOME".into()).or_default() += 1,
+        }
+    }
+
+    fn merge(&mut self, other: Tally) {
+        self.latency.add(&other.latency).expect("same bounds");
+        self.accepted += other.accepted;
+        for (k, v) in other.rejected {
+            *self.rejected.entry(k).or_default() += v;
+        }
+        for (k, v) in other.refused {
+            *self.refused.entry(k).or_default() += v;
+        }
+        self.first_send = match (self.first_send, other.first_send) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.last_answer = self.last_answer.max(other.last_answer);
+    }
+
+    fn durable(&self) -> u64 {
+        self.accepted + self.rejected.values().sum::<u64>()
+    }
+}
+
+/// The run's results.
+struct Outcome {
+    tally: Tally,
+    sent: usize,
+    elapsed: Duration,
+}
+
+/// When command `i` of the run is due, at `rate` per second.
+fn due(start: Instant, rate: Option<f64>, i: usize) -> Option<Instant> {
+    rate.map(|r| start + Duration::from_secs_f64(i as f64 / r))
+}
+
+async fn run_unary(channels: &[Channel], plan: Plan, rate: Option<f64>) -> Outcome {
+    let n = plan.per_firm.len();
+    // Start a little in the future so every sender is waiting when it begins.
+    let start = Instant::now() + Duration::from_millis(50);
+    let mut tasks = Vec::with_capacity(n);
+    for (e, cmds) in plan.per_firm.into_iter().enumerate() {
+        let mut client = pb::ledger_client::LedgerClient::new(channels[e % channels.len()].clone());
+        tasks.push(tokio::spawn(async move {
+            let mut t = Tally::new();
+            tokio::time::sleep_until(start.into()).await;
+            for (j, env) in cmds.into_iter().enumerate() {
+                let due_at = due(start, rate, j * n + e);
+                if let Some(d) = due_at {
+                    tokio::time::sleep_until(d.into()).await;
+                }
+                let sent = Instant::now();
+                t.first_send.get_or_insert(sent);
+                let answer = client.submit(env).await;
+                t.record(due_at.unwrap_or(sent), 1);
+                match answer {
+                    Ok(r) => t.result(&r.into_inner()),
+                    Err(status) => {
+                        let rej = pb::Rejection::decode(status.details())
+                            .ok()
+                            .filter(|r| !r.code.is_empty());
+                        match rej {
+                            Some(r) if status.message().contains("journalled") => {
+                                *t.rejected.entry(r.code).or_default() += 1
+                            }
+                            Some(r) => *t.refused.entry(r.code).or_default() += 1,
+                            None => *t.refused.entry(format!("{:?}", status.code())).or_default() += 1,
+                        }
+                    }
+                }
+            }
+            t
+        }));
+    }
+    finish(tasks, plan.total).await
+}
+
+async fn run_batch(channels: &[Channel], plan: Plan, rate: Option<f64>, batch: usize, senders: usize) -> Outcome {
+    let n = plan.per_firm.len();
+    let senders = senders.min(n);
+    // Sender w owns enterprises w, w + senders, ...; its commands go in
+    // rounds (one from each of its enterprises), so an enterprise's
+    // commands stay in nonce order and never share a request in flight.
+    let mut queues: Vec<Vec<pb::SignedCommand>> = vec![Vec::new(); senders];
+    let mut per_firm: Vec<std::vec::IntoIter<pb::SignedCommand>> =
+        plan.per_firm.into_iter().map(Vec::into_iter).collect();
+    loop {
+        let mut any = false;
+        for (e, it) in per_firm.iter_mut().enumerate() {
+            if let Some(c) = it.next() {
+                queues[e % senders].push(c);
+                any = true;
+            }
+        }
+        if !any {
+            break;
+        }
+    }
+    let start = Instant::now() + Duration::from_millis(50);
+    let mut tasks = Vec::with_capacity(senders);
+    for (w, q) in queues.into_iter().enumerate() {
+        let mut client = pb::ledger_client::LedgerClient::new(channels[w % channels.len()].clone())
+            .max_decoding_message_size(64 << 20)
+            .max_encoding_message_size(64 << 20);
+        tasks.push(tokio::spawn(async move {
+            let mut t = Tally::new();
+            tokio::time::sleep_until(start.into()).await;
+            let mut q = q.into_iter().peekable();
+            let mut b = 0usize;
+            while q.peek().is_some() {
+                let commands: Vec<pb::SignedCommand> = q.by_ref().take(batch).collect();
+                let len = commands.len() as u64;
+                // Batches are due in turn across the senders.
+                let due_at = due(start, rate, (b * senders + w) * batch);
+                b += 1;
+                if let Some(d) = due_at {
+                    tokio::time::sleep_until(d.into()).await;
+                }
+                let sent = Instant::now();
+                t.first_send.get_or_insert(sent);
+                let answer = client.submit_batch(pb::SubmitBatchRequest { commands }).await;
+                t.record(due_at.unwrap_or(sent), len);
+                match answer {
+                    Ok(r) => {
+                        for x in &r.into_inner().results {
+                            t.result(x);
+                        }
+                    }
+                    Err(status) => {
+                        *t.refused.entry(format!("{:?}", status.code())).or_default() += len;
+                    }
+                }
+            }
+            t
+        }));
+    }
+    finish(tasks, plan.total).await
+}
+
+async fn finish(tasks: Vec<tokio::task::JoinHandle<Tally>>, sent: usize) -> Outcome {
+    let mut tally = Tally::new();
+    for t in tasks {
+        match t.await {
+            Ok(x) => tally.merge(x),
+            Err(e) => *tally.refused.entry(format!("sender failed: {e}")).or_default() += 1,
+        }
+    }
+    let elapsed = match (tally.first_send, tally.last_answer) {
+        (Some(a), Some(b)) => b.saturating_duration_since(a),
+        _ => Duration::ZERO,
+    };
+    Outcome { tally, sent, elapsed }
+}
+
+// ---------------------------------------------------------------- the report
+
+struct Report {
+    mode: Mode,
+    rate: Option<f64>,
+    enterprises: usize,
+    batch: usize,
+    senders: usize,
+    connections: usize,
+    cores: usize,
+    signing_secs: f64,
+    outcome: Outcome,
+    ceiling: Option<Ceiling>,
+    journal_entries: Option<u64>,
+    memory: Option<Memory>,
+}
+
+impl Report {
+    fn throughput(&self) -> f64 {
+        let secs = self.outcome.elapsed.as_secs_f64();
+        if secs > 0.0 {
+            self.outcome.tally.durable() as f64 / secs
+        } else {
+            0.0
+        }
+    }
+
+    fn percentiles(&self) -> Vec<(&'static str, f64)> {
+        let h = &self.outcome.tally.latency;
+        let ms = |us: u64| us as f64 / 1000.0;
+        vec![
+            ("p50", ms(h.value_at_quantile(0.50))),
+            ("p90", ms(h.value_at_quantile(0.90))),
+            ("p99", ms(h.value_at_quantile(0.99))),
+            ("p99.9", ms(h.value_at_quantile(0.999))),
+            ("max", ms(h.max())),
+        ]
+    }
+
+    fn json(&self) -> Value {
+        let t = &self.outcome.tally;
+        let lat: serde_json::Map<String, Value> = self
+            .percentiles()
+            .into_iter()
+            .map(|(k, v)| (format!("{k}_ms"), json!(v)))
+            .collect();
+        json!({
+            "mode": self.mode.name(),
+            "target_rate": self.rate,
+            "enterprises": self.enterprises,
+            "batch": if self.mode == Mode::Batch { Some(self.batch) } else { None },
+            "senders": self.senders,
+            "connections": self.connections,
+            "cores": self.cores,
+            "signing_secs": self.signing_secs,
+            "sent": self.outcome.sent,
+            "durable": t.durable(),
+            "accepted": t.accepted,
+            "rejected": t.rejected,
+            "refused": t.refused,
+            "elapsed_secs": self.outcome.elapsed.as_secs_f64(),
+            "throughput_per_sec": self.throughput(),
+            "latency": lat,
+            "latency_corrected_for_coordinated_omission": self.rate.is_some(),
+            "ceiling": self.ceiling.as_ref().map(|c| json!({
+                "batch_verify_per_sec": c.batch_per_sec,
+                "strict_verify_per_sec": c.strict_per_sec,
+                "ratio": self.throughput() / c.best(),
+            })),
+            "journal_entries": self.journal_entries,
+            "server_memory": self.memory.map(|m| json!({"rss_mib": m.rss_kib as f64 / 1024.0, "peak_mib": m.peak_kib as f64 / 1024.0})),
+        })
+    }
+
+    fn print(&self) {
+        let t = &self.outcome.tally;
+        println!(
+            "carbon bench: {} ({}), {} enterprises, {} senders over {} connections, {} cores",
+            self.mode.name(),
+            if self.mode == Mode::Batch {
+                format!("{} orders per SubmitBatch", self.batch)
+            } else {
+                "one order per Submit".into()
+            },
+            self.enterprises,
+            self.senders,
+            self.connections,
+            self.cores
+        );
+        println!(
+            "  load:        {}",
+            self.rate.map_or(
+                "as fast as possible (closed loop; latency from the send)".into(),
+                |r| format!("{r} commands/s open loop (latency from when each was due)")
+            )
+        );
+        println!(
+            "  signed:      {} orders in {:.2} s before the run",
+            self.outcome.sent, self.signing_secs
+        );
+        println!(
+            "  durable:     {} of {} ({} accepted, {} rejected by the rulebook{})",
+            t.durable(),
+            self.outcome.sent,
+            t.accepted,
+            t.rejected.values().sum::<u64>(),
+            if t.refused.is_empty() {
+                String::new()
+            } else {
+                format!("; refused or failed: {:?}", t.refused)
+            }
+        );
+        println!(
+            "  throughput:  {:.0} durable commands/s over {:.2} s",
+            self.throughput(),
+            self.outcome.elapsed.as_secs_f64()
+        );
+        let lat: Vec<String> = self.percentiles().iter().map(|(k, v)| format!("{k} {v:.2}")).collect();
+        println!("  latency ms:  {}", lat.join("  "));
+        if let Some(c) = &self.ceiling {
+            println!(
+                "  ceiling:     {:.0} signatures/s (verify_batch, {} cores); {:.0}/s verify_strict",
+                c.batch_per_sec, self.cores, c.strict_per_sec
+            );
+            println!(
+                "  ratio:       {:.1}% of the ceiling",
+                100.0 * self.throughput() / c.best()
+            );
+        }
+        if let Some(j) = self.journal_entries {
+            println!("  journal:     {j} entries");
+        }
+        if let Some(m) = self.memory {
+            println!(
+                "  server RSS:  {:.0} MiB (peak {:.0} MiB)",
+                m.rss_kib as f64 / 1024.0,
+                m.peak_kib as f64 / 1024.0
+            );
+        }
+    }
+}
