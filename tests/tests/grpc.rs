@@ -119,7 +119,7 @@ async fn registry_commands_are_accepted_and_visible() {
     assert_eq!(list.instruments.len(), 1);
     assert_eq!(list.instruments[0].reference_price, "58.20");
 
-    // A frozen account cannot transfer: FAILED_PRECONDITION? No: ACCOUNT_FROZEN is PERMISSION_DENIED.
+    // A frozen account cannot transfer (ACCOUNT_FROZEN is a PERMISSION_DENIED code).
     reject(
         &mut c,
         s.sign(transfer("NB-POWER", "HZ-STEEL", 1)),

@@ -80,33 +80,23 @@ impl LedgerService {
         }
     }
 
-    /// The actor's key, if the payload decodes and the actor is known.
-    fn key_for(&self, env: &pb::SignedCommand) -> Option<ed25519_dalek::VerifyingKey> {
-        let cmd = pb::Command::decode(env.payload.as_slice()).ok()?;
-        let keys = self.keys.read().unwrap_or_else(|p| p.into_inner());
-        keys.get(cmd.actor.as_deref()?).copied()
-    }
-
     /// Verifies the envelopes' signatures on the blocking pool, spread over
-    /// the cores; returns each with whether its signature verified.
+    /// the cores; returns each with whether its signature verified. Decoding
+    /// the payloads and looking the keys up happen there too, off the async
+    /// workers.
     async fn preverify(&self, envs: Vec<pb::SignedCommand>) -> Result<Vec<(pb::SignedCommand, bool)>, Status> {
-        let mut jobs: Vec<(pb::SignedCommand, Option<ed25519_dalek::VerifyingKey>)> = envs
-            .into_iter()
-            .map(|e| {
-                let k = self.key_for(&e);
-                (e, k)
-            })
-            .collect();
-        let per_task = jobs.len().div_ceil(self.verify_tasks).max(MIN_VERIFY_CHUNK);
+        let per_task = envs.len().div_ceil(self.verify_tasks).max(MIN_VERIFY_CHUNK);
+        let mut rest = envs;
         let mut tasks = Vec::with_capacity(self.verify_tasks);
-        while !jobs.is_empty() {
-            let rest = jobs.split_off(per_task.min(jobs.len()));
-            let chunk = std::mem::replace(&mut jobs, rest);
+        while !rest.is_empty() {
+            let tail = rest.split_off(per_task.min(rest.len()));
+            let chunk = std::mem::replace(&mut rest, tail);
+            let keys = self.keys.clone();
             tasks.push(tokio::task::spawn_blocking(move || {
                 chunk
                     .into_iter()
-                    .map(|(e, k)| {
-                        let ok = k.is_some_and(|k| verify_signature(&k, &e).is_ok());
+                    .map(|e| {
+                        let ok = key_for(&keys, &e).is_some_and(|k| verify_signature(&k, &e).is_ok());
                         (e, ok)
                     })
                     .collect::<Vec<_>>()
@@ -126,6 +116,13 @@ impl LedgerService {
     {
         self.seq.read(f).await.map_err(unavailable)
     }
+}
+
+/// The actor's key, if the payload decodes and the actor is known.
+fn key_for(keys: &KeyMap, env: &pb::SignedCommand) -> Option<ed25519_dalek::VerifyingKey> {
+    let cmd = pb::Command::decode(env.payload.as_slice()).ok()?;
+    let keys = keys.read().unwrap_or_else(|p| p.into_inner());
+    keys.get(cmd.actor.as_deref()?).copied()
 }
 
 fn unavailable(u: Unavailable) -> Status {
