@@ -526,3 +526,46 @@ fn check_checkpoint(
         .into()),
     }
 }
+
+/// Verifies client signatures as the audit does: the cheap checks of
+/// `verify_strict` that batch verification lacks (64 bytes, a key not of
+/// small order, `R` canonical and not of small order), then one
+/// `ed25519_dalek::verify_batch` over those that pass and, only when the
+/// batch fails, each one alone with `verify_strict`. `None` as a key
+/// (actor unknown) is `false`. For the service, which must accept exactly
+/// what `carbon audit verify` accepts.
+pub fn verify_signatures(items: &[(Option<VerifyingKey>, &pb::SignedCommand)]) -> Vec<bool> {
+    let mut ok = vec![false; items.len()];
+    let mut idx = Vec::with_capacity(items.len());
+    let mut messages = Vec::with_capacity(items.len());
+    let mut signatures = Vec::with_capacity(items.len());
+    let mut keys = Vec::with_capacity(items.len());
+    for (i, (key, env)) in items.iter().enumerate() {
+        let Some(key) = key else { continue };
+        let Ok(sig) = Signature::from_slice(&env.signature) else {
+            continue;
+        };
+        let r = sig.r_bytes();
+        if key.is_weak() || !is_canonical_y(r) || has_small_order_y(r) {
+            continue;
+        }
+        idx.push(i);
+        messages.push(signing_message(&env.payload));
+        signatures.push(sig);
+        keys.push(*key);
+    }
+    if idx.is_empty() {
+        return ok;
+    }
+    let refs: Vec<&[u8]> = messages.iter().map(Vec::as_slice).collect();
+    if ed25519_dalek::verify_batch(&refs, &signatures, &keys).is_ok() {
+        for i in idx {
+            ok[i] = true;
+        }
+    } else {
+        for (j, i) in idx.into_iter().enumerate() {
+            ok[i] = keys[j].verify_strict(&messages[j], &signatures[j]).is_ok();
+        }
+    }
+    ok
+}
