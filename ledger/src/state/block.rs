@@ -70,19 +70,8 @@ impl State {
             Side::Buy if a.cash_available < value => return Err(Code::InsufficientFunds),
             _ => {}
         }
-        let a = self.acct_mut(actor);
-        a.block_ids.insert(id.to_string());
-        match side {
-            Side::Sell => {
-                let h = a.holding_mut(instrument);
-                h.available -= qty;
-                h.locked += qty;
-            }
-            Side::Buy => {
-                a.cash_available -= value;
-                a.cash_locked += value;
-            }
-        }
+        self.acct_mut(actor).block_ids.insert(id.to_string());
+        self.reserve(actor, instrument, side, price, qty);
         self.proposals.insert(
             (actor, id.to_string()),
             Proposal {
@@ -178,19 +167,7 @@ impl State {
     }
 
     fn release_proposal(&mut self, owner: AcctIdx, p: &Proposal) {
-        let a = self.acct_mut(owner);
-        match p.side {
-            Side::Sell => {
-                let h = a.holding_mut(&p.instrument);
-                h.locked -= p.qty;
-                h.available += p.qty;
-            }
-            Side::Buy => {
-                let value = Cents::from(p.price) * Cents::from(p.qty);
-                a.cash_locked -= value;
-                a.cash_available += value;
-            }
-        }
+        self.release(owner, &p.instrument, p.side, p.price, p.qty);
     }
 
     /// At the close every unaccepted proposal expires.

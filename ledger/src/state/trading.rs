@@ -157,19 +157,8 @@ impl State {
         // All checks passed: reserve, match, settle.
         let book_ref = self.next_order_ref;
         self.next_order_ref += 1;
-        let a = self.acct_mut(actor);
-        a.order_ids.insert(id.to_string());
-        match side {
-            Side::Sell => {
-                let h = a.holding_mut(instrument);
-                h.available -= qty;
-                h.locked += qty;
-            }
-            Side::Buy => {
-                a.cash_available -= lock_cash;
-                a.cash_locked += lock_cash;
-            }
-        }
+        self.acct_mut(actor).order_ids.insert(id.to_string());
+        self.reserve(actor, instrument, side, lock_price, qty);
         let order = NewOrder {
             id: book_ref,
             owner: u64::from(actor),
@@ -195,19 +184,8 @@ impl State {
             Ok(o) => o,
             Err(e) => {
                 // The book refused before changing anything: undo the reservation.
-                let a = self.acct_mut(actor);
-                a.order_ids.remove(id);
-                match side {
-                    Side::Sell => {
-                        let h = a.holding_mut(instrument);
-                        h.available += qty;
-                        h.locked -= qty;
-                    }
-                    Side::Buy => {
-                        a.cash_available += lock_cash;
-                        a.cash_locked -= lock_cash;
-                    }
-                }
+                self.acct_mut(actor).order_ids.remove(id);
+                self.release(actor, instrument, side, lock_price, qty);
                 self.fills = fills;
                 tracing::warn!("order book refused an order: {e}");
                 return Err(Code::InvalidOrder);
@@ -299,8 +277,31 @@ impl State {
         }
     }
 
-    /// Releases the reservation of `qty` tonnes of an order.
-    fn release(&mut self, owner: AcctIdx, instrument: &str, side: Side, lock_price: Ticks, qty: i64) {
+    /// Reserves what an order or proposal of `qty` tonnes needs: a sell
+    /// locks the units, a buy `lock_price * qty` of cash. The caller checked
+    /// that they are available.
+    pub(super) fn reserve(&mut self, owner: AcctIdx, instrument: &str, side: Side, lock_price: Ticks, qty: i64) {
+        let a = self.acct_mut(owner);
+        match side {
+            Side::Sell => {
+                let h = a.holding_mut(instrument);
+                h.available -= qty;
+                h.locked += qty;
+            }
+            Side::Buy => {
+                let cash = Cents::from(lock_price) * Cents::from(qty);
+                a.cash_available -= cash;
+                a.cash_locked += cash;
+            }
+        }
+        debug_assert!(
+            a.cash_available >= 0 && a.holding(instrument).available >= 0,
+            "reserved more than available"
+        );
+    }
+
+    /// Releases the reservation of `qty` tonnes of an order or proposal.
+    pub(super) fn release(&mut self, owner: AcctIdx, instrument: &str, side: Side, lock_price: Ticks, qty: i64) {
         let a = self.acct_mut(owner);
         match side {
             Side::Sell => {
