@@ -42,6 +42,23 @@ const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 /// Most concurrent calls on one HTTP/2 connection.
 const MAX_STREAMS_PER_CONNECTION: u32 = 1024;
 
+/// Test hook (fault injection): `CARBON_FAULT_FAIL_FLUSH_AFTER=N` makes every
+/// journal flush after the first N of this process fail, as a broken disk
+/// would; the server then refuses everything (UNAVAILABLE, health
+/// NOT_SERVING). Read once at start-up; for tests only.
+const FAULT_FAIL_FLUSH_AFTER: &str = "CARBON_FAULT_FAIL_FLUSH_AFTER";
+
+fn fault_fail_flush_after() -> anyhow::Result<Option<u64>> {
+    match std::env::var(FAULT_FAIL_FLUSH_AFTER) {
+        Ok(v) => {
+            Ok(Some(v.trim().parse().with_context(|| {
+                format!("{FAULT_FAIL_FLUSH_AFTER}={v:?} is not a number")
+            })?))
+        }
+        Err(_) => Ok(None),
+    }
+}
+
 /// Arguments of `carbon serve`.
 #[derive(clap::Args)]
 pub struct Args {
@@ -72,6 +89,10 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         operator_key: a.operator_key.as_deref(),
         origin: &a.origin,
     })?;
+    if let Some(n) = fault_fail_flush_after()? {
+        tracing::warn!("test hook {FAULT_FAIL_FLUSH_AFTER}={n}: every flush after the next {n} fails");
+        node.journal().fail_flushes_after(n);
+    }
     let state = node.state();
     let operator = &state.accounts[state.operator as usize];
     let mut out = std::io::stdout().lock();

@@ -3,6 +3,7 @@
 //! by one [`Journal::flush`] per batch (group commit).
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use carbon_proto::v1 as pb;
 use prost::Message;
@@ -17,6 +18,9 @@ pub enum StoreError {
     Decode { seq: u64, err: prost::DecodeError },
     #[error("{0}")]
     Corrupt(String),
+    /// A failure made on purpose by [`Journal::fail_flushes_after`] (tests only).
+    #[error("storage: injected flush failure (test hook)")]
+    Injected,
 }
 
 /// The durable journal of one ledger (a sled database in a folder).
@@ -24,6 +28,9 @@ pub struct Journal {
     db: sled::Db,
     entries: sled::Tree,
     meta: sled::Tree,
+    /// Flushes left before every flush fails ([`Journal::fail_flushes_after`]);
+    /// `u64::MAX`: never.
+    flushes_left: AtomicU64,
 }
 
 const CHECKPOINT_KEY: &[u8] = b"checkpoint";
@@ -34,7 +41,12 @@ impl Journal {
         let db = sled::Config::new().path(dir).mode(sled::Mode::HighThroughput).open()?;
         let entries = db.open_tree("journal")?;
         let meta = db.open_tree("meta")?;
-        Ok(Journal { db, entries, meta })
+        Ok(Journal {
+            db,
+            entries,
+            meta,
+            flushes_left: AtomicU64::new(u64::MAX),
+        })
     }
 
     /// Number of entries (the next sequence number).
@@ -72,8 +84,25 @@ impl Journal {
 
     /// Makes everything appended so far durable (one fsync).
     pub fn flush(&self) -> Result<(), StoreError> {
+        let left = self.flushes_left.load(Ordering::Relaxed);
+        if left != u64::MAX {
+            if left == 0 {
+                return Err(StoreError::Injected);
+            }
+            self.flushes_left.store(left - 1, Ordering::Relaxed);
+        }
         self.db.flush()?;
         Ok(())
+    }
+
+    /// Fault injection, for tests only: the next `n` flushes succeed and
+    /// every later one fails with [`StoreError::Injected`] (without
+    /// flushing), as a full or broken disk would. What was appended may still
+    /// reach the disk later (sled writes in the background too), or not.
+    /// `carbon serve` sets it from `CARBON_FAULT_FAIL_FLUSH_AFTER`.
+    #[doc(hidden)]
+    pub fn fail_flushes_after(&self, n: u64) {
+        self.flushes_left.store(n, Ordering::Relaxed);
     }
 
     /// The raw bytes of entry `seq`.

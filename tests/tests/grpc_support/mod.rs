@@ -117,6 +117,11 @@ impl Server {
     /// Starts `carbon serve --data <data> --listen 127.0.0.1:0 <extra...>`
     /// and waits until it listens.
     pub fn start(data: &Path, extra: &[&str]) -> Server {
+        Server::start_with_env(data, extra, &[])
+    }
+
+    /// [`Server::start`] with more environment variables (test hooks).
+    pub fn start_with_env(data: &Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
         let mut child = Command::new(carbon_bin())
             .arg("serve")
             .arg("--data")
@@ -125,6 +130,7 @@ impl Server {
             .args(extra)
             .env("RUST_LOG", "warn")
             .env("RUST_BACKTRACE", "0")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
