@@ -1155,3 +1155,42 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn an_older_vintage_is_surrendered_and_close_year_gives_a_b_and_c() {
+    let mut m = compliance_market();
+    m.ok(r#"{"as":"OP","cmd":"define_instrument","symbol":"ZJEA-2024","reference_price":"50.00"}"#);
+    m.ok(r#"{"as":"HZ-EEB","cmd":"issue","instrument":"ZJEA-2024","to":"A","qty":500}"#);
+    confirm(&mut m, "A", 1500); // A: 500 of 2024 (banked) + 1000 of 2025 = 1500: status A
+    confirm(&mut m, "C", 400_000); // C: 300000 held, short 100000: status B
+    m.ok(r#"{"as":"A","cmd":"surrender","year":2025,"instrument":"ZJEA-2024","qty":500}"#);
+    m.ok(r#"{"as":"A","cmd":"surrender","year":2025,"instrument":"ZJEA-2025","qty":1000}"#);
+    m.ok(r#"{"as":"C","cmd":"surrender","year":2025,"instrument":"ZJEA-2025","qty":300000}"#);
+    assert_eq!(m.state.instruments["ZJEA-2024"].surrendered, 500);
+    let close = m.ok(r#"{"as":"ZJ-DEE","cmd":"close_year","year":2025}"#);
+    let rows: Vec<(String, char, i64, i64, i64, Cents, Cents)> = close
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Compliance(c) => Some((
+                c.entity.clone(),
+                c.status,
+                c.obligation,
+                c.surrendered,
+                c.shortfall,
+                c.penalty_min,
+                c.penalty_max,
+            )),
+            _ => None,
+        })
+        .collect();
+    // No close yet: the penalty price is the reference 58.00; 100000 * 58.00 * 5 = 29,000,000.00.
+    assert_eq!(
+        rows,
+        vec![
+            ("A".into(), 'A', 1500, 1500, 0, 0, 0),
+            ("B".into(), 'C', 0, 0, 0, 0, 0),
+            ("C".into(), 'B', 400_000, 300_000, 100_000, 2_900_000_000, 5_800_000_000),
+        ]
+    );
+}
