@@ -296,6 +296,18 @@ pub fn is_valid_date(s: &str) -> bool {
 
 type Form<T> = Result<T, Code>;
 
+/// Most bytes of any string field of a command (names, symbols, decimals,
+/// beneficiaries, fuel names); longer is `MALFORMED`. A limit on hostile
+/// input (docs/RULES.md), not a market rule: ids are shorter still (36).
+pub const MAX_TEXT_BYTES: usize = 256;
+
+fn bounded(v: &Option<String>) -> Form<&str> {
+    match v {
+        Some(s) if s.len() <= MAX_TEXT_BYTES => Ok(s),
+        _ => Err(Code::Malformed),
+    }
+}
+
 fn id(v: &Option<String>) -> Form<String> {
     match v {
         Some(s) if is_valid_id(s) => Ok(s.clone()),
@@ -304,7 +316,7 @@ fn id(v: &Option<String>) -> Form<String> {
 }
 
 fn text(v: &Option<String>) -> Form<String> {
-    v.clone().ok_or(Code::Malformed)
+    bounded(v).map(str::to_string)
 }
 
 fn int(v: Option<i64>) -> Form<i64> {
@@ -312,11 +324,11 @@ fn int(v: Option<i64>) -> Form<i64> {
 }
 
 fn amount(v: &Option<String>) -> Form<Amount> {
-    v.as_deref().and_then(Amount::parse).ok_or(Code::Malformed)
+    Amount::parse(bounded(v)?).ok_or(Code::Malformed)
 }
 
 fn dec(v: &Option<String>) -> Form<Decimal> {
-    v.as_deref().and_then(parse_decimal).ok_or(Code::Malformed)
+    parse_decimal(bounded(v)?).ok_or(Code::Malformed)
 }
 
 /// A decimal that must not be negative (benchmarks, factors, measures).
@@ -539,6 +551,9 @@ pub fn validate(body: Option<&pb::command::Body>, jurisdictions: &BTreeSet<Strin
                 .fuels
                 .iter()
                 .map(|(name, f)| {
+                    if name.len() > MAX_TEXT_BYTES {
+                        return Err(Code::Malformed);
+                    }
                     Ok((
                         name.clone(),
                         FuelFactors {
@@ -666,5 +681,94 @@ mod tests {
         assert_eq!(validate(Some(&alloc("1.01")), &j), Err(Code::Malformed));
         assert_eq!(validate(Some(&alloc("-0.1")), &j), Err(Code::Malformed));
         assert!(validate(Some(&alloc("-0")), &j).is_ok());
+    }
+
+    #[test]
+    fn strings_longer_than_256_bytes_are_malformed() {
+        let j = BTreeSet::new();
+        let long = |n: usize| "x".repeat(n);
+        let retire = |b: String| {
+            pb::command::Body::Retire(pb::Retire {
+                instrument: Some("ZJEA-2025".into()),
+                qty: Some(1),
+                beneficiary: Some(b),
+            })
+        };
+        assert!(validate(Some(&retire(long(MAX_TEXT_BYTES))), &j).is_ok());
+        assert_eq!(
+            validate(Some(&retire(long(MAX_TEXT_BYTES + 1))), &j),
+            Err(Code::Malformed)
+        );
+        // Multi-byte characters count in bytes.
+        assert_eq!(validate(Some(&retire("碳".repeat(86))), &j), Err(Code::Malformed));
+
+        let transfer = |i: String| {
+            pb::command::Body::Transfer(pb::Transfer {
+                instrument: Some(i),
+                to: Some("X".into()),
+                qty: Some(1),
+            })
+        };
+        assert!(validate(Some(&transfer(long(MAX_TEXT_BYTES))), &j).is_ok());
+        assert_eq!(
+            validate(Some(&transfer(long(MAX_TEXT_BYTES + 1))), &j),
+            Err(Code::Malformed)
+        );
+
+        // Decimals: a value with many leading zeros is fine up to the limit.
+        let deposit = |a: String| {
+            pb::command::Body::Deposit(pb::Deposit {
+                account: Some("X".into()),
+                amount: Some(a),
+            })
+        };
+        let zeros = |n: usize| format!("{}1.00", "0".repeat(n - 4));
+        assert!(validate(Some(&deposit(zeros(MAX_TEXT_BYTES))), &j).is_ok());
+        assert_eq!(
+            validate(Some(&deposit(zeros(MAX_TEXT_BYTES + 1))), &j),
+            Err(Code::Malformed)
+        );
+
+        // Fuel names: map keys of a factor set, and names in a report.
+        let factors = |name: String| {
+            pb::command::Body::DefineFactorSet(pb::DefineFactorSet {
+                id: Some("F".into()),
+                grid_tco2_per_mwh: Some("0.5810".into()),
+                fuels: [(
+                    name,
+                    pb::FuelFactors {
+                        ncv_gj_per_unit: Some("20.908".into()),
+                        carbon_tc_per_gj: Some("0.02618".into()),
+                        oxidation: Some("0.93".into()),
+                    },
+                )]
+                .into_iter()
+                .collect(),
+            })
+        };
+        assert!(validate(Some(&factors(long(MAX_TEXT_BYTES))), &j).is_ok());
+        assert_eq!(
+            validate(Some(&factors(long(MAX_TEXT_BYTES + 1))), &j),
+            Err(Code::Malformed)
+        );
+        let report = |fuel: String| {
+            pb::command::Body::SubmitReport(pb::SubmitReport {
+                year: Some(2025),
+                factor_set: Some("F".into()),
+                fuels: vec![pb::FuelUse {
+                    fuel: Some(fuel),
+                    consumption: Some("1".into()),
+                    ..Default::default()
+                }],
+                electricity_mwh: Some("0".into()),
+                power_mwh: Some("0".into()),
+                heat_gj: Some("0".into()),
+            })
+        };
+        assert!(validate(Some(&report(long(MAX_TEXT_BYTES))), &j).is_ok());
+        assert_eq!(
+            validate(Some(&report(long(MAX_TEXT_BYTES + 1))), &j),
+            Err(Code::Malformed)
+        );
     }
 }
