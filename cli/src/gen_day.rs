@@ -44,6 +44,11 @@ pub struct Args {
     /// value keeps one day open and lets resting orders build up.
     #[arg(long, default_value_t = 20_000)]
     day_len: usize,
+    /// End with one day of this many commands left open: its open_day and
+    /// day limit orders that never cross (buys below, sells above the
+    /// reference), so that every one of them is still resting at the end.
+    #[arg(long, default_value_t = 0)]
+    rest_last: usize,
     /// Write here instead of stdout.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -168,13 +173,14 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let mut recent: Vec<Vec<u64>> = vec![Vec::with_capacity(RECENT); accounts.len()];
     let mut date = Date(2026, 3, 2);
     let mut oid = 0u64;
-    while n < a.commands {
+    let traded = a.commands.saturating_sub(a.rest_last);
+    while n < traded {
         emit(
             &mut w,
             &mut n,
             json!({"as": OPERATOR, "cmd": "open_day", "date": date.text()}),
         )?;
-        let end = (n + a.day_len - 2).min(a.commands.saturating_sub(1)).max(n);
+        let end = (n + a.day_len - 2).min(traded.saturating_sub(1)).max(n);
         while n < end {
             let k = r.below(accounts.len() as u64) as usize;
             let who = &accounts[k];
@@ -228,13 +234,35 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 recent[k].push(oid);
             }
         }
-        if n < a.commands {
+        if n < traded {
             emit(&mut w, &mut n, json!({"as": OPERATOR, "cmd": "close_day"}))?;
             for r in &mut recent {
                 r.clear();
             }
         }
         date.advance();
+    }
+    if n < a.commands {
+        emit(
+            &mut w,
+            &mut n,
+            json!({"as": OPERATOR, "cmd": "open_day", "date": date.text()}),
+        )?;
+        while n < a.commands {
+            let who = &accounts[r.below(accounts.len() as u64) as usize];
+            let (sym, reference) = INSTRUMENTS[r.below(3) as usize];
+            let buy = r.chance(50);
+            let away = 1 + r.below(reference * 4 / 100);
+            let ticks = if buy { reference - away } else { reference + away };
+            oid += 1;
+            emit(
+                &mut w,
+                &mut n,
+                json!({"as": who, "cmd": "order", "id": format!("o{oid}"), "instrument": sym,
+                       "side": if buy { "buy" } else { "sell" }, "type": "limit", "tif": "day",
+                       "price": price(ticks), "qty": 1 + r.below(200)}),
+            )?;
+        }
     }
     w.flush()?;
     Ok(())
