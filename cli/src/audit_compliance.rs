@@ -8,13 +8,14 @@
 
 use std::fmt::Write as _;
 
-use anyhow::{bail, Context as _};
+use anyhow::bail;
 use carbon_ledger::num::fmt_cents;
 use carbon_ledger::views::compliance_table;
 use carbon_proto::v1 as pb;
 use serde_json::json;
 
 use super::{emit, open_journal, rebuild_with_progress, DataArg};
+use crate::client::{channel, Tls};
 
 /// Arguments of `carbon audit compliance`.
 #[derive(clap::Args)]
@@ -30,6 +31,8 @@ pub struct ComplianceArgs {
     /// Ask a running server instead of reading a data folder.
     #[arg(long)]
     server: Option<String>,
+    #[command(flatten)]
+    tls: Tls,
     /// Print CSV.
     #[arg(long, conflicts_with = "json")]
     csv: bool,
@@ -63,16 +66,9 @@ fn offline(a: &ComplianceArgs) -> anyhow::Result<Vec<pb::ComplianceLine>> {
 }
 
 fn online(a: &ComplianceArgs, server: &str) -> anyhow::Result<Vec<pb::ComplianceLine>> {
-    let url = if server.contains("://") {
-        server.to_string()
-    } else {
-        format!("http://{server}")
-    };
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async {
-        let mut client = pb::regulator_client::RegulatorClient::connect(url.clone())
-            .await
-            .with_context(|| format!("connecting to {url}"))?;
+        let mut client = pb::regulator_client::RegulatorClient::new(channel(server, &a.tls).await?);
         let table = client
             .get_compliance_table(pb::ComplianceTableRequest {
                 year: a.year,

@@ -19,6 +19,7 @@ use prost::Message as _;
 use serde_json::{json, Value};
 
 use super::{emit, open_journal, rebuild_with_progress, DataArg};
+use crate::client::{channel, Tls};
 
 /// Arguments of `carbon audit account`.
 #[derive(clap::Args)]
@@ -30,6 +31,8 @@ pub struct AccountArgs {
     /// Ask a running server (`host:port` or a URL) instead of reading a data folder.
     #[arg(long)]
     server: Option<String>,
+    #[command(flatten)]
+    tls: Tls,
     /// Print as JSON.
     #[arg(long)]
     json: bool,
@@ -43,6 +46,8 @@ pub struct SupplyArgs {
     /// Ask a running server (`host:port` or a URL) instead of reading a data folder.
     #[arg(long)]
     server: Option<String>,
+    #[command(flatten)]
+    tls: Tls,
     /// Print as JSON.
     #[arg(long)]
     json: bool,
@@ -60,7 +65,7 @@ struct HistoryItem {
 
 pub fn account(a: AccountArgs) -> anyhow::Result<()> {
     let (view, history) = match &a.server {
-        Some(server) => account_online(server, &a.id)?,
+        Some(server) => account_online(server, &a.tls, &a.id)?,
         None => account_offline(&a)?,
     };
     emit(&render_account(&view, &history, a.json)?)
@@ -78,13 +83,10 @@ fn account_offline(a: &AccountArgs) -> anyhow::Result<(pb::AccountView, Vec<Hist
     Ok((view, history))
 }
 
-fn account_online(server: &str, id: &str) -> anyhow::Result<(pb::AccountView, Vec<HistoryItem>)> {
-    let url = server_url(server);
+fn account_online(server: &str, tls: &Tls, id: &str) -> anyhow::Result<(pb::AccountView, Vec<HistoryItem>)> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async {
-        let mut client = pb::ledger_client::LedgerClient::connect(url.clone())
-            .await
-            .with_context(|| format!("connecting to {url}"))?;
+        let mut client = pb::ledger_client::LedgerClient::new(channel(server, tls).await?);
         let view = client
             .get_account(pb::GetAccountRequest { id: id.to_string() })
             .await
@@ -105,15 +107,6 @@ fn account_online(server: &str, id: &str) -> anyhow::Result<(pb::AccountView, Ve
         }
         Ok((view, history))
     })
-}
-
-/// `host:port` or a URL, as tonic wants it.
-fn server_url(server: &str) -> String {
-    if server.contains("://") {
-        server.to_string()
-    } else {
-        format!("http://{server}")
-    }
 }
 
 /// The wire view of an account, as the service builds it.
@@ -232,12 +225,9 @@ fn render_account(v: &pb::AccountView, history: &[HistoryItem], as_json: bool) -
 pub fn supply(a: SupplyArgs) -> anyhow::Result<()> {
     let view = match &a.server {
         Some(server) => {
-            let url = server_url(server);
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
             runtime.block_on(async {
-                let mut client = pb::ledger_client::LedgerClient::connect(url.clone())
-                    .await
-                    .with_context(|| format!("connecting to {url}"))?;
+                let mut client = pb::ledger_client::LedgerClient::new(channel(server, &a.tls).await?);
                 let view = client
                     .get_supply(pb::GetSupplyRequest {})
                     .await

@@ -11,7 +11,7 @@
 
 pub(crate) mod keyfile;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{anyhow, bail, Context};
@@ -21,6 +21,52 @@ use carbon_proto::v1 as pb;
 use ed25519_dalek::SigningKey;
 use prost::Message;
 use serde_json::{json, Value};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig};
+
+/// `--ca FILE`: the TLS option every client command shares (with `--server`).
+#[derive(clap::Args, Clone, Default)]
+pub struct Tls {
+    /// A CA certificate (PEM) to trust for a TLS server, instead of the
+    /// system's roots. With it, a server given as host:port is reached over
+    /// https; an https:// server without it is checked against the system's roots.
+    #[arg(long, value_name = "FILE")]
+    pub ca: Option<PathBuf>,
+}
+
+/// `host:port` or a URL as tonic wants it: https when a CA is given.
+pub fn server_url(server: &str, tls: &Tls) -> String {
+    if server.contains("://") {
+        server.to_string()
+    } else if tls.ca.is_some() {
+        format!("https://{server}")
+    } else {
+        format!("http://{server}")
+    }
+}
+
+/// Connects to `server` (`host:port` or an http:// or https:// URL), over
+/// TLS for https:// (trusting `--ca` if given, else the system's roots).
+pub async fn channel(server: &str, tls: &Tls) -> anyhow::Result<Channel> {
+    let url = server_url(server, tls);
+    let https = url.starts_with("https://");
+    if tls.ca.is_some() && !https {
+        bail!("--ca is for a TLS server: give it as https://... or host:port, not {url}");
+    }
+    let mut endpoint = Channel::from_shared(url.clone()).with_context(|| format!("not a server URL: {url}"))?;
+    if https {
+        let config = match &tls.ca {
+            Some(file) => ClientTlsConfig::new().ca_certificate(read_pem(file)?),
+            None => ClientTlsConfig::new().with_native_roots(),
+        };
+        endpoint = endpoint.tls_config(config).context("the TLS configuration")?;
+    }
+    endpoint.connect().await.with_context(|| format!("connecting to {url}"))
+}
+
+fn read_pem(file: &Path) -> anyhow::Result<Certificate> {
+    let pem = std::fs::read(file).with_context(|| format!("reading the CA certificate {}", file.display()))?;
+    Ok(Certificate::from_pem(pem))
+}
 
 /// Arguments of `carbon keygen`.
 #[derive(clap::Args)]
@@ -40,6 +86,8 @@ pub struct SubmitArgs {
     /// The server's URL.
     #[arg(long, default_value = "http://127.0.0.1:50051")]
     pub(crate) server: String,
+    #[command(flatten)]
+    pub(crate) tls: Tls,
     /// The account that issues the command (overrides "as" in the JSON).
     #[arg(long)]
     pub(crate) actor: Option<String>,
@@ -68,16 +116,9 @@ pub fn submit(a: SubmitArgs) -> anyhow::Result<()> {
     let key = keyfile::read(&a.key)?;
     let command = build_command(&a.command, a.actor.as_deref(), a.nonce.unwrap_or_else(now_micros))?;
     let envelope = sign_command(&key, &command);
-    let server = if a.server.contains("://") {
-        a.server.clone()
-    } else {
-        format!("http://{}", a.server)
-    };
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let answer = runtime.block_on(async {
-        let mut client = pb::ledger_client::LedgerClient::connect(server.clone())
-            .await
-            .with_context(|| format!("connecting to {server}"))?;
+        let mut client = pb::ledger_client::LedgerClient::new(channel(&a.server, &a.tls).await?);
         anyhow::Ok(client.submit(envelope).await)
     })?;
     let nonce = command.nonce.unwrap_or_default();

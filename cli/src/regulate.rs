@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use serde_json::{json, Value};
 
-use crate::client::{submit, SubmitArgs};
+use crate::client::{submit, SubmitArgs, Tls};
 
 /// Who signs and where to send: shared by every typed command.
 #[derive(clap::Args, Clone)]
@@ -18,6 +18,8 @@ pub struct Signer {
     /// The server's URL.
     #[arg(long, default_value = "http://127.0.0.1:50051")]
     server: String,
+    #[command(flatten)]
+    tls: Tls,
     /// The account that issues the command.
     #[arg(long)]
     actor: String,
@@ -31,6 +33,7 @@ impl Signer {
         submit(SubmitArgs {
             key: self.key,
             server: self.server,
+            tls: self.tls,
             actor: Some(self.actor),
             nonce: self.nonce,
             command: command.to_string(),

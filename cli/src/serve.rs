@@ -27,6 +27,7 @@ use carbon_ledger::checkpoint::verifier_key_string;
 use carbon_proto::v1 as pb;
 use tokio::sync::watch;
 use tonic::transport::server::TcpIncoming;
+use tonic::transport::{Identity, ServerTlsConfig};
 use tonic_health::ServingStatus;
 
 use genesis::Origin;
@@ -80,9 +81,28 @@ pub struct Args {
     /// signed notes).
     #[arg(long, default_value = DEFAULT_ORIGIN)]
     origin: String,
+    /// Serve over TLS with this certificate chain (PEM); needs --tls-key.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+}
+
+/// The server's TLS identity from `--tls-cert` and `--tls-key`, read before
+/// anything else starts so that a bad file stops the server at once.
+fn tls_config(a: &Args) -> anyhow::Result<Option<ServerTlsConfig>> {
+    let (Some(cert), Some(key)) = (&a.tls_cert, &a.tls_key) else {
+        return Ok(None);
+    };
+    let read =
+        |p: &PathBuf, what: &str| std::fs::read(p).with_context(|| format!("reading the TLS {what} {}", p.display()));
+    let identity = Identity::from_pem(read(cert, "certificate")?, read(key, "key")?);
+    Ok(Some(ServerTlsConfig::new().identity(identity)))
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
+    let tls = tls_config(&a)?;
     let (node, origin) = genesis::start(&genesis::Config {
         data: &a.data,
         genesis: a.genesis.as_deref(),
@@ -126,6 +146,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let (sequencer, handle, keys, failed) = Sequencer::start(node)?;
     let served = runtime.block_on(serve(
         a.listen,
+        tls,
         market::MarketService::new(handle.clone()),
         regulator::RegulatorService::new(handle.clone()),
         LedgerService::new(handle, keys),
@@ -140,6 +161,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
 
 async fn serve(
     listen: SocketAddr,
+    tls: Option<ServerTlsConfig>,
     market: market::MarketService,
     regulator: regulator::RegulatorService,
     svc: LedgerService,
@@ -177,13 +199,18 @@ async fn serve(
         .await
         .with_context(|| format!("listening on {listen}"))?;
     let local = listener.local_addr()?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
     println!("listening on {local}");
     std::io::stdout().flush()?;
-    tracing::info!("serving carbon.v1.Ledger on {local}");
+    tracing::info!("serving carbon.v1.Ledger on {scheme}://{local}");
 
     let (stopping_tx, stopping) = tokio::sync::oneshot::channel::<()>();
     let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
-    let server = tonic::transport::Server::builder()
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(tls) = tls {
+        builder = builder.tls_config(tls).context("the TLS certificate and key")?;
+    }
+    let server = builder
         .max_concurrent_streams(MAX_STREAMS_PER_CONNECTION)
         .add_service(health_svc)
         .add_service(reflection)

@@ -5,14 +5,13 @@
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use anyhow::Context;
 use carbon_proto::v1 as pb;
 use ed25519_dalek::Signer as _;
 use prost::Message;
 use serde_json::{json, Value};
 use tonic::transport::Channel;
 
-use crate::client::keyfile;
+use crate::client::{keyfile, Tls};
 use crate::regulate::Signer;
 
 /// `carbon order ...`.
@@ -39,6 +38,8 @@ pub enum Order {
         actor: String,
         #[arg(long, default_value = "http://127.0.0.1:50051")]
         server: String,
+        #[command(flatten)]
+        tls: Tls,
         #[arg(long)]
         json: bool,
     },
@@ -97,6 +98,8 @@ pub enum Market {
         instrument: String,
         #[arg(long, default_value = "http://127.0.0.1:50051")]
         server: String,
+        #[command(flatten)]
+        tls: Tls,
     },
 }
 
@@ -105,29 +108,19 @@ pub enum Market {
 pub struct Out {
     #[arg(long, default_value = "http://127.0.0.1:50051")]
     server: String,
+    #[command(flatten)]
+    tls: Tls,
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
-}
-
-fn url(server: &str) -> String {
-    if server.contains("://") {
-        server.to_string()
-    } else {
-        format!("http://{server}")
-    }
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_current_thread().enable_all().build()?)
 }
 
-async fn channel(server: &str) -> anyhow::Result<Channel> {
-    let u = url(server);
-    Channel::from_shared(u.clone())?
-        .connect()
-        .await
-        .with_context(|| format!("connecting to {u}"))
+async fn channel(server: &str, tls: &Tls) -> anyhow::Result<Channel> {
+    crate::client::channel(server, tls).await
 }
 
 /// A query signed by `actor` for `purpose` (see carbon.proto `SignedQuery`).
@@ -175,11 +168,12 @@ pub fn order(o: Order) -> anyhow::Result<()> {
             key,
             actor,
             server,
+            tls,
             json,
         } => {
             let key = keyfile::read(&key)?;
             let orders = runtime()?.block_on(async {
-                let mut c = pb::market_client::MarketClient::new(channel(&server).await?);
+                let mut c = pb::market_client::MarketClient::new(channel(&server, &tls).await?);
                 let r = c.list_open_orders(signed_query(&key, &actor, "open_orders")).await;
                 anyhow::Ok(
                     r.map_err(|s| anyhow::anyhow!("{:?}: {}", s.code(), s.message()))?
@@ -265,7 +259,7 @@ pub fn market(m: Market) -> anyhow::Result<()> {
     match m {
         Market::Book { instrument, depth, out } => {
             let b = rt.block_on(async {
-                let mut c = pb::market_client::MarketClient::new(channel(&out.server).await?);
+                let mut c = pb::market_client::MarketClient::new(channel(&out.server, &out.tls).await?);
                 let r = c.get_book(pb::GetBookRequest { instrument, depth }).await;
                 anyhow::Ok(
                     r.map_err(|s| anyhow::anyhow!("{:?}: {}", s.code(), s.message()))?
@@ -280,7 +274,7 @@ pub fn market(m: Market) -> anyhow::Result<()> {
         }
         Market::Trades { date, instrument, out } => {
             let list = rt.block_on(async {
-                let mut c = pb::market_client::MarketClient::new(channel(&out.server).await?);
+                let mut c = pb::market_client::MarketClient::new(channel(&out.server, &out.tls).await?);
                 let r = c
                     .list_trades(pb::ListTradesRequest {
                         date: date.unwrap_or_default(),
@@ -319,7 +313,7 @@ pub fn market(m: Market) -> anyhow::Result<()> {
         }
         Market::Summary { out } => {
             let rows = rt.block_on(async {
-                let ch = channel(&out.server).await?;
+                let ch = channel(&out.server, &out.tls).await?;
                 let mut ledger = pb::ledger_client::LedgerClient::new(ch.clone());
                 let mut market = pb::market_client::MarketClient::new(ch);
                 let instruments = ledger.list_instruments(pb::ListInstrumentsRequest {}).await?.into_inner();
@@ -363,9 +357,13 @@ pub fn market(m: Market) -> anyhow::Result<()> {
                 }
             }
         }
-        Market::Watch { instrument, server } => {
+        Market::Watch {
+            instrument,
+            server,
+            tls,
+        } => {
             rt.block_on(async {
-                let mut c = pb::market_client::MarketClient::new(channel(&server).await?);
+                let mut c = pb::market_client::MarketClient::new(channel(&server, &tls).await?);
                 let mut s = c
                     .stream_market_data(pb::MarketDataRequest { instrument, depth: 5 })
                     .await?
