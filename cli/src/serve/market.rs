@@ -4,7 +4,9 @@
 //! everyone, and an account's own order and execution updates for that
 //! account alone (the subscription is signed by its key).
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use carbon_ledger::num::fmt_ticks;
@@ -24,6 +26,9 @@ use super::sequencer::{Handle, Unavailable};
 pub const MAX_DEPTH: usize = 100;
 /// Most streams open at once over the whole server.
 pub const MAX_STREAMS: usize = 1024;
+/// Most streams open at once on one connection (one client address and
+/// port), so that one client cannot take all of [`MAX_STREAMS`].
+pub const MAX_STREAMS_PER_CONNECTION: usize = 64;
 /// Updates buffered per stream before the forwarding task waits.
 const STREAM_BUFFER: usize = 256;
 /// How far a signed query's clock may be from the server's.
@@ -33,6 +38,43 @@ const QUERY_FRESHNESS_MS: u64 = 5 * 60 * 1000;
 pub struct MarketService {
     seq: Handle,
     streams: Arc<Semaphore>,
+    /// Open streams per connection.
+    per_connection: Arc<Mutex<HashMap<SocketAddr, usize>>>,
+}
+
+/// One stream counted against its connection; uncounted when dropped.
+struct ConnectionSlot {
+    peer: SocketAddr,
+    counts: Arc<Mutex<HashMap<SocketAddr, usize>>>,
+}
+
+impl ConnectionSlot {
+    fn take(counts: &Arc<Mutex<HashMap<SocketAddr, usize>>>, peer: SocketAddr) -> Result<ConnectionSlot, Status> {
+        let mut map = counts.lock().unwrap_or_else(|p| p.into_inner());
+        let n = map.entry(peer).or_insert(0);
+        if *n >= MAX_STREAMS_PER_CONNECTION {
+            return Err(Status::resource_exhausted(format!(
+                "too many open streams on this connection (at most {MAX_STREAMS_PER_CONNECTION})"
+            )));
+        }
+        *n += 1;
+        Ok(ConnectionSlot {
+            peer,
+            counts: counts.clone(),
+        })
+    }
+}
+
+impl Drop for ConnectionSlot {
+    fn drop(&mut self) {
+        let mut map = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = map.get_mut(&self.peer) {
+            *n -= 1;
+            if *n == 0 {
+                map.remove(&self.peer);
+            }
+        }
+    }
 }
 
 impl MarketService {
@@ -40,6 +82,7 @@ impl MarketService {
         MarketService {
             seq,
             streams: Arc::new(Semaphore::new(MAX_STREAMS)),
+            per_connection: Arc::default(),
         }
     }
 
@@ -78,6 +121,7 @@ impl MarketService {
     /// goes away or falls too far behind.
     fn stream<T, F>(
         &self,
+        peer: Option<SocketAddr>,
         mut feed: broadcast::Receiver<Arc<Feed>>,
         mut pick: F,
     ) -> Result<ReceiverStream<Result<T, Status>>, Status>
@@ -85,6 +129,9 @@ impl MarketService {
         T: Send + 'static,
         F: FnMut(&Feed) -> Vec<T> + Send + 'static,
     {
+        let slot = peer
+            .map(|p| ConnectionSlot::take(&self.per_connection, p))
+            .transpose()?;
         let permit = self
             .streams
             .clone()
@@ -93,8 +140,15 @@ impl MarketService {
         let (tx, rx) = mpsc::channel(STREAM_BUFFER);
         tokio::spawn(async move {
             let _permit = permit;
+            let _slot = slot;
             loop {
-                match feed.recv().await {
+                let next = tokio::select! {
+                    next = feed.recv() => next,
+                    // The client went away: free the stream's slots now, not
+                    // at the next feed.
+                    _ = tx.closed() => return,
+                };
+                match next {
                     Ok(f) => {
                         for update in pick(&f) {
                             if tx.send(Ok(update)).await.is_err() {
@@ -216,13 +270,14 @@ impl pb::market_server::Market for MarketService {
         &self,
         req: Request<pb::MarketDataRequest>,
     ) -> Result<Response<Self::StreamMarketDataStream>, Status> {
+        let peer = req.remote_addr();
         let r = req.into_inner();
         let depth = match r.depth as usize {
             0 => 5,
             d => d.min(FEED_DEPTH),
         };
         let wanted = move |symbol: &str| r.instrument.is_empty() || r.instrument == symbol;
-        let stream = self.stream(self.seq.subscribe(), move |f: &Feed| {
+        let stream = self.stream(peer, self.seq.subscribe(), move |f: &Feed| {
             let mut out = Vec::new();
             let mut last_seq = 0;
             for e in &f.entries {
@@ -260,7 +315,7 @@ impl pb::market_server::Market for MarketService {
         // Subscribe before answering, so nothing after the answer is missed.
         let feed = self.seq.subscribe();
         let account = self.authorize(req.get_ref(), "executions").await?;
-        let stream = self.stream(feed, move |f: &Feed| {
+        let stream = self.stream(req.remote_addr(), feed, move |f: &Feed| {
             let mut out = Vec::new();
             for e in &f.entries {
                 // Its own commands, and others' accepted ones that act on it
