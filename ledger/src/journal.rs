@@ -35,10 +35,20 @@ pub struct Journal {
 
 const CHECKPOINT_KEY: &[u8] = b"checkpoint";
 
+/// sled's page cache. Its default (1 GiB) fills with journal pages while a
+/// ledger is rebuilt at start and stays resident; the journal is written
+/// once and read rarely (audits, journal streams), so a small cache costs
+/// nothing on the hot path and keeps the server's memory bounded.
+const CACHE_BYTES: u64 = 64 * 1024 * 1024;
+
 impl Journal {
     /// Opens (or creates) the journal in `dir`.
     pub fn open(dir: &Path) -> Result<Journal, StoreError> {
-        let db = sled::Config::new().path(dir).mode(sled::Mode::HighThroughput).open()?;
+        let db = sled::Config::new()
+            .path(dir)
+            .mode(sled::Mode::HighThroughput)
+            .cache_capacity(CACHE_BYTES)
+            .open()?;
         let entries = db.open_tree("journal")?;
         let meta = db.open_tree("meta")?;
         Ok(Journal {
