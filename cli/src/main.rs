@@ -1,7 +1,9 @@
 //! `carbon`: the Carbon Ledger command line.
 
 mod audit;
+mod bench;
 mod client;
+mod gen_day;
 mod regulate;
 mod replay_cmd;
 mod serve;
@@ -44,6 +46,10 @@ enum Command {
     /// Market data: the book, trades, a summary, live updates.
     #[command(subcommand)]
     Market(trade::Market),
+    /// Load-test a server: throughput, latency percentiles, the signature ceiling.
+    Bench(bench::Args),
+    /// Generate a large market-day file (REPLAY.md) for benchmarks.
+    GenDay(gen_day::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -63,5 +69,7 @@ fn main() -> anyhow::Result<()> {
         Command::Surrender(s) => regulate::surrender(s),
         Command::Order(o) => trade::order(o),
         Command::Market(m) => trade::market(m),
+        Command::Bench(a) => bench::run(a),
+        Command::GenDay(a) => gen_day::run(a),
     }
 }
