@@ -15,32 +15,28 @@
 //! `BAD_SIGNATURE` (RULEBOOK.md 12); that costs one more verification, and
 //! only for bad envelopes.
 //!
-//! The envelopes of a request are split over the cores; each chunk is
-//! checked with [`verify_signatures`], the audit's own routine: the byte
-//! checks `verify_strict` makes and `verify_batch` lacks (64 bytes, a
-//! small-order key, a small-order or non-canonical `R`), one
-//! `ed25519_dalek::verify_batch`, and `verify_strict` one by one only when
-//! the batch fails. On the project's 2-core machine that is about 2.5 times
-//! cheaper per signature than `verify_strict` alone (BENCHMARKS.md).
+//! The envelopes of a request are split over the cores and each signature
+//! is checked with `verify_strict`, the check every later audit makes.
 //!
-//! Batch and strict verification still differ on one kind of signature:
-//! one whose `R` carries a small torsion component. Only the holder of the
-//! actor's secret key can make it, so it is never a forgery, but the random
-//! batch weights accept it with a probability of about 1/8 (here, and again
-//! independently in `carbon audit verify`), while `verify_strict` refuses
-//! it. A client could so get a command journalled that a later audit may
-//! report as badly signed. That is the price of batch verification; the
-//! earlier design (strict only) did not have it.
+//! Not batch verification, deliberately. `ed25519_dalek::verify_batch` is
+//! about 2.5 times cheaper per signature here, but it accepts, with a
+//! probability of about 1/8 decided by its random weights, a signature whose
+//! `R` carries a small torsion component, which `verify_strict` refuses. The
+//! holder of a key can make such signatures at will. Accepting one would
+//! journal a command that later audits may or may not report as badly
+//! signed: any participant could make the ledger's own audit fail at random.
+//! An acknowledged command must verify for everyone, forever, so the service
+//! pays the strict price (BENCHMARKS.md has both figures). The offline audit
+//! may use batches: every signature the service accepted passes them.
 
 use std::pin::Pin;
 use std::sync::Arc;
 
-use carbon_ledger::audit::verify_signatures;
 use carbon_ledger::code::{Code, StatusClass};
 use carbon_ledger::command::Role;
 use carbon_ledger::node::{Node, Submitted, MAX_BATCH};
 use carbon_ledger::num::{fmt_cents, fmt_ticks};
-use carbon_ledger::state::outcome_to_pb;
+use carbon_ledger::state::{outcome_to_pb, verify_signature};
 use carbon_proto::v1 as pb;
 use pb::ledger_server::Ledger;
 use prost::Message;
@@ -102,10 +98,13 @@ impl LedgerService {
             let chunk = std::mem::replace(&mut rest, tail);
             let keys = self.keys.clone();
             tasks.push(tokio::task::spawn_blocking(move || {
-                let items: Vec<_> = chunk.iter().map(|e| (key_for(&keys, e), e)).collect();
-                let ok = verify_signatures(&items);
-                drop(items);
-                chunk.into_iter().zip(ok).collect::<Vec<_>>()
+                chunk
+                    .into_iter()
+                    .map(|e| {
+                        let ok = key_for(&keys, &e).is_some_and(|k| verify_signature(&k, &e).is_ok());
+                        (e, ok)
+                    })
+                    .collect::<Vec<_>>()
             }));
         }
         let mut out = Vec::new();
