@@ -49,6 +49,25 @@ pub fn carbon_bin() -> &'static Path {
         let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut build = Command::new(cargo);
+        // Without the variables `cargo test` sets for the test process: build
+        // scripts that watch them (ring's does) would otherwise see another
+        // environment than the outer build's and rebuild, twice per run.
+        for (key, _) in std::env::vars_os() {
+            let Some(key) = key.to_str() else { continue };
+            let set_by_cargo = ["CARGO_PKG_", "CARGO_MANIFEST_", "CARGO_CRATE_", "CARGO_BIN_"]
+                .iter()
+                .any(|p| key.starts_with(p))
+                || [
+                    "CARGO_PRIMARY_PACKAGE",
+                    "CARGO_TARGET_TMPDIR",
+                    "CARGO_RUSTC_CURRENT_DIR",
+                    "OUT_DIR",
+                ]
+                .contains(&key);
+            if set_by_cargo {
+                build.env_remove(key);
+            }
+        }
         build
             .current_dir(&workspace)
             .args(["build", "--quiet", "-p", "carbon-cli", "--bin", "carbon"])
