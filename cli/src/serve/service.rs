@@ -73,6 +73,8 @@ pub struct LedgerService {
     keys: KeyMap,
     /// Blocking tasks one SubmitBatch spreads its verification over.
     verify_tasks: usize,
+    /// Proofs are answered one at a time: each copies the Merkle tree.
+    proofs: Arc<tokio::sync::Semaphore>,
 }
 
 impl LedgerService {
@@ -82,6 +84,7 @@ impl LedgerService {
             seq,
             keys,
             verify_tasks: cores,
+            proofs: Arc::new(tokio::sync::Semaphore::new(1)),
         }
     }
 
@@ -409,6 +412,87 @@ impl Ledger for LedgerService {
         _request: Request<pb::GetCheckpointRequest>,
     ) -> Result<Response<pb::Checkpoint>, Status> {
         Ok(Response::new(self.read(checkpoint_view).await?))
+    }
+
+    async fn get_inclusion_proof(
+        &self,
+        request: Request<pb::InclusionProofRequest>,
+    ) -> Result<Response<pb::InclusionProof>, Status> {
+        let r = request.into_inner();
+        let _one_at_a_time = self
+            .proofs
+            .acquire()
+            .await
+            .map_err(|_| Status::unavailable("shutting down"))?;
+        // The sequencer only copies the tree (32 bytes an entry); the proof,
+        // O(n) for old entries, is computed off it.
+        let (tree, entry) = self
+            .read(move |node| {
+                let entry = node.journal().raw(r.seq).ok().flatten();
+                (node.tree().clone(), entry)
+            })
+            .await?;
+        let proof = tokio::task::spawn_blocking(move || {
+            let size = if r.tree_size == 0 { tree.len() } else { r.tree_size };
+            if r.seq >= size || size > tree.len() {
+                return Err(Status::out_of_range(format!(
+                    "entry {} is not in a tree of {size} entries (the journal holds {})",
+                    r.seq,
+                    tree.len()
+                )));
+            }
+            let entry = entry.ok_or_else(|| Status::not_found(format!("entry {}", r.seq)))?;
+            let path = tree
+                .inclusion_proof(r.seq, size)
+                .ok_or_else(|| Status::internal("no proof"))?;
+            Ok(pb::InclusionProof {
+                seq: r.seq,
+                tree_size: size,
+                leaf_hash: tree.leaf(r.seq).map(|h| h.to_vec()).unwrap_or_default(),
+                entry,
+                path: path.iter().map(|h| h.to_vec()).collect(),
+                root_hash: tree.root_at(size).map(|h| h.to_vec()).unwrap_or_default(),
+            })
+        })
+        .await
+        .map_err(|e| Status::internal(e.to_string()))??;
+        Ok(Response::new(proof))
+    }
+
+    async fn get_consistency_proof(
+        &self,
+        request: Request<pb::ConsistencyProofRequest>,
+    ) -> Result<Response<pb::ConsistencyProof>, Status> {
+        let r = request.into_inner();
+        let _one_at_a_time = self
+            .proofs
+            .acquire()
+            .await
+            .map_err(|_| Status::unavailable("shutting down"))?;
+        let tree = self.read(|node| node.tree().clone()).await?;
+        let proof = tokio::task::spawn_blocking(move || {
+            let to = if r.to_size == 0 { tree.len() } else { r.to_size };
+            if r.from_size > to || to > tree.len() {
+                return Err(Status::out_of_range(format!(
+                    "no consistency proof from {} to {to} (the journal holds {})",
+                    r.from_size,
+                    tree.len()
+                )));
+            }
+            let proof = tree
+                .consistency_proof(r.from_size, to)
+                .ok_or_else(|| Status::internal("no proof"))?;
+            Ok(pb::ConsistencyProof {
+                from_size: r.from_size,
+                to_size: to,
+                from_root: tree.root_at(r.from_size).map(|h| h.to_vec()).unwrap_or_default(),
+                to_root: tree.root_at(to).map(|h| h.to_vec()).unwrap_or_default(),
+                proof: proof.iter().map(|h| h.to_vec()).collect(),
+            })
+        })
+        .await
+        .map_err(|e| Status::internal(e.to_string()))??;
+        Ok(Response::new(proof))
     }
 }
 
