@@ -11,7 +11,6 @@
 use std::fmt::Write as _;
 
 use anyhow::Context as _;
-use carbon_ledger::num::fmt_cents;
 use carbon_ledger::state::State;
 use carbon_proto::v1 as pb;
 use pb::command::Body;
@@ -109,37 +108,9 @@ fn account_online(server: &str, tls: &Tls, id: &str) -> anyhow::Result<(pb::Acco
     })
 }
 
-/// The wire view of an account, as the service builds it.
+/// The wire view of an account, exactly as the service builds it.
 fn account_view(state: &State, id: &str) -> Option<pb::AccountView> {
-    let a = state.account(id)?;
-    let role = match a.role.as_str() {
-        "operator" => pb::Role::Operator,
-        "regulator" => pb::Role::Regulator,
-        "entity" => pb::Role::Entity,
-        "investor" => pb::Role::Investor,
-        "verifier" => pb::Role::Verifier,
-        _ => pb::Role::Unspecified,
-    };
-    Some(pb::AccountView {
-        id: a.id.clone(),
-        role: role as i32,
-        jurisdiction: a.jurisdiction.clone().unwrap_or_default(),
-        frozen: a.frozen,
-        cash_available: fmt_cents(a.cash_available),
-        cash_locked: fmt_cents(a.cash_locked),
-        holdings: a
-            .holdings
-            .iter()
-            .map(|(s, h)| pb::Balance {
-                instrument: s.clone(),
-                available: h.available,
-                locked: h.locked,
-                pending: h.pending,
-            })
-            .collect(),
-        public_key: a.public_key.to_bytes().to_vec(),
-        last_nonce: a.last_nonce,
-    })
+    crate::serve::service::account_pb(state, id)
 }
 
 fn role_name(role: i32) -> String {

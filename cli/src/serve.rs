@@ -16,7 +16,7 @@ mod genesis;
 mod market;
 mod regulator;
 mod sequencer;
-mod service;
+pub(crate) mod service;
 
 use std::io::Write;
 use std::net::SocketAddr;

@@ -199,7 +199,12 @@ fn role_to_pb(r: Role) -> pb::Role {
 
 /// The view of one account, built on the sequencer thread.
 fn account_view(node: &Node, id: &str) -> Option<pb::AccountView> {
-    let a = node.state().account(id)?;
+    account_pb(node.state(), id)
+}
+
+/// The wire view of an account of `state`; `carbon audit account` prints the same offline.
+pub(crate) fn account_pb(state: &carbon_ledger::state::State, id: &str) -> Option<pb::AccountView> {
+    let a = state.account(id)?;
     Some(pb::AccountView {
         id: a.id.clone(),
         role: role_to_pb(a.role) as i32,
