@@ -9,6 +9,9 @@
 //! journal is a prefix of the long one's and its signed checkpoint is an
 //! older tree head of the same log.
 
+mod grpc_support;
+
+use grpc_support::carbon_bin;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::{Mutex, OnceLock};
@@ -72,38 +75,6 @@ fn fixture() -> &'static Fixture {
             long_cp,
             short_cp,
         }
-    })
-}
-
-/// The `carbon` binary of this build, built first if needed (a binary-only
-/// package cannot be a dev-dependency, so cargo is asked directly).
-fn carbon_bin() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let exe = std::env::current_exe().unwrap();
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("target/<profile>/deps/<test>");
-        let target_dir = profile_dir.parent().expect("target");
-        let mut cargo = Command::new(env!("CARGO"));
-        cargo
-            .args([
-                "build",
-                "--quiet",
-                "-p",
-                "carbon-cli",
-                "--bin",
-                "carbon",
-                "--target-dir",
-            ])
-            .arg(target_dir)
-            .current_dir(env!("CARGO_MANIFEST_DIR"));
-        if profile_dir.file_name().is_some_and(|n| n == "release") {
-            cargo.arg("--release");
-        }
-        assert!(cargo.status().expect("cargo runs").success(), "building carbon");
-        profile_dir.join(format!("carbon{}", std::env::consts::EXE_SUFFIX))
     })
 }
 
