@@ -30,7 +30,11 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             tmp.path().to_path_buf()
         }
     };
-    let r = replay(&text, &dir)?;
+    let mut r = replay(&text, &dir)?;
+    if a.data.is_some() {
+        // So that `carbon serve --data` starts without replaying the day.
+        r.node.snapshot().context("writing the snapshot")?;
+    }
     if a.json {
         println!("{}", serde_json::to_string_pretty(&r.report())?);
     } else {

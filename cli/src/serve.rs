@@ -87,6 +87,10 @@ pub struct Args {
     /// The private key (PEM) of --tls-cert.
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// Journal entries between two snapshots of the state (a restart replays
+    /// only the entries after the latest); 0: only at a clean stop.
+    #[arg(long, value_name = "ENTRIES", default_value_t = carbon_ledger::snapshot::DEFAULT_EVERY_ENTRIES)]
+    snapshot_every: u64,
 }
 
 /// The server's TLS identity from `--tls-cert` and `--tls-key`, read before
@@ -103,12 +107,13 @@ fn tls_config(a: &Args) -> anyhow::Result<Option<ServerTlsConfig>> {
 
 pub fn run(a: Args) -> anyhow::Result<()> {
     let tls = tls_config(&a)?;
-    let (node, origin) = genesis::start(&genesis::Config {
+    let (mut node, origin) = genesis::start(&genesis::Config {
         data: &a.data,
         genesis: a.genesis.as_deref(),
         operator_key: a.operator_key.as_deref(),
         origin: &a.origin,
     })?;
+    node.set_snapshot_every((a.snapshot_every > 0).then_some(a.snapshot_every));
     if let Some(n) = fault_fail_flush_after()? {
         tracing::warn!("test hook {FAULT_FAIL_FLUSH_AFTER}={n}: every flush after the next {n} fails");
         node.journal().fail_flushes_after(n);

@@ -118,7 +118,7 @@ pub fn rebuild(
 ) -> Result<Rebuilt, RebuildError> {
     if !check_signatures {
         let never = AtomicU64::new(u64::MAX);
-        let result = replay_journal(journal, &mut |_| {}, &never, &mut progress);
+        let result = replay_journal(journal, None, &mut |_| {}, &never, &mut progress);
         return match result {
             Ok(Some(r)) => Ok(r),
             Ok(None) => unreachable_stop(),
@@ -149,7 +149,7 @@ pub fn rebuild(
                 let _ = tx.send(full);
             }
         };
-        let replayed = replay_journal(journal, &mut sink, &first_bad_sig, &mut progress);
+        let replayed = replay_journal(journal, None, &mut sink, &first_bad_sig, &mut progress);
         if !chunk.is_empty() {
             let _ = tx.send(chunk);
         }
@@ -180,6 +180,27 @@ pub fn rebuild(
         (Err(RebuildError::Mismatch(m)), Some(sig)) if sig.seq <= m.seq => Err(sig.into()),
         (Err(RebuildError::Checkpoint(_)), Some(sig)) => Err(sig.into()),
         (Err(e), _) => Err(e),
+    }
+}
+
+/// Where a replay may start instead of the genesis: the state after the
+/// first `tree.len()` entries (a [snapshot](crate::snapshot)'s).
+pub struct Resume {
+    pub state: State,
+    pub genesis: pb::Genesis,
+    pub tree: MerkleTree,
+    /// The hash of entry `tree.len() - 1`.
+    pub last_hash: Hash,
+}
+
+/// Replays the journal's entries after `from`, checked as [`rebuild`] checks
+/// them but without client signatures (start-up from a snapshot).
+pub fn rebuild_from(journal: &Journal, from: Resume, mut progress: impl FnMut(u64)) -> Result<Rebuilt, RebuildError> {
+    let never = AtomicU64::new(u64::MAX);
+    match replay_journal(journal, Some(from), &mut |_| {}, &never, &mut progress) {
+        Ok(Some(r)) => Ok(r),
+        Ok(None) => unreachable_stop(),
+        Err(e) => Err(e),
     }
 }
 
@@ -341,26 +362,32 @@ fn actor_of(job: &SigJob) -> String {
         .unwrap_or_else(|| "the actor".into())
 }
 
-/// The sequential replay. Every command's signature goes to `sink`; the
-/// replay stops (returning `Ok(None)`) once `stop_after` holds a sequence
-/// number lower than the entry it is at.
+/// The sequential replay, from the genesis or from `start`. Every
+/// command's signature goes to `sink`; the replay stops (returning
+/// `Ok(None)`) once `stop_after` holds a sequence number lower than the
+/// entry it is at.
 fn replay_journal(
     journal: &Journal,
+    start: Option<Resume>,
     sink: &mut dyn FnMut(SigJob),
     stop_after: &AtomicU64,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Option<Rebuilt>, RebuildError> {
-    let capacity = journal
-        .len()
-        .ok()
-        .and_then(|n| usize::try_from(n).ok())
-        .unwrap_or(0)
-        .min(1 << 28);
-    let mut tree = MerkleTree::with_capacity(capacity);
-    let mut last_hash: Hash = [0; 32];
-    let mut state: Option<(State, pb::Genesis)> = None;
+    let (mut tree, mut last_hash, mut state) = match start {
+        Some(r) => (r.tree, r.last_hash, Some((r.state, r.genesis))),
+        None => {
+            let capacity = journal
+                .len()
+                .ok()
+                .and_then(|n| usize::try_from(n).ok())
+                .unwrap_or(0)
+                .min(1 << 28);
+            (MerkleTree::with_capacity(capacity), [0; 32], None)
+        }
+    };
+    let first = tree.len();
     let mut reencoded: Vec<u8> = Vec::new();
-    for (expected, item) in (0u64..).zip(journal.iter_raw(0)) {
+    for (expected, item) in (first..).zip(journal.iter_raw(first)) {
         if stop_after.load(Ordering::Relaxed) < expected {
             return Ok(None);
         }

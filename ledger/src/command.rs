@@ -11,7 +11,7 @@ use crate::code::Code;
 use crate::num::{parse_decimal, Amount};
 
 /// A role of RULEBOOK.md 2.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum Role {
     Operator,
     Regulator,
@@ -39,7 +39,7 @@ impl Role {
 }
 
 /// An order side.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Side {
     Buy,
     Sell,
@@ -82,8 +82,11 @@ pub struct Unit {
 /// Default factors of one fuel (RULEBOOK.md 10).
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FuelFactors {
+    #[serde(with = "crate::state::image::decimal")]
     pub ncv_gj_per_unit: Decimal,
+    #[serde(with = "crate::state::image::decimal")]
     pub carbon_tc_per_gj: Decimal,
+    #[serde(with = "crate::state::image::decimal")]
     pub oxidation: Decimal,
 }
 

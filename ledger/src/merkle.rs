@@ -120,6 +120,12 @@ impl MerkleTree {
         self.leaves.push(leaf);
     }
 
+    /// Every leaf hash, in append order (what a snapshot stores).
+    #[must_use]
+    pub fn leaves(&self) -> &[Hash] {
+        &self.leaves
+    }
+
     /// Number of leaves, i.e. the tree size that a checkpoint would sign.
     #[must_use]
     pub fn len(&self) -> u64 {

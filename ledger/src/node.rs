@@ -14,11 +14,12 @@ use carbon_proto::v1 as pb;
 use ed25519_dalek::SigningKey;
 use prost::Message;
 
-use crate::audit::{operator_key, rebuild, RebuildError};
+use crate::audit::{operator_key, rebuild, rebuild_from, RebuildError, Rebuilt};
 use crate::checkpoint::Checkpoint;
 use crate::code::Code;
 use crate::journal::{Journal, StoreError};
 use crate::merkle::{leaf_hash, Hash, MerkleTree};
+use crate::snapshot::{self, Snapshots, DEFAULT_EVERY_ENTRIES};
 use crate::state::{outcome_to_pb, Applied, State};
 
 /// Most envelopes in one batch: bounds the sequencer's work per flush.
@@ -58,6 +59,7 @@ pub struct Node {
     operator_key: SigningKey,
     checkpoint: String,
     failed: Option<String>,
+    snapshots: Snapshots,
 }
 
 impl Node {
@@ -89,6 +91,7 @@ impl Node {
             operator_key: operator,
             checkpoint: String::new(),
             failed: None,
+            snapshots: Snapshots::new(dir, Some(DEFAULT_EVERY_ENTRIES), 0),
         };
         let entry = pb::JournalEntry {
             seq: 0,
@@ -104,10 +107,12 @@ impl Node {
         Ok(node)
     }
 
-    /// Opens an existing ledger, rebuilding its state from the journal.
+    /// Opens an existing ledger: its state from the latest snapshot and
+    /// the journal entries after it, or from the whole journal when there
+    /// is no usable snapshot.
     pub fn open(dir: &Path, operator: SigningKey) -> Result<Node, NodeError> {
         let journal = Journal::open(dir)?;
-        let r = rebuild(&journal, false, |_| {})?;
+        let (r, snapshot_size) = Self::rebuild(dir, &journal)?;
         if operator_key(&r.genesis) != Some(operator.verifying_key()) {
             return Err(NodeError::WrongOperatorKey);
         }
@@ -121,12 +126,60 @@ impl Node {
             operator_key: operator,
             checkpoint,
             failed: None,
+            snapshots: Snapshots::new(dir, Some(DEFAULT_EVERY_ENTRIES), snapshot_size),
         };
         // Entries past the stored checkpoint (none after a clean stop) get one now.
         if node.current_checkpoint_size() != Some(node.tree.len()) {
             node.commit()?;
         }
         Ok(node)
+    }
+
+    /// The state rebuilt, and the tree size of the snapshot it started from (0: none).
+    fn rebuild(dir: &Path, journal: &Journal) -> Result<(Rebuilt, u64), NodeError> {
+        let resume = match snapshot::load(dir, journal) {
+            Ok(r) => r,
+            Err(why) => {
+                tracing::warn!("not using the snapshot ({why}): replaying the whole journal");
+                None
+            }
+        };
+        if let Some(resume) = resume {
+            let size = resume.tree.len();
+            match rebuild_from(journal, resume, |_| {}) {
+                Ok(r) => {
+                    tracing::info!(
+                        "resumed from the snapshot at {size} entries; replayed {}",
+                        r.tree.len() - size
+                    );
+                    return Ok((r, size));
+                }
+                Err(e) => tracing::warn!("the journal after the snapshot does not replay ({e}): replaying it whole"),
+            }
+        }
+        Ok((rebuild(journal, false, |_| {})?, 0))
+    }
+
+    /// The tree size of the snapshot this node started from, if it did
+    /// (only right after [`Node::open`]; later snapshots change it).
+    pub fn snapshot_size(&self) -> u64 {
+        self.snapshots.last_size()
+    }
+
+    /// Sets how many entries pass between periodic snapshots (`None`: only
+    /// [`Node::snapshot`]).
+    pub fn set_snapshot_every(&mut self, entries: Option<u64>) {
+        self.snapshots.set_every_entries(entries);
+    }
+
+    /// Writes a snapshot of the state now (at a clean stop), so that the
+    /// next start replays nothing. A failure is reported but harms nothing:
+    /// the journal is the ledger.
+    pub fn snapshot(&mut self) -> std::io::Result<()> {
+        if self.failed.is_some() {
+            return Ok(()); // the state may hold effects that never became durable
+        }
+        self.snapshots.take_now(&self.state, &self.tree)
     }
 
     fn current_checkpoint_size(&self) -> Option<u64> {
@@ -187,7 +240,10 @@ impl Node {
         };
         self.checkpoint = cp.sign(&self.origin, &self.operator_key);
         self.journal.set_checkpoint(&self.checkpoint)?;
-        self.journal.flush()
+        self.journal.flush()?;
+        // Only what is durable goes into a snapshot.
+        self.snapshots.after_commit(&self.state, &self.tree);
+        Ok(())
     }
 
     /// Sequences a batch: each envelope is authenticated (`signature_checked`
@@ -233,5 +289,161 @@ impl Node {
         tracing::error!("storage failed, the ledger stops accepting commands: {why}");
         self.failed = Some(why.clone());
         NodeError::Failed(why)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::keys::test_key;
+    use crate::market_day::{parse_line, Line};
+    use crate::replay::{replay, sign_command};
+
+    /// A generated day with every kind of command (from the conformance set).
+    const DAY: &str = include_str!("../../tests/market-days/random-16-mixed.jsonl");
+
+    /// The day's first `n` lines (the genesis among them).
+    fn head(n: usize) -> String {
+        DAY.lines().take(n).map(|l| format!("{l}\n")).collect()
+    }
+
+    /// Submits the day's lines after the first `n`, one batch each, signed
+    /// with test keys and the next nonce of each actor.
+    fn submit_rest(node: &mut Node, n: usize) {
+        for line in DAY.lines().skip(n) {
+            let Line::Command { actor, mut body, .. } = parse_line(line) else {
+                continue;
+            };
+            if let pb::command::Body::CreateAccount(c) = &mut body {
+                if let Some(id) = &c.id {
+                    c.public_key = Some(test_key(id).verifying_key().to_bytes().to_vec());
+                }
+            }
+            let Some(nonce) = node.state().account(&actor).map(|a| a.last_nonce + 1) else {
+                continue;
+            };
+            let cmd = pb::Command {
+                actor: Some(actor.clone()),
+                nonce: Some(nonce),
+                body: Some(body),
+            };
+            node.submit(&[(sign_command(&test_key(&actor), &cmd), false)]).unwrap();
+        }
+    }
+
+    fn image(s: &State) -> Vec<u8> {
+        postcard::to_allocvec(s).unwrap()
+    }
+
+    fn operator() -> SigningKey {
+        test_key("ZJ-CEEX")
+    }
+
+    /// Opens `dir` and checks it against a replay of the whole journal;
+    /// returns the snapshot size it started from.
+    fn open_and_compare(dir: &Path) -> u64 {
+        let full = {
+            let journal = Journal::open(dir).unwrap();
+            rebuild(&journal, false, |_| {}).unwrap()
+        };
+        let node = Node::open(dir, operator()).unwrap();
+        assert_eq!(image(node.state()), image(&full.state), "the resumed state differs");
+        assert_eq!(node.tree(), &full.tree);
+        assert_eq!(node.last_hash, full.last_hash);
+        node.snapshot_size()
+    }
+
+    fn ledger_with_snapshot(dir: &Path, lines: usize) -> u64 {
+        let mut r = replay(&head(lines), dir).unwrap();
+        r.node.snapshot().unwrap();
+        r.node.len()
+    }
+
+    #[test]
+    fn a_restart_resumes_from_the_snapshot_and_replays_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let at = ledger_with_snapshot(dir.path(), 250);
+        assert_eq!(open_and_compare(dir.path()), at);
+        {
+            let mut node = Node::open(dir.path(), operator()).unwrap();
+            submit_rest(&mut node, 250);
+            assert!(node.len() > at + 100);
+        }
+        assert_eq!(
+            open_and_compare(dir.path()),
+            at,
+            "resumed at the old snapshot, then the tail"
+        );
+    }
+
+    #[test]
+    fn periodic_snapshots_follow_commits() {
+        let dir = tempfile::tempdir().unwrap();
+        replay(&head(50), dir.path()).unwrap();
+        let first;
+        {
+            let mut node = Node::open(dir.path(), operator()).unwrap();
+            assert_eq!(node.snapshot_size(), 0, "replay() takes no snapshot by itself");
+            first = node.len();
+            node.set_snapshot_every(Some(40));
+            submit_rest(&mut node, 50);
+        }
+        let at = open_and_compare(dir.path());
+        assert!(at >= first + 40, "a periodic snapshot was written ({at})");
+    }
+
+    #[test]
+    fn an_unusable_snapshot_is_ignored() {
+        type Spoil = fn(&Path);
+        let spoilers: [(&str, Spoil); 4] = [
+            ("a flipped byte", |d| {
+                let p = d.join("state.snapshot");
+                let mut b = std::fs::read(&p).unwrap();
+                let mid = b.len() / 2;
+                b[mid] ^= 1;
+                std::fs::write(p, b).unwrap();
+            }),
+            ("truncated leaves", |d| {
+                let f = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(d.join("leaves.snapshot"))
+                    .unwrap();
+                f.set_len(64).unwrap();
+            }),
+            ("a changed leaf", |d| {
+                let p = d.join("leaves.snapshot");
+                let mut b = std::fs::read(&p).unwrap();
+                b[40] ^= 1;
+                std::fs::write(p, b).unwrap();
+            }),
+            ("another ledger's snapshot", |d| {
+                let other = tempfile::tempdir().unwrap();
+                ledger_with_snapshot(other.path(), 120);
+                for f in ["state.snapshot", "leaves.snapshot"] {
+                    std::fs::copy(other.path().join(f), d.join(f)).unwrap();
+                }
+            }),
+        ];
+        for (what, spoil) in spoilers {
+            let dir = tempfile::tempdir().unwrap();
+            ledger_with_snapshot(dir.path(), 100);
+            spoil(dir.path());
+            assert_eq!(open_and_compare(dir.path()), 0, "{what}: replayed from the genesis");
+        }
+    }
+
+    #[test]
+    fn a_snapshot_ahead_of_the_journal_is_ignored() {
+        // A snapshot of a longer ledger, copied beside a shorter copy of it.
+        let long = tempfile::tempdir().unwrap();
+        ledger_with_snapshot(long.path(), 200);
+        let short = tempfile::tempdir().unwrap();
+        ledger_with_snapshot(short.path(), 100);
+        for f in ["state.snapshot", "leaves.snapshot"] {
+            std::fs::copy(long.path().join(f), short.path().join(f)).unwrap();
+        }
+        assert_eq!(open_and_compare(short.path()), 0);
     }
 }

@@ -109,6 +109,8 @@ pub fn replay(text: &str, dir: &Path) -> Result<Replay, ReplayError> {
         NodeError::Genesis(why) => ReplayError::Genesis { line: gline, why },
         other => other.into(),
     })?;
+    // One batch job: no periodic snapshots (`carbon replay --data` takes one at the end).
+    node.set_snapshot_every(None);
 
     let mut results = vec![LineResult {
         line: gline,

@@ -12,7 +12,7 @@ use crate::num::{load_factor_correction, round_ratio, round_whole};
 type Outcome = Result<Applied, Code>;
 
 /// How an entity's allocation for a year was made.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum AllocationMethod {
     Benchmark,
     Grandfather,
@@ -30,7 +30,7 @@ impl AllocationMethod {
 
 /// One entity's allocation for one year: what each phase computed (before
 /// deduction) and what actually moved.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Allocation {
     pub method: AllocationMethod,
     pub pre: Option<i64>,

@@ -11,7 +11,7 @@ use crate::num::{Amount, Cents, Ticks, Worth};
 type Outcome = Result<Applied, Code>;
 
 /// One bid; its cash (`price * qty`) is locked while the auction is open.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub(super) struct Bid {
     pub bidder: AcctIdx,
     pub id: String,
@@ -20,7 +20,7 @@ pub(super) struct Bid {
 }
 
 /// An auction; `qty` of the regulator's holdings is locked while it is open.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub(super) struct Auction {
     pub regulator: AcctIdx,
     pub instrument: String,

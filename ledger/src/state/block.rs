@@ -15,7 +15,7 @@ pub const MIN_BLOCK_TONNES: i64 = 100_000;
 pub const BLOCK_BAND_PCT: i64 = 30;
 
 /// An open block proposal; the proposer's side is locked.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub(super) struct Proposal {
     pub instrument: String,
     pub side: Side,

@@ -17,7 +17,7 @@ pub const OFFSET_LIMIT_PCT: i64 = 5;
 pub const PENALTY_MULTIPLES: (i64, i64) = (5, 10);
 
 /// What an entity owes and has surrendered for one year.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub(super) struct Obligation {
     /// Allocation that a final true-up could not claw back (RULEBOOK.md 13.18).
     pub unclawed: i64,

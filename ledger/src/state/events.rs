@@ -25,7 +25,7 @@ impl OrderStatus {
 }
 
 /// How a trade came about.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum TradeMode {
     Listed,
     Block,
@@ -44,7 +44,7 @@ impl TradeMode {
 }
 
 /// A settled trade (delivery versus payment).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Trade {
     pub date: String,
     pub mode: TradeMode,
@@ -74,7 +74,7 @@ pub struct DaySummary {
 }
 
 /// One entity's result of a closed compliance year.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ComplianceRow {
     pub year: i64,
     pub entity: String,

@@ -14,6 +14,7 @@ mod auction;
 mod block;
 mod compliance;
 mod events;
+pub(crate) mod image;
 mod mrv;
 mod registry;
 pub(crate) mod trading;
@@ -43,6 +44,16 @@ pub const PENALTY_CLOSES: usize = 22;
 /// grow memory without bound.
 pub const MAX_RESTING_ORDERS_PER_BOOK: usize = 1 << 22;
 
+/// The limits of every instrument's book. Prices are checked against the
+/// band before they reach the book, so its own price limit only guards
+/// arithmetic.
+pub(crate) fn book_limits() -> carbon_matching::Limits {
+    carbon_matching::Limits {
+        max_resting_orders: MAX_RESTING_ORDERS_PER_BOOK,
+        max_price_ticks: i64::MAX / 4,
+    }
+}
+
 /// How many trading days of trades the state keeps for queries (older ones
 /// are in the journal).
 pub const TRADE_TAPE_DAYS: usize = 5;
@@ -51,7 +62,7 @@ pub const TRADE_TAPE_DAYS: usize = 5;
 pub const MAX_OPEN_ORDERS_PER_ACCOUNT: usize = 10_000;
 
 /// Holdings of one instrument in one account (RULEBOOK.md 3).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Holding {
     pub available: i64,
     pub locked: i64,
@@ -66,11 +77,12 @@ impl Holding {
 
 /// An account: a party of RULEBOOK.md 2 with its balances and the ids it has
 /// used (ids are unique per account per kind, forever).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Account {
     pub id: String,
     pub role: Role,
     pub jurisdiction: Option<String>,
+    #[serde(with = "image::key")]
     pub public_key: VerifyingKey,
     pub frozen: bool,
     pub last_nonce: u64,
@@ -79,8 +91,11 @@ pub struct Account {
     pub holdings: BTreeMap<String, Holding>,
     /// Client order id -> book reference of the account's resting orders.
     pub open_orders: BTreeMap<String, u64>,
+    #[serde(with = "image::sorted_set")]
     order_ids: HashSet<String>,
+    #[serde(with = "image::sorted_set")]
     block_ids: HashSet<String>,
+    #[serde(with = "image::sorted_set")]
     bid_ids: HashSet<String>,
 }
 
@@ -131,7 +146,7 @@ impl Account {
 }
 
 /// One trading day's listed-trade statistics of an instrument.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct DayStats {
     pub open: Option<Ticks>,
     pub high: Option<Ticks>,
@@ -143,6 +158,7 @@ pub struct DayStats {
 }
 
 /// A listed instrument with its supply counters, prices and order book.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Instrument {
     pub symbol: String,
     /// The reference price: set at definition, replaced by each close.
@@ -156,6 +172,7 @@ pub struct Instrument {
     /// The last closing prices, newest last, at most [`PENALTY_CLOSES`].
     pub closes: VecDeque<Ticks>,
     pub today: DayStats,
+    #[serde(with = "image::book")]
     pub book: OrderBook,
 }
 
@@ -167,7 +184,7 @@ impl Instrument {
 }
 
 /// What the ledger knows of a resting order beyond the book.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 struct RestingInfo {
     owner: AcctIdx,
     client_id: String,
@@ -180,6 +197,7 @@ struct RestingInfo {
 
 /// The market: every account, instrument, order, proposal, auction, report,
 /// allocation and compliance result.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct State {
     pub operator: AcctIdx,
     pub jurisdictions: BTreeSet<String>,
@@ -191,6 +209,7 @@ pub struct State {
     /// The latest day ever opened.
     pub last_date: Option<String>,
     next_order_ref: u64,
+    #[serde(with = "image::sorted_map")]
     resting: HashMap<u64, RestingInfo>,
     proposals: BTreeMap<(AcctIdx, String), block::Proposal>,
     auctions: BTreeMap<String, auction::Auction>,
@@ -205,6 +224,8 @@ pub struct State {
     deductions: BTreeMap<String, i64>,
     total_deposits: Cents,
     total_withdrawals: Cents,
+    /// Scratch space for the book's fills (empty between commands).
+    #[serde(skip)]
     fills: Vec<carbon_matching::Fill>,
     /// The trades of the last [`TRADE_TAPE_DAYS`] trading days, oldest first.
     pub trade_tape: VecDeque<(String, Vec<Trade>)>,

@@ -15,14 +15,15 @@ type Outcome = Result<Applied, Code>;
 
 /// An immutable set of emission factors: a changed factor never rewrites a
 /// past report.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub(super) struct FactorSet {
+    #[serde(with = "super::image::decimal")]
     pub grid_tco2_per_mwh: Decimal,
     pub fuels: BTreeMap<String, FuelFactors>,
 }
 
 /// Where a report stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ReportStatus {
     Submitted,
     Verified,
@@ -43,7 +44,7 @@ impl ReportStatus {
 }
 
 /// An entity's emission report for one year, with its history of states.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Report {
     pub status: ReportStatus,
     /// Direct emissions of the latest submission, tCO2.

@@ -3,10 +3,10 @@
 
 use std::collections::VecDeque;
 
-use carbon_matching::{Limits, OrderBook};
+use carbon_matching::OrderBook;
 use ed25519_dalek::VerifyingKey;
 
-use super::{Account, AcctIdx, Applied, DayStats, Instrument, State, MAX_RESTING_ORDERS_PER_BOOK};
+use super::{book_limits, Account, AcctIdx, Applied, DayStats, Instrument, State};
 use crate::code::Code;
 use crate::command::Role;
 use crate::num::{Amount, Cents, Worth};
@@ -80,10 +80,7 @@ impl State {
                 clawed_back: 0,
                 closes: VecDeque::new(),
                 today: DayStats::default(),
-                book: OrderBook::new(Limits {
-                    max_resting_orders: MAX_RESTING_ORDERS_PER_BOOK,
-                    max_price_ticks: i64::MAX / 4,
-                }),
+                book: OrderBook::new(book_limits()),
             },
         );
         Ok(Applied::default())
