@@ -172,6 +172,7 @@ impl Snapshots {
 
     /// Encodes the state here; the job does the I/O.
     fn job(&mut self, state: &State, tree: &MerkleTree) -> Job {
+        let started = std::time::Instant::now();
         let leaves = tree.leaves();
         let tree_size = tree.len();
         let body = postcard::to_allocvec(&BodyRef {
@@ -181,6 +182,11 @@ impl Snapshots {
             state,
         })
         .expect("the state serializes: every type in it is plain data");
+        tracing::info!(
+            "snapshot at {tree_size} entries: state encoded in {} ms ({} KiB)",
+            started.elapsed().as_millis(),
+            body.len() / 1024
+        );
         let from = usize::try_from(self.leaves_on_disk)
             .unwrap_or(usize::MAX)
             .min(leaves.len());
