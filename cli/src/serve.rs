@@ -122,7 +122,14 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let operator = &state.accounts[state.operator as usize];
     let mut out = std::io::stdout().lock();
     match &origin {
-        Origin::Opened => writeln!(out, "opened the ledger in {}", a.data.display())?,
+        Origin::Opened => match node.snapshot_size() {
+            0 => writeln!(out, "opened the ledger in {}", a.data.display())?,
+            n => writeln!(
+                out,
+                "opened the ledger in {} (from its snapshot at {n} entries)",
+                a.data.display()
+            )?,
+        },
         Origin::Created => writeln!(out, "created a ledger in {}", a.data.display())?,
         Origin::Development(keys) => {
             writeln!(

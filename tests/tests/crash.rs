@@ -7,7 +7,8 @@
 //! - no envelope appears twice;
 //! - `carbon audit verify --data DIR` passes;
 //! - the state a fresh replay of the journal builds equals what the server
-//!   answered (GetAccount) for every account before its last shutdown.
+//!   answered (GetAccount) for every account before its last shutdown (the
+//!   server snapshots every 50 entries, so it had resumed from a snapshot).
 //!
 //! `CARBON_CRASH_KILLS` sets the number of kills (default 6; a full local
 //! run uses 20: `CARBON_CRASH_KILLS=20 cargo test -p carbon-tests --test
@@ -209,7 +210,10 @@ async fn acknowledged_commands_survive_random_sigkills() {
 
     let dir = tempfile::tempdir().unwrap();
     let (_, op_key) = write_genesis(dir.path());
-    let mut server = Server::with_test_genesis(dir.path());
+    // Frequent snapshots, so kills also land while one is being written and
+    // restarts resume from one and the journal after it.
+    const SNAPSHOTS: [&str; 2] = ["--snapshot-every", "50"];
+    let mut server = Server::with_test_genesis_and(dir.path(), &SNAPSHOTS);
     let data = server.data.clone();
 
     // The market: each client's seller holds units, its buyer cash; a day is open.
@@ -269,7 +273,10 @@ async fn acknowledged_commands_survive_random_sigkills() {
         clients.sort_by_key(|c| c.idx);
         let after = acks.lock().unwrap().len();
         eprintln!("round {round}: {} acknowledged before the kill", after - before);
-        server = Server::start(&data, &["--operator-key", op_key.to_str().unwrap()]);
+        server = Server::start(
+            &data,
+            &["--operator-key", op_key.to_str().unwrap(), SNAPSHOTS[0], SNAPSHOTS[1]],
+        );
         assert!(
             server.banner.iter().any(|l| l.contains("opened the ledger")),
             "{:?}",

@@ -1,5 +1,7 @@
 //! Crash and restart: what the server acknowledged survives SIGKILL, and a
-//! restarted server carries on exactly where the journal ends.
+//! restarted server carries on exactly where the journal ends, whether it
+//! starts from a snapshot and the journal after it, or from a clean stop's
+//! snapshot alone.
 
 mod grpc_support;
 
@@ -37,7 +39,8 @@ async fn everything(
 #[tokio::test]
 async fn acknowledged_commands_survive_sigkill() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::with_test_genesis(dir.path());
+    // Snapshots every 40 entries: the restart resumes from one mid-run.
+    let server = Server::with_test_genesis_and(dir.path(), &["--snapshot-every", "40"]);
     let data = server.data.clone();
     let mut c = server.client().await;
     let mut s = Signer::default();
@@ -102,7 +105,10 @@ async fn acknowledged_commands_survive_sigkill() {
     let (_, op_key) = write_genesis(dir.path());
     let server = Server::start(&data, &["--operator-key", op_key.to_str().unwrap()]);
     assert!(
-        server.banner.iter().any(|l| l.contains("opened the ledger")),
+        server
+            .banner
+            .iter()
+            .any(|l| l.contains("opened the ledger") && l.contains("from its snapshot at")),
         "{:?}",
         server.banner
     );
@@ -175,8 +181,18 @@ async fn sigterm_stops_cleanly_and_the_genesis_must_match() {
     }
     drop(server);
 
-    // The same arguments again: the genesis matches the stored one.
+    // The same arguments again: the genesis matches the stored one, and the
+    // clean stop left a snapshot of everything.
     let server = Server::with_test_genesis(dir.path());
+    let entries = 1 + 5; // the genesis and small_market
+    assert!(
+        server
+            .banner
+            .iter()
+            .any(|l| l.contains(&format!("from its snapshot at {entries} entries"))),
+        "{:?}",
+        server.banner
+    );
     let mut c = server.client().await;
     assert_eq!(holding(&account(&mut c, "HZ-STEEL").await, "ZJEA-2025").0, 1000);
     drop(c);

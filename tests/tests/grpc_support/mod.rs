@@ -191,18 +191,22 @@ impl Server {
     /// Starts a server on a new ledger from the test genesis in `dir`
     /// (`dir/data` is the data folder).
     pub fn with_test_genesis(dir: &Path) -> Server {
+        Server::with_test_genesis_and(dir, &[])
+    }
+
+    /// [`Server::with_test_genesis`] with more arguments.
+    pub fn with_test_genesis_and(dir: &Path, extra: &[&str]) -> Server {
         let (genesis, op_key) = write_genesis(dir);
-        Server::start(
-            &dir.join("data"),
-            &[
-                "--genesis",
-                genesis.to_str().unwrap(),
-                "--operator-key",
-                op_key.to_str().unwrap(),
-                "--origin",
-                ORIGIN,
-            ],
-        )
+        let mut args = vec![
+            "--genesis",
+            genesis.to_str().unwrap(),
+            "--operator-key",
+            op_key.to_str().unwrap(),
+            "--origin",
+            ORIGIN,
+        ];
+        args.extend_from_slice(extra);
+        Server::start(&dir.join("data"), &args)
     }
 
     pub fn url(&self) -> String {
