@@ -4,15 +4,18 @@
 //! postcard); this module holds the field adapters that need more than a
 //! derive. Two rules shape them:
 //!
-//! - **Deterministic bytes.** Hash sets and maps are written sorted, so the
-//!   same state always gives the same image, whatever order its hash tables
-//!   happen to hold (DESIGN.md: no hash-map order reaches an output).
+//! - **Deterministic bytes.** The one hash map (resting orders by book
+//!   reference) is written sorted by key, so the same state always gives the
+//!   same image, whatever order its hash table happens to hold (DESIGN.md: no
+//!   hash-map order reaches an output). The id sets of accounts are B-tree
+//!   sets for the same reason: sorting a million ids at every snapshot
+//!   doubled the time the sequencer spends encoding.
 //! - **Rebuilt, not dumped.** An order book is written as its resting orders
 //!   in priority order and rebuilt by resting them again one by one: the
 //!   book's arena layout is an implementation detail, its orders and their
 //!   priority are the state.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::hash::Hash;
 
 use carbon_matching::{NewOrder, OrderBook, OrderKind, Side, TimeInForce};
@@ -48,25 +51,6 @@ pub mod decimal {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
         Ok(Decimal::deserialize(<[u8; 16]>::deserialize(d)?))
-    }
-}
-
-/// A hash set, written sorted.
-pub mod sorted_set {
-    use super::*;
-
-    pub fn serialize<T: Ord + Serialize, S: Serializer>(set: &HashSet<T>, s: S) -> Result<S::Ok, S::Error> {
-        let mut items: Vec<&T> = set.iter().collect();
-        items.sort_unstable();
-        items.serialize(s)
-    }
-
-    pub fn deserialize<'de, T, D>(d: D) -> Result<HashSet<T>, D::Error>
-    where
-        T: Eq + Hash + Deserialize<'de>,
-        D: Deserializer<'de>,
-    {
-        Ok(Vec::<T>::deserialize(d)?.into_iter().collect())
     }
 }
 

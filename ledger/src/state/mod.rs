@@ -19,7 +19,7 @@ mod mrv;
 mod registry;
 pub(crate) mod trading;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use carbon_matching::OrderBook;
 use carbon_proto::v1 as pb;
@@ -91,12 +91,9 @@ pub struct Account {
     pub holdings: BTreeMap<String, Holding>,
     /// Client order id -> book reference of the account's resting orders.
     pub open_orders: BTreeMap<String, u64>,
-    #[serde(with = "image::sorted_set")]
-    order_ids: HashSet<String>,
-    #[serde(with = "image::sorted_set")]
-    block_ids: HashSet<String>,
-    #[serde(with = "image::sorted_set")]
-    bid_ids: HashSet<String>,
+    order_ids: BTreeSet<String>,
+    block_ids: BTreeSet<String>,
+    bid_ids: BTreeSet<String>,
 }
 
 impl Account {
@@ -112,9 +109,9 @@ impl Account {
             cash_locked: 0,
             holdings: BTreeMap::new(),
             open_orders: BTreeMap::new(),
-            order_ids: HashSet::new(),
-            block_ids: HashSet::new(),
-            bid_ids: HashSet::new(),
+            order_ids: BTreeSet::new(),
+            block_ids: BTreeSet::new(),
+            bid_ids: BTreeSet::new(),
         }
     }
 
