@@ -13,6 +13,7 @@
 
 mod feed;
 mod genesis;
+mod limits;
 mod market;
 mod regulator;
 mod sequencer;
