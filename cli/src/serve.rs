@@ -18,6 +18,7 @@ mod market;
 mod regulator;
 mod sequencer;
 pub(crate) mod service;
+mod submit_stream;
 
 use std::io::Write;
 use std::net::SocketAddr;

@@ -1,8 +1,9 @@
 //! Caps on long-lived calls: how many may be open over the whole server,
 //! and how many on one connection (one client address and port), so that
 //! one client cannot take every slot. The Market streams share one
-//! [`StreamLimits`]. A call holds its [`StreamSlot`] for as long as it
-//! runs; dropping the slot frees both places.
+//! [`StreamLimits`]; SubmitStream calls have their own. A call holds its
+//! [`StreamSlot`] for as long as it runs; dropping the slot frees both
+//! places.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

@@ -10,7 +10,8 @@
 //!
 //! Requests are sequenced in the order they enter the channel. A handler
 //! that queues a request with [`Handle::enqueue`] and only then queues the
-//! next keeps its envelopes in order while it waits for none of them.
+//! next keeps its envelopes in order while it waits for none of them:
+//! SubmitStream pipelines one client's commands this way.
 //!
 //! # Reads
 //!

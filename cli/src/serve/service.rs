@@ -1,7 +1,8 @@
 //! `carbon.v1.Ledger` over gRPC: checks the limits, verifies signatures in
 //! parallel, hands envelopes to the [sequencer](super::sequencer) and turns
-//! its answers into protobuf results or statuses (RULEBOOK.md 12). Submit
-//! and SubmitBatch share one way in, [`Submitter`].
+//! its answers into protobuf results or statuses (RULEBOOK.md 12). Submit,
+//! SubmitBatch and SubmitStream (its pipeline is in
+//! [submit_stream](super::submit_stream)) share one way in, [`Submitter`].
 //!
 //! # Signature pre-verification
 //!
@@ -44,9 +45,11 @@ use prost::Message;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::Stream;
-use tonic::{Request, Response, Status};
+use tonic::{Request, Response, Status, Streaming};
 
+use super::limits::StreamLimits;
 use super::sequencer::{Handle, KeyMap, Queued, Unavailable, JOURNAL_CHUNK};
+use super::submit_stream;
 
 /// Most envelopes in one SubmitBatch (the node's batch bound).
 pub const MAX_BATCH_ENVELOPES: usize = MAX_BATCH;
@@ -68,12 +71,21 @@ const MIN_VERIFY_CHUNK: usize = 32;
 /// Journal entries buffered per StreamJournal call ahead of the client.
 const STREAM_BUFFER: usize = 256;
 
+/// Most SubmitStream calls open at once over the whole server.
+pub const MAX_SUBMIT_STREAMS: usize = 256;
+
+/// Most SubmitStream calls open at once on one connection, so that one
+/// client cannot take all of [`MAX_SUBMIT_STREAMS`].
+pub const MAX_SUBMIT_STREAMS_PER_CONNECTION: usize = 16;
+
 /// The service: shared by every connection (tonic wraps it in an `Arc`).
 pub struct LedgerService {
     seq: Handle,
     submitter: Submitter,
     /// Proofs are answered one at a time: each copies the Merkle tree.
     proofs: Arc<tokio::sync::Semaphore>,
+    /// Open SubmitStream calls, over the server and per connection.
+    submit_streams: StreamLimits,
 }
 
 impl LedgerService {
@@ -87,6 +99,7 @@ impl LedgerService {
             },
             seq,
             proofs: Arc::new(tokio::sync::Semaphore::new(1)),
+            submit_streams: StreamLimits::new("submit streams", MAX_SUBMIT_STREAMS, MAX_SUBMIT_STREAMS_PER_CONNECTION),
         }
     }
 
@@ -99,10 +112,10 @@ impl LedgerService {
     }
 }
 
-/// The way in shared by Submit and SubmitBatch: the payload limit, strict
-/// signature checks spread over the cores, and the hand-off to the
-/// sequencer. Its own type, cheap to clone, so that a task can own one and
-/// every path checks envelopes the same way.
+/// The way in shared by Submit, SubmitBatch and SubmitStream: the payload
+/// limit, strict signature checks spread over the cores, and the hand-off
+/// to the sequencer. Its own type, cheap to clone, so that a SubmitStream's
+/// task can own one and every path checks envelopes the same way.
 #[derive(Clone)]
 pub(super) struct Submitter {
     seq: Handle,
@@ -239,7 +252,7 @@ fn rejected_why(seq: Option<u64>) -> String {
     }
 }
 
-/// A Submit answer as a protobuf result (for SubmitBatch).
+/// A Submit answer as a protobuf result (for SubmitBatch and SubmitStream).
 fn command_result(s: Submitted) -> pb::CommandResult {
     pb::CommandResult {
         seq: s.seq.unwrap_or(0),
@@ -384,6 +397,19 @@ impl Ledger for LedgerService {
         }
         let results = self.submitter.enqueue(envs).await?.results().await?;
         Ok(Response::new(pb::SubmitBatchResponse { results }))
+    }
+
+    type SubmitStreamStream = ReceiverStream<Result<pb::CommandResult, Status>>;
+
+    /// Pipelined submission: see [`submit_stream`] for how the envelopes
+    /// are gathered, bounded and answered.
+    async fn submit_stream(
+        &self,
+        request: Request<Streaming<pb::SignedCommand>>,
+    ) -> Result<Response<Self::SubmitStreamStream>, Status> {
+        let slot = self.submit_streams.admit(request.remote_addr())?;
+        let results = submit_stream::start(self.submitter.clone(), request.into_inner(), slot);
+        Ok(Response::new(results))
     }
 
     async fn get_account(&self, request: Request<pb::GetAccountRequest>) -> Result<Response<pb::AccountView>, Status> {
