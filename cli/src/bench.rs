@@ -199,10 +199,10 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         rate: a.rate,
         enterprises: a.enterprises,
         batch: a.batch,
-        senders: if a.mode == Mode::Batch {
-            a.senders
-        } else {
+        senders: if a.mode == Mode::Unary {
             a.enterprises
+        } else {
+            a.senders.min(a.enterprises)
         },
         connections: a.connections,
         cores,
@@ -534,7 +534,6 @@ async fn setup(
 struct Plan {
     /// `per_firm[e]` holds enterprise `e`'s commands in nonce order.
     per_firm: Vec<Vec<pb::SignedCommand>>,
-    total: usize,
 }
 
 /// A small deterministic generator (SplitMix64): the same orders every run.
@@ -582,7 +581,7 @@ impl Plan {
                 }
             }
         });
-        Plan { per_firm, total }
+        Plan { per_firm }
     }
 }
 
@@ -668,6 +667,23 @@ impl Tally {
         }
     }
 
+    /// A unary Submit's error: a rejection (journalled or not) or a failure.
+    fn rejection(&mut self, status: &tonic::Status) {
+        let rej = pb::Rejection::decode(status.details())
+            .ok()
+            .filter(|r| !r.code.is_empty());
+        match rej {
+            Some(r) if status.message().contains("journalled") => *self.rejected.entry(r.code).or_default() += 1,
+            Some(r) => *self.refused.entry(r.code).or_default() += 1,
+            None => self.failed(status, 1),
+        }
+    }
+
+    /// `n` commands lost to a failed call.
+    fn failed(&mut self, status: &tonic::Status, n: u64) {
+        *self.refused.entry(format!("{:?}", status.code())).or_default() += n;
+    }
+
     fn merge(&mut self, other: Tally) {
         self.latency.add(&other.latency).expect("same bounds");
         self.accepted += other.accepted;
@@ -701,53 +717,51 @@ fn due(start: Instant, rate: Option<f64>, i: usize) -> Option<Instant> {
     rate.map(|r| start + Duration::from_secs_f64(i as f64 / r))
 }
 
-async fn run_unary(channels: &[Channel], plan: Plan, rate: Option<f64>) -> Outcome {
-    let n = plan.per_firm.len();
-    // Start a little in the future so every sender is waiting when it begins.
-    let start = Instant::now() + Duration::from_millis(50);
-    let mut tasks = Vec::with_capacity(n);
-    for (e, cmds) in plan.per_firm.into_iter().enumerate() {
-        let mut client = pb::ledger_client::LedgerClient::new(channels[e % channels.len()].clone());
-        tasks.push(tokio::spawn(async move {
-            let mut t = Tally::new();
-            tokio::time::sleep_until(start.into()).await;
-            for (j, env) in cmds.into_iter().enumerate() {
-                let due_at = due(start, rate, j * n + e);
-                if let Some(d) = due_at {
-                    tokio::time::sleep_until(d.into()).await;
-                }
-                let sent = Instant::now();
-                t.first_send.get_or_insert(sent);
-                let answer = client.submit(env).await;
-                t.record(due_at.unwrap_or(sent), 1);
-                match answer {
-                    Ok(r) => t.result(&r.into_inner()),
-                    Err(status) => {
-                        let rej = pb::Rejection::decode(status.details())
-                            .ok()
-                            .filter(|r| !r.code.is_empty());
-                        match rej {
-                            Some(r) if status.message().contains("journalled") => {
-                                *t.rejected.entry(r.code).or_default() += 1
-                            }
-                            Some(r) => *t.refused.entry(r.code).or_default() += 1,
-                            None => *t.refused.entry(format!("{:?}", status.code())).or_default() += 1,
-                        }
-                    }
-                }
-            }
-            t
-        }));
-    }
-    finish(tasks, plan.total).await
+/// One sender's share of the run, handed to its task by [`run_senders`].
+struct Sender {
+    /// Its index among the senders (its place in the due-time order).
+    index: usize,
+    /// Its commands, each enterprise's in nonce order.
+    commands: Vec<pb::SignedCommand>,
+    client: pb::ledger_client::LedgerClient<Channel>,
 }
 
-async fn run_batch(channels: &[Channel], plan: Plan, rate: Option<f64>, batch: usize, senders: usize) -> Outcome {
-    let n = plan.per_firm.len();
-    let senders = senders.min(n);
-    // Sender w owns enterprises w, w + senders, ...; its commands go in
-    // rounds (one from each of its enterprises), so an enterprise's
-    // commands stay in nonce order and never share a request in flight.
+/// Runs one task per queue of commands, sender `w` on connection
+/// `w % connections`, all starting together; `body` is what a sender does.
+async fn run_senders<F, Fut>(channels: &[Channel], queues: Vec<Vec<pb::SignedCommand>>, body: F) -> Outcome
+where
+    F: Fn(Sender, Instant) -> Fut,
+    Fut: std::future::Future<Output = Tally> + Send + 'static,
+{
+    let total = queues.iter().map(Vec::len).sum();
+    // Start a little in the future so every sender is waiting when it begins.
+    let start = Instant::now() + Duration::from_millis(50);
+    let mut tasks = Vec::with_capacity(queues.len());
+    for (index, commands) in queues.into_iter().enumerate() {
+        let client = pb::ledger_client::LedgerClient::new(channels[index % channels.len()].clone())
+            .max_decoding_message_size(64 << 20)
+            .max_encoding_message_size(64 << 20);
+        let work = body(
+            Sender {
+                index,
+                commands,
+                client,
+            },
+            start,
+        );
+        tasks.push(tokio::spawn(async move {
+            tokio::time::sleep_until(start.into()).await;
+            work.await
+        }));
+    }
+    finish(tasks, total).await
+}
+
+/// Deals the enterprises' commands to `senders` senders: sender `w` owns
+/// enterprises `w, w + senders, ...` and gets their commands in rounds (one
+/// from each of its enterprises), so an enterprise's commands stay in nonce
+/// order within one sender.
+fn deal(plan: Plan, senders: usize) -> Vec<Vec<pb::SignedCommand>> {
     let mut queues: Vec<Vec<pb::SignedCommand>> = vec![Vec::new(); senders];
     let mut per_firm: Vec<std::vec::IntoIter<pb::SignedCommand>> =
         plan.per_firm.into_iter().map(Vec::into_iter).collect();
@@ -763,45 +777,74 @@ async fn run_batch(channels: &[Channel], plan: Plan, rate: Option<f64>, batch: u
             break;
         }
     }
-    let start = Instant::now() + Duration::from_millis(50);
-    let mut tasks = Vec::with_capacity(senders);
-    for (w, q) in queues.into_iter().enumerate() {
-        let mut client = pb::ledger_client::LedgerClient::new(channels[w % channels.len()].clone())
-            .max_decoding_message_size(64 << 20)
-            .max_encoding_message_size(64 << 20);
-        tasks.push(tokio::spawn(async move {
-            let mut t = Tally::new();
-            tokio::time::sleep_until(start.into()).await;
-            let mut q = q.into_iter().peekable();
-            let mut b = 0usize;
-            while q.peek().is_some() {
-                let commands: Vec<pb::SignedCommand> = q.by_ref().take(batch).collect();
-                let len = commands.len() as u64;
-                // Batches are due in turn across the senders.
-                let due_at = due(start, rate, (b * senders + w) * batch);
-                b += 1;
-                if let Some(d) = due_at {
-                    tokio::time::sleep_until(d.into()).await;
-                }
-                let sent = Instant::now();
-                t.first_send.get_or_insert(sent);
-                let answer = client.submit_batch(pb::SubmitBatchRequest { commands }).await;
-                t.record(due_at.unwrap_or(sent), len);
-                match answer {
-                    Ok(r) => {
-                        for x in &r.into_inner().results {
-                            t.result(x);
-                        }
-                    }
-                    Err(status) => {
-                        *t.refused.entry(format!("{:?}", status.code())).or_default() += len;
-                    }
-                }
+    queues
+}
+
+async fn run_unary(channels: &[Channel], plan: Plan, rate: Option<f64>) -> Outcome {
+    // A sender per enterprise: global command j * n + e is its j-th.
+    let n = plan.per_firm.len();
+    run_senders(channels, plan.per_firm, |s, start| async move {
+        let Sender {
+            index: e,
+            commands,
+            mut client,
+        } = s;
+        let mut t = Tally::new();
+        for (j, env) in commands.into_iter().enumerate() {
+            let due_at = due(start, rate, j * n + e);
+            if let Some(d) = due_at {
+                tokio::time::sleep_until(d.into()).await;
             }
-            t
-        }));
-    }
-    finish(tasks, plan.total).await
+            let sent = Instant::now();
+            t.first_send.get_or_insert(sent);
+            let answer = client.submit(env).await;
+            t.record(due_at.unwrap_or(sent), 1);
+            match answer {
+                Ok(r) => t.result(&r.into_inner()),
+                Err(status) => t.rejection(&status),
+            }
+        }
+        t
+    })
+    .await
+}
+
+async fn run_batch(channels: &[Channel], plan: Plan, rate: Option<f64>, batch: usize, senders: usize) -> Outcome {
+    let senders = senders.min(plan.per_firm.len());
+    run_senders(channels, deal(plan, senders), |s, start| async move {
+        let Sender {
+            index: w,
+            commands,
+            mut client,
+        } = s;
+        let mut t = Tally::new();
+        let mut q = commands.into_iter().peekable();
+        let mut b = 0usize;
+        while q.peek().is_some() {
+            let commands: Vec<pb::SignedCommand> = q.by_ref().take(batch).collect();
+            let len = commands.len() as u64;
+            // Batches are due in turn across the senders.
+            let due_at = due(start, rate, (b * senders + w) * batch);
+            b += 1;
+            if let Some(d) = due_at {
+                tokio::time::sleep_until(d.into()).await;
+            }
+            let sent = Instant::now();
+            t.first_send.get_or_insert(sent);
+            let answer = client.submit_batch(pb::SubmitBatchRequest { commands }).await;
+            t.record(due_at.unwrap_or(sent), len);
+            match answer {
+                Ok(r) => {
+                    for x in &r.into_inner().results {
+                        t.result(x);
+                    }
+                }
+                Err(status) => t.failed(&status, len),
+            }
+        }
+        t
+    })
+    .await
 }
 
 async fn finish(tasks: Vec<tokio::task::JoinHandle<Tally>>, sent: usize) -> Outcome {
@@ -898,10 +941,9 @@ impl Report {
         println!(
             "carbon bench: {} ({}), {} enterprises, {} senders over {} connections, {} cores",
             self.mode.name(),
-            if self.mode == Mode::Batch {
-                format!("{} orders per SubmitBatch", self.batch)
-            } else {
-                "one order per Submit".into()
+            match self.mode {
+                Mode::Unary => "one order per Submit".to_string(),
+                Mode::Batch => format!("{} orders per SubmitBatch", self.batch),
             },
             self.enterprises,
             self.senders,
