@@ -14,7 +14,9 @@
 //! 3. **Signing** (untimed). Every order of the run is built and signed
 //!    before the clock starts, on all cores.
 //! 4. **Load.** `--mode unary` sends one `Submit` per order; `--mode batch`
-//!    sends `SubmitBatch` requests of `--batch` orders. With `--rate R` the
+//!    sends `SubmitBatch` requests of `--batch` orders; `--mode stream` sends
+//!    every order on `SubmitStream` calls, one per sender, with up to
+//!    [`STREAM_WINDOW_COMMANDS`] unanswered on each. With `--rate R` the
 //!    load is open loop: command `i` is *due* at `start + i / R`, and its
 //!    latency runs from when it was due, not from when it was sent, so a
 //!    stalled server is charged for every command it delayed (coordinated
@@ -28,7 +30,9 @@
 //! the later one be refused `REPLAYED`. So every enterprise belongs to one
 //! sender, and a sender has one request in flight at a time. In unary mode
 //! there is a sender per enterprise; in batch mode `--senders` senders own
-//! the enterprises round-robin.
+//! the enterprises round-robin. Stream mode deals the enterprises the same
+//! way, but a sender has many commands in flight on its one stream: the
+//! server sequences a stream's commands in the order sent.
 //!
 //! # What is counted
 //!
@@ -69,6 +73,13 @@ const CEILING_BATCH: usize = 64;
 /// Highest latency the histograms hold (longer ones are clamped).
 const MAX_LATENCY_US: u64 = 120_000_000;
 
+/// Stream mode: most commands a sender has sent and not seen answered (the
+/// server reads no further ahead than 1024 per stream either).
+const STREAM_WINDOW_COMMANDS: usize = 1024;
+
+/// Stream mode: commands queued for a stream's request body ahead of tonic.
+const STREAM_SEND_BUFFER: usize = 64;
+
 /// Arguments of `carbon bench`.
 #[derive(clap::Args)]
 pub struct Args {
@@ -79,7 +90,7 @@ pub struct Args {
     /// development genesis writes them to DATA/keys).
     #[arg(long)]
     keys: Option<PathBuf>,
-    /// unary (Submit) or batch (SubmitBatch).
+    /// unary (Submit), batch (SubmitBatch) or stream (SubmitStream).
     #[arg(long, default_value = "batch")]
     mode: Mode,
     /// Simulated enterprises (accounts), each with its own key.
@@ -94,7 +105,8 @@ pub struct Args {
     /// Orders per SubmitBatch request.
     #[arg(long, default_value_t = 256)]
     batch: usize,
-    /// Batch mode: concurrent senders (each one request in flight).
+    /// Batch and stream modes: concurrent senders (batch: each one request
+    /// in flight; stream: each one SubmitStream call), over the connections.
     #[arg(long, default_value_t = 8)]
     senders: usize,
     /// HTTP/2 connections to the server.
@@ -115,6 +127,7 @@ pub struct Args {
 enum Mode {
     Unary,
     Batch,
+    Stream,
 }
 
 impl Mode {
@@ -122,6 +135,7 @@ impl Mode {
         match self {
             Mode::Unary => "unary",
             Mode::Batch => "batch",
+            Mode::Stream => "stream",
         }
     }
 }
@@ -181,6 +195,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         let outcome = match a.mode {
             Mode::Unary => run_unary(&channels, plan, a.rate).await,
             Mode::Batch => run_batch(&channels, plan, a.rate, a.batch, a.senders).await,
+            Mode::Stream => run_stream(&channels, plan, a.rate, a.senders).await,
         };
         let journal = pb::ledger_client::LedgerClient::new(channels[0].clone())
             .get_checkpoint(pb::GetCheckpointRequest::default())
@@ -847,6 +862,86 @@ async fn run_batch(channels: &[Channel], plan: Plan, rate: Option<f64>, batch: u
     .await
 }
 
+/// Each sender opens one SubmitStream. A feeder task sends its commands as
+/// they fall due (or at once, closed loop), while the sender reads the
+/// answers; they come back in the order sent, so the k-th answer is the
+/// k-th command's and its latency runs from that command's due (or send)
+/// time, kept in a queue that is also the window.
+async fn run_stream(channels: &[Channel], plan: Plan, rate: Option<f64>, senders: usize) -> Outcome {
+    let senders = senders.min(plan.per_firm.len());
+    run_senders(channels, deal(plan, senders), |s, start| async move {
+        let Sender {
+            index: w,
+            commands,
+            mut client,
+        } = s;
+        let mut t = Tally::new();
+        let total = commands.len();
+        let (dues_tx, mut dues_rx) = tokio::sync::mpsc::channel::<Instant>(STREAM_WINDOW_COMMANDS);
+        let (envs_tx, envs_rx) = tokio::sync::mpsc::channel::<pb::SignedCommand>(STREAM_SEND_BUFFER);
+        let first_send = Arc::new(std::sync::OnceLock::<Instant>::new());
+        let feeder = {
+            let first_send = first_send.clone();
+            tokio::spawn(async move {
+                for (j, env) in commands.into_iter().enumerate() {
+                    // Commands are due in turn across the senders, as dealt.
+                    let due_at = due(start, rate, j * senders + w);
+                    if let Some(d) = due_at {
+                        tokio::time::sleep_until(d.into()).await;
+                    }
+                    // Room in the window first; a closed loop's latency runs from then.
+                    let Ok(slot) = dues_tx.reserve().await else { return };
+                    let sent = Instant::now();
+                    first_send.get_or_init(|| sent);
+                    slot.send(due_at.unwrap_or(sent));
+                    if envs_tx.send(env).await.is_err() {
+                        return;
+                    }
+                }
+            })
+        };
+        let mut answered = 0usize;
+        match client
+            .submit_stream(tokio_stream::wrappers::ReceiverStream::new(envs_rx))
+            .await
+        {
+            Ok(answers) => {
+                let mut answers = answers.into_inner();
+                loop {
+                    match answers.message().await {
+                        Ok(Some(r)) => {
+                            let Some(due_at) = dues_rx.recv().await else {
+                                *t.refused.entry("ANSWER_WITHOUT_COMMAND".into()).or_default() += 1;
+                                break;
+                            };
+                            t.record(due_at, 1);
+                            t.result(&r);
+                            answered += 1;
+                        }
+                        Ok(None) => break,
+                        Err(status) => {
+                            t.failed(&status, (total - answered) as u64);
+                            answered = total;
+                            break;
+                        }
+                    }
+                }
+            }
+            Err(status) => {
+                t.failed(&status, total as u64);
+                answered = total;
+            }
+        }
+        if answered < total {
+            *t.refused.entry("UNANSWERED".into()).or_default() += (total - answered) as u64;
+        }
+        feeder.abort();
+        t.first_send = first_send.get().copied();
+        t
+    })
+    .await
+}
+
 async fn finish(tasks: Vec<tokio::task::JoinHandle<Tally>>, sent: usize) -> Outcome {
     let mut tally = Tally::new();
     for t in tasks {
@@ -913,6 +1008,7 @@ impl Report {
             "target_rate": self.rate,
             "enterprises": self.enterprises,
             "batch": if self.mode == Mode::Batch { Some(self.batch) } else { None },
+            "stream_window": if self.mode == Mode::Stream { Some(STREAM_WINDOW_COMMANDS) } else { None },
             "senders": self.senders,
             "connections": self.connections,
             "cores": self.cores,
@@ -944,6 +1040,8 @@ impl Report {
             match self.mode {
                 Mode::Unary => "one order per Submit".to_string(),
                 Mode::Batch => format!("{} orders per SubmitBatch", self.batch),
+                Mode::Stream =>
+                    format!("one SubmitStream per sender, up to {STREAM_WINDOW_COMMANDS} orders in flight on each"),
             },
             self.enterprises,
             self.senders,
