@@ -14,7 +14,9 @@
 //! 3. **Signing** (untimed). Every order of the run is built and signed
 //!    before the clock starts, on all cores.
 //! 4. **Load.** `--mode unary` sends one `Submit` per order; `--mode batch`
-//!    sends `SubmitBatch` requests of `--batch` orders. With `--rate R` the
+//!    sends `SubmitBatch` requests of `--batch` orders; `--mode stream` sends
+//!    every order on `SubmitStream` calls, one per sender, with up to
+//!    [`STREAM_WINDOW_COMMANDS`] unanswered on each. With `--rate R` the
 //!    load is open loop: command `i` is *due* at `start + i / R`, and its
 //!    latency runs from when it was due, not from when it was sent, so a
 //!    stalled server is charged for every command it delayed (coordinated
@@ -28,7 +30,9 @@
 //! the later one be refused `REPLAYED`. So every enterprise belongs to one
 //! sender, and a sender has one request in flight at a time. In unary mode
 //! there is a sender per enterprise; in batch mode `--senders` senders own
-//! the enterprises round-robin.
+//! the enterprises round-robin. Stream mode deals the enterprises the same
+//! way, but a sender has many commands in flight on its one stream: the
+//! server sequences a stream's commands in the order sent.
 //!
 //! # What is counted
 //!
@@ -69,6 +73,13 @@ const CEILING_BATCH: usize = 64;
 /// Highest latency the histograms hold (longer ones are clamped).
 const MAX_LATENCY_US: u64 = 120_000_000;
 
+/// Stream mode: most commands a sender has sent and not seen answered (the
+/// server reads no further ahead than 1024 per stream either).
+const STREAM_WINDOW_COMMANDS: usize = 1024;
+
+/// Stream mode: commands queued for a stream's request body ahead of tonic.
+const STREAM_SEND_BUFFER: usize = 64;
+
 /// Arguments of `carbon bench`.
 #[derive(clap::Args)]
 pub struct Args {
@@ -79,7 +90,7 @@ pub struct Args {
     /// development genesis writes them to DATA/keys).
     #[arg(long)]
     keys: Option<PathBuf>,
-    /// unary (Submit) or batch (SubmitBatch).
+    /// unary (Submit), batch (SubmitBatch) or stream (SubmitStream).
     #[arg(long, default_value = "batch")]
     mode: Mode,
     /// Simulated enterprises (accounts), each with its own key.
@@ -94,7 +105,8 @@ pub struct Args {
     /// Orders per SubmitBatch request.
     #[arg(long, default_value_t = 256)]
     batch: usize,
-    /// Batch mode: concurrent senders (each one request in flight).
+    /// Batch and stream modes: concurrent senders (batch: each one request
+    /// in flight; stream: each one SubmitStream call), over the connections.
     #[arg(long, default_value_t = 8)]
     senders: usize,
     /// HTTP/2 connections to the server.
@@ -115,6 +127,7 @@ pub struct Args {
 enum Mode {
     Unary,
     Batch,
+    Stream,
 }
 
 impl Mode {
@@ -122,6 +135,7 @@ impl Mode {
         match self {
             Mode::Unary => "unary",
             Mode::Batch => "batch",
+            Mode::Stream => "stream",
         }
     }
 }
@@ -181,6 +195,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         let outcome = match a.mode {
             Mode::Unary => run_unary(&channels, plan, a.rate).await,
             Mode::Batch => run_batch(&channels, plan, a.rate, a.batch, a.senders).await,
+            Mode::Stream => run_stream(&channels, plan, a.rate, a.senders).await,
         };
         let journal = pb::ledger_client::LedgerClient::new(channels[0].clone())
             .get_checkpoint(pb::GetCheckpointRequest::default())
@@ -199,10 +214,10 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         rate: a.rate,
         enterprises: a.enterprises,
         batch: a.batch,
-        senders: if a.mode == Mode::Batch {
-            a.senders
-        } else {
+        senders: if a.mode == Mode::Unary {
             a.enterprises
+        } else {
+            a.senders.min(a.enterprises)
         },
         connections: a.connections,
         cores,
@@ -534,7 +549,6 @@ async fn setup(
 struct Plan {
     /// `per_firm[e]` holds enterprise `e`'s commands in nonce order.
     per_firm: Vec<Vec<pb::SignedCommand>>,
-    total: usize,
 }
 
 /// A small deterministic generator (SplitMix64): the same orders every run.
@@ -582,7 +596,7 @@ impl Plan {
                 }
             }
         });
-        Plan { per_firm, total }
+        Plan { per_firm }
     }
 }
 
@@ -668,6 +682,23 @@ impl Tally {
         }
     }
 
+    /// A unary Submit's error: a rejection (journalled or not) or a failure.
+    fn rejection(&mut self, status: &tonic::Status) {
+        let rej = pb::Rejection::decode(status.details())
+            .ok()
+            .filter(|r| !r.code.is_empty());
+        match rej {
+            Some(r) if status.message().contains("journalled") => *self.rejected.entry(r.code).or_default() += 1,
+            Some(r) => *self.refused.entry(r.code).or_default() += 1,
+            None => self.failed(status, 1),
+        }
+    }
+
+    /// `n` commands lost to a failed call.
+    fn failed(&mut self, status: &tonic::Status, n: u64) {
+        *self.refused.entry(format!("{:?}", status.code())).or_default() += n;
+    }
+
     fn merge(&mut self, other: Tally) {
         self.latency.add(&other.latency).expect("same bounds");
         self.accepted += other.accepted;
@@ -701,53 +732,51 @@ fn due(start: Instant, rate: Option<f64>, i: usize) -> Option<Instant> {
     rate.map(|r| start + Duration::from_secs_f64(i as f64 / r))
 }
 
-async fn run_unary(channels: &[Channel], plan: Plan, rate: Option<f64>) -> Outcome {
-    let n = plan.per_firm.len();
-    // Start a little in the future so every sender is waiting when it begins.
-    let start = Instant::now() + Duration::from_millis(50);
-    let mut tasks = Vec::with_capacity(n);
-    for (e, cmds) in plan.per_firm.into_iter().enumerate() {
-        let mut client = pb::ledger_client::LedgerClient::new(channels[e % channels.len()].clone());
-        tasks.push(tokio::spawn(async move {
-            let mut t = Tally::new();
-            tokio::time::sleep_until(start.into()).await;
-            for (j, env) in cmds.into_iter().enumerate() {
-                let due_at = due(start, rate, j * n + e);
-                if let Some(d) = due_at {
-                    tokio::time::sleep_until(d.into()).await;
-                }
-                let sent = Instant::now();
-                t.first_send.get_or_insert(sent);
-                let answer = client.submit(env).await;
-                t.record(due_at.unwrap_or(sent), 1);
-                match answer {
-                    Ok(r) => t.result(&r.into_inner()),
-                    Err(status) => {
-                        let rej = pb::Rejection::decode(status.details())
-                            .ok()
-                            .filter(|r| !r.code.is_empty());
-                        match rej {
-                            Some(r) if status.message().contains("journalled") => {
-                                *t.rejected.entry(r.code).or_default() += 1
-                            }
-                            Some(r) => *t.refused.entry(r.code).or_default() += 1,
-                            None => *t.refused.entry(format!("{:?}", status.code())).or_default() += 1,
-                        }
-                    }
-                }
-            }
-            t
-        }));
-    }
-    finish(tasks, plan.total).await
+/// One sender's share of the run, handed to its task by [`run_senders`].
+struct Sender {
+    /// Its index among the senders (its place in the due-time order).
+    index: usize,
+    /// Its commands, each enterprise's in nonce order.
+    commands: Vec<pb::SignedCommand>,
+    client: pb::ledger_client::LedgerClient<Channel>,
 }
 
-async fn run_batch(channels: &[Channel], plan: Plan, rate: Option<f64>, batch: usize, senders: usize) -> Outcome {
-    let n = plan.per_firm.len();
-    let senders = senders.min(n);
-    // Sender w owns enterprises w, w + senders, ...; its commands go in
-    // rounds (one from each of its enterprises), so an enterprise's
-    // commands stay in nonce order and never share a request in flight.
+/// Runs one task per queue of commands, sender `w` on connection
+/// `w % connections`, all starting together; `body` is what a sender does.
+async fn run_senders<F, Fut>(channels: &[Channel], queues: Vec<Vec<pb::SignedCommand>>, body: F) -> Outcome
+where
+    F: Fn(Sender, Instant) -> Fut,
+    Fut: std::future::Future<Output = Tally> + Send + 'static,
+{
+    let total = queues.iter().map(Vec::len).sum();
+    // Start a little in the future so every sender is waiting when it begins.
+    let start = Instant::now() + Duration::from_millis(50);
+    let mut tasks = Vec::with_capacity(queues.len());
+    for (index, commands) in queues.into_iter().enumerate() {
+        let client = pb::ledger_client::LedgerClient::new(channels[index % channels.len()].clone())
+            .max_decoding_message_size(64 << 20)
+            .max_encoding_message_size(64 << 20);
+        let work = body(
+            Sender {
+                index,
+                commands,
+                client,
+            },
+            start,
+        );
+        tasks.push(tokio::spawn(async move {
+            tokio::time::sleep_until(start.into()).await;
+            work.await
+        }));
+    }
+    finish(tasks, total).await
+}
+
+/// Deals the enterprises' commands to `senders` senders: sender `w` owns
+/// enterprises `w, w + senders, ...` and gets their commands in rounds (one
+/// from each of its enterprises), so an enterprise's commands stay in nonce
+/// order within one sender.
+fn deal(plan: Plan, senders: usize) -> Vec<Vec<pb::SignedCommand>> {
     let mut queues: Vec<Vec<pb::SignedCommand>> = vec![Vec::new(); senders];
     let mut per_firm: Vec<std::vec::IntoIter<pb::SignedCommand>> =
         plan.per_firm.into_iter().map(Vec::into_iter).collect();
@@ -763,45 +792,154 @@ async fn run_batch(channels: &[Channel], plan: Plan, rate: Option<f64>, batch: u
             break;
         }
     }
-    let start = Instant::now() + Duration::from_millis(50);
-    let mut tasks = Vec::with_capacity(senders);
-    for (w, q) in queues.into_iter().enumerate() {
-        let mut client = pb::ledger_client::LedgerClient::new(channels[w % channels.len()].clone())
-            .max_decoding_message_size(64 << 20)
-            .max_encoding_message_size(64 << 20);
-        tasks.push(tokio::spawn(async move {
-            let mut t = Tally::new();
-            tokio::time::sleep_until(start.into()).await;
-            let mut q = q.into_iter().peekable();
-            let mut b = 0usize;
-            while q.peek().is_some() {
-                let commands: Vec<pb::SignedCommand> = q.by_ref().take(batch).collect();
-                let len = commands.len() as u64;
-                // Batches are due in turn across the senders.
-                let due_at = due(start, rate, (b * senders + w) * batch);
-                b += 1;
-                if let Some(d) = due_at {
-                    tokio::time::sleep_until(d.into()).await;
-                }
-                let sent = Instant::now();
-                t.first_send.get_or_insert(sent);
-                let answer = client.submit_batch(pb::SubmitBatchRequest { commands }).await;
-                t.record(due_at.unwrap_or(sent), len);
-                match answer {
-                    Ok(r) => {
-                        for x in &r.into_inner().results {
-                            t.result(x);
-                        }
+    queues
+}
+
+async fn run_unary(channels: &[Channel], plan: Plan, rate: Option<f64>) -> Outcome {
+    // A sender per enterprise: global command j * n + e is its j-th.
+    let n = plan.per_firm.len();
+    run_senders(channels, plan.per_firm, |s, start| async move {
+        let Sender {
+            index: e,
+            commands,
+            mut client,
+        } = s;
+        let mut t = Tally::new();
+        for (j, env) in commands.into_iter().enumerate() {
+            let due_at = due(start, rate, j * n + e);
+            if let Some(d) = due_at {
+                tokio::time::sleep_until(d.into()).await;
+            }
+            let sent = Instant::now();
+            t.first_send.get_or_insert(sent);
+            let answer = client.submit(env).await;
+            t.record(due_at.unwrap_or(sent), 1);
+            match answer {
+                Ok(r) => t.result(&r.into_inner()),
+                Err(status) => t.rejection(&status),
+            }
+        }
+        t
+    })
+    .await
+}
+
+async fn run_batch(channels: &[Channel], plan: Plan, rate: Option<f64>, batch: usize, senders: usize) -> Outcome {
+    let senders = senders.min(plan.per_firm.len());
+    run_senders(channels, deal(plan, senders), |s, start| async move {
+        let Sender {
+            index: w,
+            commands,
+            mut client,
+        } = s;
+        let mut t = Tally::new();
+        let mut q = commands.into_iter().peekable();
+        let mut b = 0usize;
+        while q.peek().is_some() {
+            let commands: Vec<pb::SignedCommand> = q.by_ref().take(batch).collect();
+            let len = commands.len() as u64;
+            // Batches are due in turn across the senders.
+            let due_at = due(start, rate, (b * senders + w) * batch);
+            b += 1;
+            if let Some(d) = due_at {
+                tokio::time::sleep_until(d.into()).await;
+            }
+            let sent = Instant::now();
+            t.first_send.get_or_insert(sent);
+            let answer = client.submit_batch(pb::SubmitBatchRequest { commands }).await;
+            t.record(due_at.unwrap_or(sent), len);
+            match answer {
+                Ok(r) => {
+                    for x in &r.into_inner().results {
+                        t.result(x);
                     }
-                    Err(status) => {
-                        *t.refused.entry(format!("{:?}", status.code())).or_default() += len;
+                }
+                Err(status) => t.failed(&status, len),
+            }
+        }
+        t
+    })
+    .await
+}
+
+/// Each sender opens one SubmitStream. A feeder task sends its commands as
+/// they fall due (or at once, closed loop), while the sender reads the
+/// answers; they come back in the order sent, so the k-th answer is the
+/// k-th command's and its latency runs from that command's due (or send)
+/// time, kept in a queue that is also the window.
+async fn run_stream(channels: &[Channel], plan: Plan, rate: Option<f64>, senders: usize) -> Outcome {
+    let senders = senders.min(plan.per_firm.len());
+    run_senders(channels, deal(plan, senders), |s, start| async move {
+        let Sender {
+            index: w,
+            commands,
+            mut client,
+        } = s;
+        let mut t = Tally::new();
+        let total = commands.len();
+        let (dues_tx, mut dues_rx) = tokio::sync::mpsc::channel::<Instant>(STREAM_WINDOW_COMMANDS);
+        let (envs_tx, envs_rx) = tokio::sync::mpsc::channel::<pb::SignedCommand>(STREAM_SEND_BUFFER);
+        let first_send = Arc::new(std::sync::OnceLock::<Instant>::new());
+        let feeder = {
+            let first_send = first_send.clone();
+            tokio::spawn(async move {
+                for (j, env) in commands.into_iter().enumerate() {
+                    // Commands are due in turn across the senders, as dealt.
+                    let due_at = due(start, rate, j * senders + w);
+                    if let Some(d) = due_at {
+                        tokio::time::sleep_until(d.into()).await;
+                    }
+                    // Room in the window first; a closed loop's latency runs from then.
+                    let Ok(slot) = dues_tx.reserve().await else { return };
+                    let sent = Instant::now();
+                    first_send.get_or_init(|| sent);
+                    slot.send(due_at.unwrap_or(sent));
+                    if envs_tx.send(env).await.is_err() {
+                        return;
+                    }
+                }
+            })
+        };
+        let mut answered = 0usize;
+        match client
+            .submit_stream(tokio_stream::wrappers::ReceiverStream::new(envs_rx))
+            .await
+        {
+            Ok(answers) => {
+                let mut answers = answers.into_inner();
+                loop {
+                    match answers.message().await {
+                        Ok(Some(r)) => {
+                            let Some(due_at) = dues_rx.recv().await else {
+                                *t.refused.entry("ANSWER_WITHOUT_COMMAND".into()).or_default() += 1;
+                                break;
+                            };
+                            t.record(due_at, 1);
+                            t.result(&r);
+                            answered += 1;
+                        }
+                        Ok(None) => break,
+                        Err(status) => {
+                            t.failed(&status, (total - answered) as u64);
+                            answered = total;
+                            break;
+                        }
                     }
                 }
             }
-            t
-        }));
-    }
-    finish(tasks, plan.total).await
+            Err(status) => {
+                t.failed(&status, total as u64);
+                answered = total;
+            }
+        }
+        if answered < total {
+            *t.refused.entry("UNANSWERED".into()).or_default() += (total - answered) as u64;
+        }
+        feeder.abort();
+        t.first_send = first_send.get().copied();
+        t
+    })
+    .await
 }
 
 async fn finish(tasks: Vec<tokio::task::JoinHandle<Tally>>, sent: usize) -> Outcome {
@@ -870,6 +1008,7 @@ impl Report {
             "target_rate": self.rate,
             "enterprises": self.enterprises,
             "batch": if self.mode == Mode::Batch { Some(self.batch) } else { None },
+            "stream_window": if self.mode == Mode::Stream { Some(STREAM_WINDOW_COMMANDS) } else { None },
             "senders": self.senders,
             "connections": self.connections,
             "cores": self.cores,
@@ -898,10 +1037,11 @@ impl Report {
         println!(
             "carbon bench: {} ({}), {} enterprises, {} senders over {} connections, {} cores",
             self.mode.name(),
-            if self.mode == Mode::Batch {
-                format!("{} orders per SubmitBatch", self.batch)
-            } else {
-                "one order per Submit".into()
+            match self.mode {
+                Mode::Unary => "one order per Submit".to_string(),
+                Mode::Batch => format!("{} orders per SubmitBatch", self.batch),
+                Mode::Stream =>
+                    format!("one SubmitStream per sender, up to {STREAM_WINDOW_COMMANDS} orders in flight on each"),
             },
             self.enterprises,
             self.senders,

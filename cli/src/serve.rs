@@ -13,10 +13,12 @@
 
 mod feed;
 mod genesis;
+mod limits;
 mod market;
 mod regulator;
 mod sequencer;
 pub(crate) mod service;
+mod submit_stream;
 
 use std::io::Write;
 use std::net::SocketAddr;

@@ -1,6 +1,6 @@
 //! A journal flush that fails stops the sequencer for good: the command
-//! whose flush failed is never acknowledged, every later Submit is
-//! UNAVAILABLE, health says NOT_SERVING, and after a restart everything
+//! whose flush failed is never acknowledged, every later Submit (and
+//! SubmitBatch, SubmitStream) is UNAVAILABLE, health says NOT_SERVING, and after a restart everything
 //! acknowledged is there (the failed command may or may not be).
 //!
 //! The failure is injected with the test hook
@@ -63,6 +63,15 @@ async fn a_failed_flush_stops_the_sequencer() {
         .submit_batch(pb::SubmitBatchRequest { commands: batch })
         .await
         .expect_err("refused");
+    assert_eq!(st.code(), tonic::Code::Unavailable, "{st:?}");
+    // A SubmitStream opens, but its envelope gets no result: the stream ends UNAVAILABLE.
+    let streamed = vec![s.sign(json!({"as": OPERATOR, "cmd": "deposit", "account": "NB-POWER", "amount": "1.00"}))];
+    let mut answers = c
+        .submit_stream(tokio_stream::iter(streamed))
+        .await
+        .expect("the stream opens")
+        .into_inner();
+    let st = answers.message().await.expect_err("refused");
     assert_eq!(st.code(), tonic::Code::Unavailable, "{st:?}");
     let st = c
         .get_account(pb::GetAccountRequest { id: "HZ-STEEL".into() })

@@ -1,5 +1,5 @@
 //! Limits on what clients control (docs/RULES.md, "Limits on hostile
-//! input"), each refused with a clear status: streams per connection, and
+//! input"), each refused with a clear status: streams and submit streams per connection, and
 //! string fields longer than 256 bytes inside commands. (The message size,
 //! batch and payload limits are tested in grpc.rs.)
 
@@ -11,9 +11,14 @@ use carbon_proto::v1 as pb;
 use grpc_support::*;
 use pb::market_client::MarketClient;
 use serde_json::json;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
 
 /// The per-connection stream limit of `carbon serve` (serve/market.rs).
 const MAX_STREAMS_PER_CONNECTION: usize = 64;
+
+/// The per-connection SubmitStream limit of `carbon serve` (serve/service.rs).
+const MAX_SUBMIT_STREAMS_PER_CONNECTION: usize = 16;
 
 fn market_data() -> pb::MarketDataRequest {
     pb::MarketDataRequest {
@@ -72,6 +77,57 @@ async fn one_connection_may_hold_only_so_many_streams() {
     let mut c = server.client().await;
     let mut signer = Signer::default();
     small_market(&mut c, &mut signer).await;
+}
+
+/// Opens a SubmitStream; returns its request side and its answers.
+async fn open(
+    client: &mut pb::ledger_client::LedgerClient<tonic::transport::Channel>,
+) -> Result<(mpsc::Sender<pb::SignedCommand>, tonic::Streaming<pb::CommandResult>), tonic::Status> {
+    let (tx, rx) = mpsc::channel(1);
+    let answers = client.submit_stream(ReceiverStream::new(rx)).await?;
+    Ok((tx, answers.into_inner()))
+}
+
+#[tokio::test]
+async fn one_connection_may_hold_only_so_many_submit_streams() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::with_test_genesis(dir.path());
+    let mut one = server.client().await;
+    let mut streams = Vec::new();
+    for _ in 0..MAX_SUBMIT_STREAMS_PER_CONNECTION {
+        streams.push(open(&mut one).await.expect("a submit stream"));
+    }
+    let refused = open(&mut one).await.expect_err("one submit stream too many");
+    assert_eq!(refused.code(), tonic::Code::ResourceExhausted, "{refused:?}");
+    assert!(refused.message().contains("this connection"), "{refused:?}");
+
+    // Another connection is not affected, and the open streams still work.
+    let mut other = server.client().await;
+    drop(open(&mut other).await.expect("another connection streams"));
+    let mut s = Signer::default();
+    let (tx, answers) = streams.last_mut().unwrap();
+    tx.send(s.sign(json!({"as": "HZ-EEB", "cmd": "create_account", "id": "HZ-STEEL", "role": "entity"})))
+        .await
+        .unwrap();
+    let r = answers.message().await.unwrap().expect("an answer");
+    assert!(r.outcome.unwrap().ok);
+
+    // A stream closed by its client frees its slot.
+    streams.truncate(MAX_SUBMIT_STREAMS_PER_CONNECTION - 1);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match open(&mut one).await {
+            Ok(s) => {
+                streams.push(s);
+                break;
+            }
+            Err(s) if s.code() == tonic::Code::ResourceExhausted => {
+                assert!(tokio::time::Instant::now() < deadline, "the slot was never freed");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(s) => panic!("{s:?}"),
+        }
+    }
 }
 
 #[tokio::test]

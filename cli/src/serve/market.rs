@@ -4,9 +4,8 @@
 //! everyone, and an account's own order and execution updates for that
 //! account alone (the subscription is signed by its key).
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use carbon_ledger::num::fmt_ticks;
@@ -15,11 +14,12 @@ use carbon_ledger::views;
 use carbon_proto::v1 as pb;
 use ed25519_dalek::{Signature, VerifyingKey};
 use prost::Message;
-use tokio::sync::{broadcast, mpsc, Semaphore};
+use tokio::sync::{broadcast, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
 use super::feed::{Feed, FEED_DEPTH};
+use super::limits::StreamLimits;
 use super::sequencer::{Handle, Unavailable};
 
 /// Most book levels a query returns per side.
@@ -37,52 +37,15 @@ const QUERY_FRESHNESS_MS: u64 = 5 * 60 * 1000;
 /// The market-data service.
 pub struct MarketService {
     seq: Handle,
-    streams: Arc<Semaphore>,
-    /// Open streams per connection.
-    per_connection: Arc<Mutex<HashMap<SocketAddr, usize>>>,
-}
-
-/// One stream counted against its connection; uncounted when dropped.
-struct ConnectionSlot {
-    peer: SocketAddr,
-    counts: Arc<Mutex<HashMap<SocketAddr, usize>>>,
-}
-
-impl ConnectionSlot {
-    fn take(counts: &Arc<Mutex<HashMap<SocketAddr, usize>>>, peer: SocketAddr) -> Result<ConnectionSlot, Status> {
-        let mut map = counts.lock().unwrap_or_else(|p| p.into_inner());
-        let n = map.entry(peer).or_insert(0);
-        if *n >= MAX_STREAMS_PER_CONNECTION {
-            return Err(Status::resource_exhausted(format!(
-                "too many open streams on this connection (at most {MAX_STREAMS_PER_CONNECTION})"
-            )));
-        }
-        *n += 1;
-        Ok(ConnectionSlot {
-            peer,
-            counts: counts.clone(),
-        })
-    }
-}
-
-impl Drop for ConnectionSlot {
-    fn drop(&mut self) {
-        let mut map = self.counts.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(n) = map.get_mut(&self.peer) {
-            *n -= 1;
-            if *n == 0 {
-                map.remove(&self.peer);
-            }
-        }
-    }
+    /// Open streams, over the server and per connection.
+    streams: StreamLimits,
 }
 
 impl MarketService {
     pub fn new(seq: Handle) -> Self {
         MarketService {
             seq,
-            streams: Arc::new(Semaphore::new(MAX_STREAMS)),
-            per_connection: Arc::default(),
+            streams: StreamLimits::new("streams", MAX_STREAMS, MAX_STREAMS_PER_CONNECTION),
         }
     }
 
@@ -129,17 +92,9 @@ impl MarketService {
         T: Send + 'static,
         F: FnMut(&Feed) -> Vec<T> + Send + 'static,
     {
-        let slot = peer
-            .map(|p| ConnectionSlot::take(&self.per_connection, p))
-            .transpose()?;
-        let permit = self
-            .streams
-            .clone()
-            .try_acquire_owned()
-            .map_err(|_| Status::resource_exhausted("too many open streams"))?;
+        let slot = self.streams.admit(peer)?;
         let (tx, rx) = mpsc::channel(STREAM_BUFFER);
         tokio::spawn(async move {
-            let _permit = permit;
             let _slot = slot;
             loop {
                 let next = tokio::select! {

@@ -8,6 +8,11 @@
 //! (one flush for the whole batch: group commit) and only then answers every
 //! request of the batch. An answer therefore always means durable.
 //!
+//! Requests are sequenced in the order they enter the channel. A handler
+//! that queues a request with [`Handle::enqueue`] and only then queues the
+//! next keeps its envelopes in order while it waits for none of them:
+//! SubmitStream pipelines one client's commands this way.
+//!
 //! # Reads
 //!
 //! Queries go through the same channel as closures run against `&Node`
@@ -102,6 +107,25 @@ impl Request {
     }
 }
 
+/// A Submit request in the sequencer's channel, not yet answered. Exists so
+/// that queueing (which fixes the order) and waiting for durability are two
+/// steps: a caller may queue several requests in order and wait for them
+/// afterwards. Dropping it does not withdraw the request.
+pub struct Queued {
+    answer: oneshot::Receiver<Result<Vec<Submitted>, Unavailable>>,
+    /// Envelopes in the request: the number of answers to expect.
+    envelopes: usize,
+}
+
+impl Queued {
+    /// One answer per envelope, in order, once the batch is durable.
+    pub async fn answers(self) -> Result<Vec<Submitted>, Unavailable> {
+        let out = self.answer.await.map_err(|_| gone())??;
+        assert_eq!(out.len(), self.envelopes, "one answer per envelope");
+        Ok(out)
+    }
+}
+
 /// The handlers' side of the sequencer: cheap to clone.
 #[derive(Clone)]
 pub struct Handle {
@@ -124,15 +148,23 @@ impl Handle {
     /// Sequences `batch` (at most [`MAX_BATCH`] envelopes) and returns one
     /// answer per envelope, in order, once the batch is durable.
     pub async fn submit(&self, batch: Vec<(pb::SignedCommand, bool)>) -> Result<Vec<Submitted>, Unavailable> {
+        self.enqueue(batch).await?.answers().await
+    }
+
+    /// Queues `batch` (at most [`MAX_BATCH`] envelopes) and returns as soon
+    /// as it is in the sequencer's channel, behind every request queued
+    /// before it; [`Queued::answers`] waits for the answers. Waits while the
+    /// queue is full.
+    pub async fn enqueue(&self, batch: Vec<(pb::SignedCommand, bool)>) -> Result<Queued, Unavailable> {
         assert!(
             !batch.is_empty() && batch.len() <= MAX_BATCH,
             "a request holds 1 to MAX_BATCH envelopes"
         );
-        let n = batch.len();
+        let envelopes = batch.len();
         let permit = self
             .permits
             .clone()
-            .acquire_many_owned(n as u32)
+            .acquire_many_owned(envelopes as u32)
             .await
             .map_err(|_| gone())?;
         let (reply, answer) = oneshot::channel();
@@ -144,9 +176,7 @@ impl Handle {
             })
             .await
             .map_err(|_| gone())?;
-        let out = answer.await.map_err(|_| gone())??;
-        assert_eq!(out.len(), n, "one answer per envelope");
-        Ok(out)
+        Ok(Queued { answer, envelopes })
     }
 
     /// Runs `f` on the sequencer thread, between batches, and returns its

@@ -1,6 +1,8 @@
 //! `carbon.v1.Ledger` over gRPC: checks the limits, verifies signatures in
 //! parallel, hands envelopes to the [sequencer](super::sequencer) and turns
-//! its answers into protobuf results or statuses (RULEBOOK.md 12).
+//! its answers into protobuf results or statuses (RULEBOOK.md 12). Submit,
+//! SubmitBatch and SubmitStream (its pipeline is in
+//! [submit_stream](super::submit_stream)) share one way in, [`Submitter`].
 //!
 //! # Signature pre-verification
 //!
@@ -43,9 +45,11 @@ use prost::Message;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::Stream;
-use tonic::{Request, Response, Status};
+use tonic::{Request, Response, Status, Streaming};
 
-use super::sequencer::{Handle, KeyMap, Unavailable, JOURNAL_CHUNK};
+use super::limits::StreamLimits;
+use super::sequencer::{Handle, KeyMap, Queued, Unavailable, JOURNAL_CHUNK};
+use super::submit_stream;
 
 /// Most envelopes in one SubmitBatch (the node's batch bound).
 pub const MAX_BATCH_ENVELOPES: usize = MAX_BATCH;
@@ -67,25 +71,113 @@ const MIN_VERIFY_CHUNK: usize = 32;
 /// Journal entries buffered per StreamJournal call ahead of the client.
 const STREAM_BUFFER: usize = 256;
 
+/// Most SubmitStream calls open at once over the whole server.
+pub const MAX_SUBMIT_STREAMS: usize = 256;
+
+/// Most SubmitStream calls open at once on one connection, so that one
+/// client cannot take all of [`MAX_SUBMIT_STREAMS`].
+pub const MAX_SUBMIT_STREAMS_PER_CONNECTION: usize = 16;
+
 /// The service: shared by every connection (tonic wraps it in an `Arc`).
 pub struct LedgerService {
     seq: Handle,
-    keys: KeyMap,
-    /// Blocking tasks one SubmitBatch spreads its verification over.
-    verify_tasks: usize,
+    submitter: Submitter,
     /// Proofs are answered one at a time: each copies the Merkle tree.
     proofs: Arc<tokio::sync::Semaphore>,
+    /// Open SubmitStream calls, over the server and per connection.
+    submit_streams: StreamLimits,
 }
 
 impl LedgerService {
     pub fn new(seq: Handle, keys: KeyMap) -> Self {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         LedgerService {
+            submitter: Submitter {
+                seq: seq.clone(),
+                keys,
+                verify_tasks: cores,
+            },
             seq,
-            keys,
-            verify_tasks: cores,
             proofs: Arc::new(tokio::sync::Semaphore::new(1)),
+            submit_streams: StreamLimits::new("submit streams", MAX_SUBMIT_STREAMS, MAX_SUBMIT_STREAMS_PER_CONNECTION),
         }
+    }
+
+    async fn read<T, F>(&self, f: F) -> Result<T, Status>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Node) -> T + Send + 'static,
+    {
+        self.seq.read(f).await.map_err(unavailable)
+    }
+}
+
+/// The way in shared by Submit, SubmitBatch and SubmitStream: the payload
+/// limit, strict signature checks spread over the cores, and the hand-off
+/// to the sequencer. Its own type, cheap to clone, so that a SubmitStream's
+/// task can own one and every path checks envelopes the same way.
+#[derive(Clone)]
+pub(super) struct Submitter {
+    seq: Handle,
+    keys: KeyMap,
+    /// Blocking tasks one request spreads its verification over.
+    verify_tasks: usize,
+}
+
+/// Envelopes handed to the sequencer and not yet answered (from
+/// [`Submitter::enqueue`]): the answers of oversized envelopes, given at
+/// once, and the queued request of the rest.
+pub(super) struct PendingResults {
+    /// One per envelope, in order: `Some` when already answered.
+    results: Vec<Option<pb::CommandResult>>,
+    /// The rest, queued at the sequencer; `None` when nothing was queued.
+    queued: Option<Queued>,
+}
+
+impl PendingResults {
+    /// One result per envelope, in order, once every queued one is durable.
+    pub(super) async fn results(self) -> Result<Vec<pb::CommandResult>, Status> {
+        let mut results = self.results;
+        if let Some(queued) = self.queued {
+            let mut answers = queued.answers().await.map_err(unavailable)?.into_iter();
+            for slot in results.iter_mut().filter(|r| r.is_none()) {
+                *slot = Some(command_result(answers.next().expect("one answer per envelope")));
+            }
+        }
+        Ok(results
+            .into_iter()
+            .map(|r| r.expect("every command answered"))
+            .collect())
+    }
+}
+
+impl Submitter {
+    /// Answers oversized envelopes `MALFORMED` (unsequenced), verifies the
+    /// rest and queues them at the sequencer as one request. Returns once
+    /// they are queued, so that requests queued one after another are
+    /// sequenced in that order; [`PendingResults::results`] waits for the
+    /// answers. At most [`MAX_BATCH_ENVELOPES`] envelopes.
+    pub(super) async fn enqueue(&self, envs: Vec<pb::SignedCommand>) -> Result<PendingResults, Status> {
+        let mut results: Vec<Option<pb::CommandResult>> = Vec::with_capacity(envs.len());
+        let mut to_sequence = Vec::with_capacity(envs.len());
+        for env in envs {
+            if oversized(&env) {
+                results.push(Some(command_result(Submitted {
+                    seq: None,
+                    result: Err(Code::Malformed),
+                })));
+            } else {
+                results.push(None);
+                to_sequence.push(env);
+            }
+        }
+        let queued = if to_sequence.is_empty() {
+            None
+        } else {
+            let checked = self.preverify(to_sequence).await?;
+            Some(self.seq.enqueue(checked).await.map_err(unavailable)?)
+        };
+        Ok(PendingResults { results, queued })
     }
 
     /// Verifies the envelopes' signatures on the blocking pool, spread over
@@ -115,14 +207,6 @@ impl LedgerService {
             out.extend(t.await.map_err(|e| Status::internal(format!("signature check: {e}")))?);
         }
         Ok(out)
-    }
-
-    async fn read<T, F>(&self, f: F) -> Result<T, Status>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Node) -> T + Send + 'static,
-    {
-        self.seq.read(f).await.map_err(unavailable)
     }
 }
 
@@ -168,7 +252,7 @@ fn rejected_why(seq: Option<u64>) -> String {
     }
 }
 
-/// A Submit answer as a protobuf result (for SubmitBatch).
+/// A Submit answer as a protobuf result (for SubmitBatch and SubmitStream).
 fn command_result(s: Submitted) -> pb::CommandResult {
     pb::CommandResult {
         seq: s.seq.unwrap_or(0),
@@ -286,7 +370,7 @@ impl Ledger for LedgerService {
         if oversized(&env) {
             return Err(rejection(Code::Malformed, oversized_why(&env)));
         }
-        let checked = self.preverify(vec![env]).await?;
+        let checked = self.submitter.preverify(vec![env]).await?;
         let answer = self
             .seq
             .submit(checked)
@@ -311,34 +395,21 @@ impl Ledger for LedgerService {
                 envs.len()
             )));
         }
-        // Oversized envelopes are answered here; the rest go to the node.
-        let mut results: Vec<Option<pb::CommandResult>> = Vec::with_capacity(envs.len());
-        let mut to_sequence = Vec::with_capacity(envs.len());
-        for env in envs {
-            if oversized(&env) {
-                results.push(Some(command_result(Submitted {
-                    seq: None,
-                    result: Err(Code::Malformed),
-                })));
-            } else {
-                results.push(None);
-                to_sequence.push(env);
-            }
-        }
-        if !to_sequence.is_empty() {
-            let checked = self.preverify(to_sequence).await?;
-            let answers = self.seq.submit(checked).await.map_err(unavailable)?;
-            let mut answers = answers.into_iter();
-            for slot in results.iter_mut().filter(|r| r.is_none()) {
-                *slot = Some(command_result(answers.next().expect("one answer per envelope")));
-            }
-        }
-        Ok(Response::new(pb::SubmitBatchResponse {
-            results: results
-                .into_iter()
-                .map(|r| r.expect("every command answered"))
-                .collect(),
-        }))
+        let results = self.submitter.enqueue(envs).await?.results().await?;
+        Ok(Response::new(pb::SubmitBatchResponse { results }))
+    }
+
+    type SubmitStreamStream = ReceiverStream<Result<pb::CommandResult, Status>>;
+
+    /// Pipelined submission: see [`submit_stream`] for how the envelopes
+    /// are gathered, bounded and answered.
+    async fn submit_stream(
+        &self,
+        request: Request<Streaming<pb::SignedCommand>>,
+    ) -> Result<Response<Self::SubmitStreamStream>, Status> {
+        let slot = self.submit_streams.admit(request.remote_addr())?;
+        let results = submit_stream::start(self.submitter.clone(), request.into_inner(), slot);
+        Ok(Response::new(results))
     }
 
     async fn get_account(&self, request: Request<pb::GetAccountRequest>) -> Result<Response<pb::AccountView>, Status> {
