@@ -397,39 +397,65 @@ mod tests {
     #[test]
     fn an_unusable_snapshot_is_ignored() {
         type Spoil = fn(&Path);
-        let spoilers: [(&str, Spoil); 4] = [
-            ("a flipped byte", |d| {
+        let spoilers: [(&str, &str, Spoil); 5] = [
+            ("a flipped byte", "checksum", |d| {
                 let p = d.join("state.snapshot");
                 let mut b = std::fs::read(&p).unwrap();
                 let mid = b.len() / 2;
                 b[mid] ^= 1;
                 std::fs::write(p, b).unwrap();
             }),
-            ("truncated leaves", |d| {
+            ("another build's snapshot (a valid checksum)", "another build", |d| {
+                use sha2::{Digest, Sha256};
+                let p = d.join("state.snapshot");
+                let mut b = std::fs::read(&p).unwrap();
+                let code_id_at = b"carbon-ledger snapshot v1\n".len();
+                assert_eq!(b[code_id_at..code_id_at + 32], crate::snapshot::code_id());
+                b[code_id_at] ^= 1;
+                let body_end = b.len() - 32;
+                let sum = Sha256::digest(&b[..body_end]);
+                b[body_end..].copy_from_slice(&sum);
+                std::fs::write(p, b).unwrap();
+            }),
+            ("truncated leaves", "fewer than", |d| {
                 let f = std::fs::OpenOptions::new()
                     .write(true)
                     .open(d.join("leaves.snapshot"))
                     .unwrap();
                 f.set_len(64).unwrap();
             }),
-            ("a changed leaf", |d| {
+            ("a changed leaf", "Merkle root", |d| {
                 let p = d.join("leaves.snapshot");
                 let mut b = std::fs::read(&p).unwrap();
                 b[40] ^= 1;
                 std::fs::write(p, b).unwrap();
             }),
-            ("another ledger's snapshot", |d| {
-                let other = tempfile::tempdir().unwrap();
-                ledger_with_snapshot(other.path(), 120);
-                for f in ["state.snapshot", "leaves.snapshot"] {
-                    std::fs::copy(other.path().join(f), d.join(f)).unwrap();
-                }
-            }),
+            (
+                "another ledger's snapshot",
+                "not the one the snapshot was taken after",
+                |d| {
+                    let other = tempfile::tempdir().unwrap();
+                    let day: String = include_str!("../../tests/market-days/random-17-mixed.jsonl")
+                        .lines()
+                        .take(60)
+                        .map(|l| format!("{l}\n"))
+                        .collect();
+                    replay(&day, other.path()).unwrap().node.snapshot().unwrap();
+                    for f in ["state.snapshot", "leaves.snapshot"] {
+                        std::fs::copy(other.path().join(f), d.join(f)).unwrap();
+                    }
+                },
+            ),
         ];
-        for (what, spoil) in spoilers {
+        for (what, why, spoil) in spoilers {
             let dir = tempfile::tempdir().unwrap();
             ledger_with_snapshot(dir.path(), 100);
             spoil(dir.path());
+            {
+                let journal = Journal::open(dir.path()).unwrap();
+                let refused = snapshot::load(dir.path(), &journal).err().unwrap_or_default();
+                assert!(refused.contains(why), "{what}: refused with {refused:?}");
+            }
             assert_eq!(open_and_compare(dir.path()), 0, "{what}: replayed from the genesis");
         }
     }

@@ -12,13 +12,22 @@
 //! - the Merkle root recomputed from the stored leaf hashes is the root it
 //!   names;
 //! - the entries after it replay with exactly their stored outcomes (the
-//!   usual checks of [`crate::audit`]).
+//!   usual checks of [`crate::audit`]);
+//! - it was written by the same state-machine code (the code id): postcard
+//!   carries no field names, so a snapshot of another layout could decode
+//!   into nonsense. A build that changes the state machine replays the
+//!   whole journal once, then writes its own snapshots.
+//!
+//! The entries before the snapshot are not checked again at start-up: the
+//! node trusts its own snapshot as it trusts its own journal. Checking
+//! every entry is `carbon audit verify`'s job, and it ignores snapshots.
 //!
 //! # Files (in the ledger's folder, beside sled's)
 //!
-//! - `state.snapshot`: `MAGIC`, the body's length (u64 LE), the body
-//!   (postcard: tree size, root, last leaf hash, the state; see
-//!   [`crate::state::image`]) and the SHA-256 of everything before it.
+//! - `state.snapshot`: `MAGIC`, the [code id](code_id), the body's length
+//!   (u64 LE), the body (postcard: tree size, root, last leaf hash, the
+//!   state; see [`crate::state::image`]) and the SHA-256 of everything
+//!   before it.
 //!   Written to a temporary file, synced, then renamed over the old one, so a
 //!   crash leaves either the old snapshot or the new one.
 //! - `leaves.snapshot`: every leaf hash of the Merkle tree, 32 bytes each,
@@ -57,6 +66,35 @@ pub const DEFAULT_EVERY_ENTRIES: u64 = 200_000;
 
 /// First bytes of a snapshot file; the version changes with the format.
 const MAGIC: &[u8] = b"carbon-ledger snapshot v1\n";
+
+/// The sources of every type in the image and of the code that computes
+/// it; a snapshot is used only by a build with the same sources.
+const STATE_SOURCES: &[&str] = &[
+    include_str!("state/mod.rs"),
+    include_str!("state/allocation.rs"),
+    include_str!("state/auction.rs"),
+    include_str!("state/block.rs"),
+    include_str!("state/compliance.rs"),
+    include_str!("state/events.rs"),
+    include_str!("state/image.rs"),
+    include_str!("state/mrv.rs"),
+    include_str!("state/registry.rs"),
+    include_str!("state/trading.rs"),
+    include_str!("command.rs"),
+    include_str!("num.rs"),
+    include_str!("snapshot.rs"),
+];
+
+/// What identifies the code that writes and reads snapshots: the SHA-256 of
+/// [`STATE_SOURCES`].
+pub fn code_id() -> Hash {
+    let mut h = Sha256::new();
+    for src in STATE_SOURCES {
+        h.update((src.len() as u64).to_le_bytes());
+        h.update(src);
+    }
+    h.finalize().into()
+}
 
 const STATE_FILE: &str = "state.snapshot";
 const STATE_TMP: &str = "state.snapshot.tmp";
@@ -240,7 +278,7 @@ impl Job {
         let mut f = File::create(&tmp)?;
         let mut hasher = Sha256::new();
         let len = (self.body.len() as u64).to_le_bytes();
-        for part in [MAGIC, &len, &self.body] {
+        for part in [MAGIC, &code_id(), &len, &self.body] {
             hasher.update(part);
             f.write_all(part)?;
         }
@@ -310,6 +348,9 @@ fn checked_body(bytes: &[u8]) -> Result<&[u8], String> {
     let rest = bytes
         .strip_prefix(MAGIC)
         .ok_or("not a snapshot of this version (magic)")?;
+    let rest = rest
+        .strip_prefix(code_id().as_slice())
+        .ok_or("written by another build of the state machine")?;
     if rest.len() < 8 + 32 {
         return Err("the snapshot is truncated".into());
     }
