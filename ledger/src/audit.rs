@@ -117,13 +117,7 @@ pub fn rebuild(
     mut progress: impl FnMut(u64),
 ) -> Result<Rebuilt, RebuildError> {
     if !check_signatures {
-        let never = AtomicU64::new(u64::MAX);
-        let result = replay_journal(journal, None, &mut |_| {}, &never, &mut progress);
-        return match result {
-            Ok(Some(r)) => Ok(r),
-            Ok(None) => unreachable_stop(),
-            Err(e) => Err(e),
-        };
+        return replay_unsigned(journal, None, progress);
     }
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
@@ -195,9 +189,18 @@ pub struct Resume {
 
 /// Replays the journal's entries after `from`, checked as [`rebuild`] checks
 /// them but without client signatures (start-up from a snapshot).
-pub fn rebuild_from(journal: &Journal, from: Resume, mut progress: impl FnMut(u64)) -> Result<Rebuilt, RebuildError> {
+pub fn rebuild_from(journal: &Journal, from: Resume, progress: impl FnMut(u64)) -> Result<Rebuilt, RebuildError> {
+    replay_unsigned(journal, Some(from), progress)
+}
+
+/// The replay without client signatures, which never stops early.
+fn replay_unsigned(
+    journal: &Journal,
+    start: Option<Resume>,
+    mut progress: impl FnMut(u64),
+) -> Result<Rebuilt, RebuildError> {
     let never = AtomicU64::new(u64::MAX);
-    match replay_journal(journal, Some(from), &mut |_| {}, &never, &mut progress) {
+    match replay_journal(journal, start, &mut |_| {}, &never, &mut progress) {
         Ok(Some(r)) => Ok(r),
         Ok(None) => unreachable_stop(),
         Err(e) => Err(e),
