@@ -124,7 +124,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let operator = &state.accounts[state.operator as usize];
     let mut out = std::io::stdout().lock();
     match &origin {
-        Origin::Opened => match node.snapshot_size() {
+        Origin::Opened => match node.last_snapshot_size() {
             0 => writeln!(out, "opened the ledger in {}", a.data.display())?,
             n => writeln!(
                 out,

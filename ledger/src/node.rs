@@ -160,9 +160,9 @@ impl Node {
         Ok((rebuild(journal, false, |_| {})?, 0))
     }
 
-    /// The tree size of the snapshot this node started from, if it did
-    /// (only right after [`Node::open`]; later snapshots change it).
-    pub fn snapshot_size(&self) -> u64 {
+    /// The tree size of the latest snapshot written or loaded (0: none);
+    /// right after [`Node::open`], the one it started from.
+    pub fn last_snapshot_size(&self) -> u64 {
         self.snapshots.last_size()
     }
 
@@ -352,7 +352,7 @@ mod tests {
         assert_eq!(image(node.state()), image(&full.state), "the resumed state differs");
         assert_eq!(node.tree(), &full.tree);
         assert_eq!(node.last_hash, full.last_hash);
-        node.snapshot_size()
+        node.last_snapshot_size()
     }
 
     fn ledger_with_snapshot(dir: &Path, lines: usize) -> u64 {
@@ -385,7 +385,7 @@ mod tests {
         let first;
         {
             let mut node = Node::open(dir.path(), operator()).unwrap();
-            assert_eq!(node.snapshot_size(), 0, "replay() takes no snapshot by itself");
+            assert_eq!(node.last_snapshot_size(), 0, "replay() takes no snapshot by itself");
             first = node.len();
             node.set_snapshot_every(Some(40));
             submit_rest(&mut node, 50);
