@@ -49,6 +49,7 @@ use prost::Message;
 use crate::checkpoint::{self, Checkpoint};
 use crate::journal::{Journal, StoreError};
 use crate::merkle::{leaf_hash, Hash, MerkleTree};
+use crate::signature::{has_small_order_y, is_canonical_y, verify_strict};
 use crate::state::{outcome_to_pb, signing_message, State};
 
 /// Signatures per `verify_batch` call: large enough to amortise the
@@ -276,7 +277,7 @@ fn first_bad_signature(chunk: &[SigJob]) -> Option<Mismatch> {
         return early;
     }
     for (i, job) in chunk.iter().enumerate().take(messages.len()) {
-        if keys[i].verify_strict(&messages[i], &signatures[i]).is_err() {
+        if !verify_strict(&keys[i], &messages[i], &signatures[i]) {
             return Some(bad(job.seq, signature_failure(job)));
         }
     }
@@ -306,51 +307,6 @@ fn precheck(job: &SigJob) -> Result<Signature, String> {
         return Err(signature_failure(job));
     }
     Ok(sig)
-}
-
-/// The y-coordinates (little endian, sign bit clear) of the eight points of
-/// small order on edwards25519: the identity, the point of order 2, the two
-/// of order 4 and the four of order 8 (two y values, each with either sign
-/// of x). As in libsodium's `ge25519_has_small_order`.
-pub const SMALL_ORDER_Y: [[u8; 32]; 5] = [
-    // y = 0: the two points of order 4
-    [0; 32],
-    // y = 1: the identity
-    [
-        0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, //
-        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-    ],
-    // the points of order 8
-    [
-        0x26, 0xe8, 0x95, 0x8f, 0xc2, 0xb2, 0x27, 0xb0, 0x45, 0xc3, 0xf4, 0x89, 0xf2, 0xef, 0x98, 0xf0, //
-        0xd5, 0xdf, 0xac, 0x05, 0xd3, 0xc6, 0x33, 0x39, 0xb1, 0x38, 0x02, 0x88, 0x6d, 0x53, 0xfc, 0x05,
-    ],
-    [
-        0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b, 0x76, 0x0d, 0x10, 0x67, 0x0f, //
-        0x2a, 0x20, 0x53, 0xfa, 0x2c, 0x39, 0xcc, 0xc6, 0x4e, 0xc7, 0xfd, 0x77, 0x92, 0xac, 0x03, 0x7a,
-    ],
-    // y = p - 1 = -1: the point of order 2
-    [
-        0xec, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, //
-        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f,
-    ],
-];
-
-/// Whether a compressed point encodes a point of small order (whatever
-/// its sign bit).
-pub fn has_small_order_y(point: &[u8; 32]) -> bool {
-    let mut y = *point;
-    y[31] &= 0x7f;
-    SMALL_ORDER_Y.contains(&y)
-}
-
-/// Whether the y-coordinate of a compressed point is below p = 2^255 - 19
-/// (`verify_strict` compares `R` byte for byte with a canonical encoding).
-pub fn is_canonical_y(point: &[u8; 32]) -> bool {
-    // y >= p exactly when its top 250 bits are all set and the low byte is
-    // at least 0xed.
-    let top_set = point[31] & 0x7f == 0x7f && point[1..31].iter().all(|&b| b == 0xff);
-    !(top_set && point[0] >= 0xed)
 }
 
 fn signature_failure(job: &SigJob) -> String {
@@ -555,47 +511,4 @@ fn check_checkpoint(
         )
         .into()),
     }
-}
-
-/// Verifies client signatures as the audit does: the cheap checks of
-/// `verify_strict` that batch verification lacks (64 bytes, a key not of
-/// small order, `R` canonical and not of small order), then one
-/// `ed25519_dalek::verify_batch` over those that pass and, only when the
-/// batch fails, each one alone with `verify_strict`. `None` as a key
-/// (actor unknown) is `false`. For the service, which must accept exactly
-/// what `carbon audit verify` accepts.
-pub fn verify_signatures(items: &[(Option<VerifyingKey>, &pb::SignedCommand)]) -> Vec<bool> {
-    let mut ok = vec![false; items.len()];
-    let mut idx = Vec::with_capacity(items.len());
-    let mut messages = Vec::with_capacity(items.len());
-    let mut signatures = Vec::with_capacity(items.len());
-    let mut keys = Vec::with_capacity(items.len());
-    for (i, (key, env)) in items.iter().enumerate() {
-        let Some(key) = key else { continue };
-        let Ok(sig) = Signature::from_slice(&env.signature) else {
-            continue;
-        };
-        let r = sig.r_bytes();
-        if key.is_weak() || !is_canonical_y(r) || has_small_order_y(r) {
-            continue;
-        }
-        idx.push(i);
-        messages.push(signing_message(&env.payload));
-        signatures.push(sig);
-        keys.push(*key);
-    }
-    if idx.is_empty() {
-        return ok;
-    }
-    let refs: Vec<&[u8]> = messages.iter().map(Vec::as_slice).collect();
-    if ed25519_dalek::verify_batch(&refs, &signatures, &keys).is_ok() {
-        for i in idx {
-            ok[i] = true;
-        }
-    } else {
-        for (j, i) in idx.into_iter().enumerate() {
-            ok[i] = keys[j].verify_strict(&messages[j], &signatures[j]).is_ok();
-        }
-    }
-    ok
 }

@@ -18,6 +18,7 @@ pub mod node;
 pub mod num;
 pub mod replay;
 pub mod report;
+pub mod signature;
 pub mod snapshot;
 pub mod state;
 pub mod views;

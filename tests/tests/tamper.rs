@@ -538,7 +538,7 @@ fn the_verify_binary_on_a_clean_and_a_tampered_ledger() {
 
 #[test]
 fn the_small_order_table_is_right() {
-    use carbon_ledger::audit::{has_small_order_y, is_canonical_y, SMALL_ORDER_Y};
+    use carbon_ledger::signature::{has_small_order_y, is_canonical_y, SMALL_ORDER_Y};
     use ed25519_dalek::VerifyingKey;
     // Every listed y is a point of small order (a typo would make it
     // another point or none).
@@ -578,7 +578,7 @@ fn the_small_order_table_is_right() {
 fn a_signature_with_a_small_order_r_is_refused() {
     let l = ledger(REGISTRY_DAY);
     let k = l.len / 2;
-    for y in carbon_ledger::audit::SMALL_ORDER_Y {
+    for y in carbon_ledger::signature::SMALL_ORDER_Y {
         let mut e = l.entry(k);
         let Some(pb::journal_entry::Input::Command(env)) = &mut e.input else {
             panic!()

@@ -75,8 +75,11 @@ impl MarketService {
             .map_err(|_| Status::unauthenticated("BAD_SIGNATURE: not a signature"))?;
         let mut msg = carbon_proto::QUERY_SIGNING_PREFIX.to_vec();
         msg.extend_from_slice(&q.payload);
-        key.verify_strict(&msg, &sig)
-            .map_err(|_| Status::unauthenticated("BAD_SIGNATURE: the query is not signed by the account"))?;
+        if !carbon_ledger::signature::verify_strict(&key, &msg, &sig) {
+            return Err(Status::unauthenticated(
+                "BAD_SIGNATURE: the query is not signed by the account",
+            ));
+        }
         Ok(query.account)
     }
 

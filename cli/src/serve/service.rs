@@ -18,13 +18,16 @@
 //! only for bad envelopes.
 //!
 //! The envelopes of a request are split over the cores and each signature
-//! is checked with `verify_strict`, the check every later audit makes.
+//! is checked with [`carbon_ledger::signature::verify_strict`]: exactly
+//! `verify_strict`'s rule, the check every later audit makes, without its
+//! second decompression of `R`.
 //!
 //! Not batch verification, deliberately. `ed25519_dalek::verify_batch` is
-//! about 2.5 times cheaper per signature here, but it accepts, with a
-//! probability of about 1/8 decided by its random weights, a signature whose
-//! `R` carries a small torsion component, which `verify_strict` refuses. The
-//! holder of a key can make such signatures at will. Accepting one would
+//! about 2 times cheaper per signature here, but it accepts, with a
+//! probability of about 1/8 decided by weights derived from the batch's
+//! contents, a signature whose `R` carries a small torsion component, which
+//! `verify_strict` refuses. The holder of a key can make such signatures at
+//! will, and grind them until a grouping accepts one. Accepting one would
 //! journal a command that later audits may or may not report as badly
 //! signed: any participant could make the ledger's own audit fail at random.
 //! An acknowledged command must verify for everyone, forever, so the service

@@ -581,8 +581,11 @@ impl State {
 /// Checks an envelope's signature against an account key.
 pub fn verify_signature(key: &VerifyingKey, envelope: &pb::SignedCommand) -> Result<(), Code> {
     let sig = Signature::from_slice(&envelope.signature).map_err(|_| Code::BadSignature)?;
-    key.verify_strict(&signing_message(&envelope.payload), &sig)
-        .map_err(|_| Code::BadSignature)
+    if crate::signature::verify_strict(key, &signing_message(&envelope.payload), &sig) {
+        Ok(())
+    } else {
+        Err(Code::BadSignature)
+    }
 }
 
 #[cfg(test)]
