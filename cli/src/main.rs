@@ -11,12 +11,6 @@ mod trade;
 
 use clap::{Parser, Subcommand};
 
-/// mimalloc: the ledger allocates small, short-lived buffers per command
-/// (decoded strings, encoded entries); glibc's malloc spent a tenth of a
-/// replay's CPU on them.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// Carbon Ledger: the Zhejiang provincial carbon market's signed ledger.
 #[derive(Parser)]
 #[command(name = "carbon", version, about)]
