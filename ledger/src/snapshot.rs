@@ -131,6 +131,9 @@ pub struct Snapshots {
     leaves_on_disk: u64,
     /// The write in progress; it returns the new snapshot's tree size.
     in_flight: Option<JoinHandle<io::Result<u64>>>,
+    /// Bytes of the last body encoded: the next one is about as large, so
+    /// its buffer is allocated once instead of grown by copying.
+    last_body_bytes: usize,
 }
 
 impl Snapshots {
@@ -143,6 +146,7 @@ impl Snapshots {
             last_size,
             leaves_on_disk: last_size,
             in_flight: None,
+            last_body_bytes: 0,
         }
     }
 
@@ -213,13 +217,18 @@ impl Snapshots {
         let started = std::time::Instant::now();
         let leaves = tree.leaves();
         let tree_size = tree.len();
-        let body = postcard::to_allocvec(&BodyRef {
-            tree_size,
-            root: tree.root(),
-            last_hash: leaves.last().copied().unwrap_or([0; 32]),
-            state,
-        })
+        let buffer = Vec::with_capacity(self.last_body_bytes + self.last_body_bytes / 4);
+        let body = postcard::to_extend(
+            &BodyRef {
+                tree_size,
+                root: tree.root(),
+                last_hash: leaves.last().copied().unwrap_or([0; 32]),
+                state,
+            },
+            buffer,
+        )
         .expect("the state serializes: every type in it is plain data");
+        self.last_body_bytes = body.len();
         tracing::info!(
             "snapshot at {tree_size} entries: state encoded in {} ms ({} KiB)",
             started.elapsed().as_millis(),

@@ -4,19 +4,14 @@
 //! postcard); this module holds the field adapters that need more than a
 //! derive. Two rules shape them:
 //!
-//! - **Deterministic bytes.** The one hash map (resting orders by book
-//!   reference) is written sorted by key, so the same state always gives the
-//!   same image, whatever order its hash table happens to hold (DESIGN.md: no
-//!   hash-map order reaches an output). The id sets of accounts are B-tree
-//!   sets for the same reason: sorting a million ids at every snapshot
-//!   doubled the time the sequencer spends encoding.
+//! - **Deterministic bytes.** The state holds no hash map or set: every
+//!   collection iterates in key order, so the same state always gives the
+//!   same image (DESIGN.md: no hash-map order reaches an output), with no
+//!   sorting at snapshot time, which runs on the sequencer thread.
 //! - **Rebuilt, not dumped.** An order book is written as its resting orders
 //!   in priority order and rebuilt by resting them again one by one: the
 //!   book's arena layout is an implementation detail, its orders and their
 //!   priority are the state.
-
-use std::collections::HashMap;
-use std::hash::Hash;
 
 use carbon_matching::{NewOrder, OrderBook, OrderKind, Side, TimeInForce};
 use serde::de::Error as _;
@@ -51,31 +46,6 @@ pub mod decimal {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
         Ok(Decimal::deserialize(<[u8; 16]>::deserialize(d)?))
-    }
-}
-
-/// A hash map, written sorted by key.
-pub mod sorted_map {
-    use super::*;
-
-    pub fn serialize<K, V, S>(map: &HashMap<K, V>, s: S) -> Result<S::Ok, S::Error>
-    where
-        K: Ord + Serialize,
-        V: Serialize,
-        S: Serializer,
-    {
-        let mut items: Vec<(&K, &V)> = map.iter().collect();
-        items.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        items.serialize(s)
-    }
-
-    pub fn deserialize<'de, K, V, D>(d: D) -> Result<HashMap<K, V>, D::Error>
-    where
-        K: Eq + Hash + Deserialize<'de>,
-        V: Deserialize<'de>,
-        D: Deserializer<'de>,
-    {
-        Ok(Vec::<(K, V)>::deserialize(d)?.into_iter().collect())
     }
 }
 

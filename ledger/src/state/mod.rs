@@ -19,7 +19,7 @@ mod mrv;
 mod registry;
 pub(crate) mod trading;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use carbon_matching::OrderBook;
 use carbon_proto::v1 as pb;
@@ -206,8 +206,10 @@ pub struct State {
     /// The latest day ever opened.
     pub last_date: Option<String>,
     next_order_ref: u64,
-    #[serde(with = "image::sorted_map")]
-    resting: HashMap<u64, RestingInfo>,
+    /// Book reference -> the order's ledger side. A B-tree: references only
+    /// grow, so inserts land at the end, and a snapshot writes it in order
+    /// without sorting.
+    resting: BTreeMap<u64, RestingInfo>,
     proposals: BTreeMap<(AcctIdx, String), block::Proposal>,
     auctions: BTreeMap<String, auction::Auction>,
     /// Open auctions in the order they were opened.
@@ -297,7 +299,7 @@ impl State {
             day: None,
             last_date: None,
             next_order_ref: 1,
-            resting: HashMap::new(),
+            resting: BTreeMap::new(),
             proposals: BTreeMap::new(),
             auctions: BTreeMap::new(),
             open_auctions: Vec::new(),

@@ -2,6 +2,8 @@
 //! Commands are written as market-day lines (REPLAY.md) and go through the
 //! same decoding, signing and authentication as everywhere else.
 
+use std::collections::HashMap;
+
 use carbon_proto::v1 as pb;
 use proptest::prelude::*;
 
