@@ -35,6 +35,12 @@ pub struct Journal {
 
 const CHECKPOINT_KEY: &[u8] = b"checkpoint";
 
+/// How long [`Journal::open`] waits for sled's lock on the folder.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// How sled says the folder is locked (it gives no error kind for it).
+const LOCK_ERROR: &str = "could not acquire lock";
+
 /// sled's page cache. Its default (1 GiB) fills with journal pages while a
 /// ledger is rebuilt at start and stays resident; the journal is written
 /// once and read rarely (audits, journal streams), so a small cache costs
@@ -43,12 +49,29 @@ const CACHE_BYTES: u64 = 64 * 1024 * 1024;
 
 impl Journal {
     /// Opens (or creates) the journal in `dir`.
+    ///
+    /// sled locks the folder while a database is open, and releases the
+    /// lock from a background thread after the last handle is dropped, so a
+    /// process that closes a journal and opens it again at once (the server
+    /// reads the stored genesis first; tests reopen ledgers) can find it
+    /// still locked for a moment. The lock is retried for up to
+    /// [`LOCK_WAIT`]; a folder another process holds stays an error.
     pub fn open(dir: &Path) -> Result<Journal, StoreError> {
-        let db = sled::Config::new()
+        let config = sled::Config::new()
             .path(dir)
             .mode(sled::Mode::HighThroughput)
-            .cache_capacity(CACHE_BYTES)
-            .open()?;
+            .cache_capacity(CACHE_BYTES);
+        let deadline = std::time::Instant::now() + LOCK_WAIT;
+        let db = loop {
+            match config.open() {
+                Err(sled::Error::Io(e))
+                    if e.to_string().contains(LOCK_ERROR) && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                other => break other?,
+            }
+        };
         let entries = db.open_tree("journal")?;
         let meta = db.open_tree("meta")?;
         Ok(Journal {
