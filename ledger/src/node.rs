@@ -310,8 +310,9 @@ mod tests {
     }
 
     /// Submits the day's lines after the first `n`, one batch each, signed
-    /// with test keys and the next nonce of each actor.
-    fn submit_rest(node: &mut Node, n: usize) {
+    /// with test keys and the next nonce of each actor; `after_each` sees
+    /// the node after every batch.
+    fn submit_rest(node: &mut Node, n: usize, mut after_each: impl FnMut(&Node)) {
         for line in DAY.lines().skip(n) {
             let Line::Command { actor, mut body, .. } = parse_line(line) else {
                 continue;
@@ -330,6 +331,7 @@ mod tests {
                 body: Some(body),
             };
             node.submit(&[(sign_command(&test_key(&actor), &cmd), false)]).unwrap();
+            after_each(node);
         }
     }
 
@@ -368,7 +370,7 @@ mod tests {
         assert_eq!(open_and_compare(dir.path()), at);
         {
             let mut node = Node::open(dir.path(), operator()).unwrap();
-            submit_rest(&mut node, 250);
+            submit_rest(&mut node, 250, |_| {});
             assert!(node.len() > at + 100);
         }
         assert_eq!(
@@ -388,7 +390,15 @@ mod tests {
             assert_eq!(node.last_snapshot_size(), 0, "replay() takes no snapshot by itself");
             first = node.len();
             node.set_snapshot_every(Some(40));
-            submit_rest(&mut node, 50);
+            let mut sizes = vec![0];
+            submit_rest(&mut node, 50, |node| {
+                if node.last_snapshot_size() != *sizes.last().unwrap() {
+                    sizes.push(node.last_snapshot_size());
+                }
+            });
+            // Each one at least 40 entries after the one before.
+            assert!(sizes.len() > 2, "{sizes:?}");
+            assert!(sizes.windows(2).all(|w| w[1] >= w[0] + 40), "{sizes:?}");
         }
         let at = open_and_compare(dir.path());
         assert!(at >= first + 40, "a periodic snapshot was written ({at})");

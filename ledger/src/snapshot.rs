@@ -164,7 +164,9 @@ impl Snapshots {
     /// one is due and none is being written.
     pub fn after_commit(&mut self, state: &State, tree: &MerkleTree) {
         let Some(every) = self.every_entries else { return };
-        if tree.len() < self.last_size.saturating_add(every) || !self.collect(false) {
+        // Reap a finished write first: `last_size` must be the latest
+        // snapshot's before deciding whether the next one is due.
+        if !self.collect(false) || tree.len() < self.last_size.saturating_add(every) {
             return;
         }
         let job = self.job(state, tree);
