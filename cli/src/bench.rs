@@ -14,7 +14,12 @@
 //!    cash and allowances, an instrument defined and a trading day opened.
 //! 3. **Signing** (untimed). Every order of the run is built and signed
 //!    before the clock starts, on all cores.
-//! 4. **Load.** `--mode unary` sends one `Submit` per order; `--mode batch`
+//! 4. **Warm-up** (untimed). `--warmup-orders` (a tenth of `--orders` by
+//!    default) go first, the same way and at the same rate: a fresh
+//!    server's first seconds, while its threads and allocator arenas are
+//!    set up, are not its steady state (they gave a unary p99 of 24-41 ms
+//!    where the steady state gives 4-6 ms).
+//! 5. **Load.** `--mode unary` sends one `Submit` per order; `--mode batch`
 //!    sends `SubmitBatch` requests of `--batch` orders; `--mode stream` sends
 //!    every order on `SubmitStream` calls, one per sender, with up to
 //!    [`STREAM_WINDOW_COMMANDS`] unanswered on each. With `--rate R` the
@@ -100,6 +105,11 @@ pub struct Args {
     /// Orders in the timed run (about 10% of them cancels).
     #[arg(long, default_value_t = 100_000)]
     orders: usize,
+    /// Orders sent before the timed run, the same way and at the same rate,
+    /// and not measured: a fresh server's first seconds (threads and memory
+    /// being set up) are not its steady state. Default: a tenth of --orders.
+    #[arg(long)]
+    warmup_orders: Option<usize>,
     /// Target commands per second (open loop); default: as fast as possible.
     #[arg(long)]
     rate: Option<f64>,
@@ -184,31 +194,36 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         let firms: Vec<String> = (0..a.enterprises).map(|i| format!("B{tag}-E{i:05}")).collect();
         eprintln!("setting up {} enterprises...", firms.len());
         setup(&channels[0], &operator, &regulator, &firms).await?;
-        eprintln!("signing {} orders on {cores} cores...", a.orders);
+        let warmup = a.warmup_orders.unwrap_or(a.orders / 10);
+        eprintln!("signing {} orders on {cores} cores...", warmup + a.orders);
         let t = Instant::now();
-        let plan = Plan::build(&firms, a.orders, cores);
+        let (warmup_plan, plan) = Plan::build(&firms, warmup + a.orders, cores).split(warmup);
         let signing_secs = t.elapsed().as_secs_f64();
-        eprintln!(
-            "signed in {signing_secs:.2} s; running {} at {}...",
-            a.mode.name(),
-            a.rate.map_or("full speed".to_string(), |r| format!("{r} commands/s"))
-        );
-        let outcome = match a.mode {
-            Mode::Unary => run_unary(&channels, plan, a.rate).await,
-            Mode::Batch => run_batch(&channels, plan, a.rate, a.batch, a.senders).await,
-            Mode::Stream => run_stream(&channels, plan, a.rate, a.senders).await,
+        let load = a.rate.map_or("full speed".to_string(), |r| format!("{r} commands/s"));
+        let run = |plan| async {
+            match a.mode {
+                Mode::Unary => run_unary(&channels, plan, a.rate).await,
+                Mode::Batch => run_batch(&channels, plan, a.rate, a.batch, a.senders).await,
+                Mode::Stream => run_stream(&channels, plan, a.rate, a.senders).await,
+            }
         };
+        if warmup > 0 {
+            eprintln!("signed in {signing_secs:.2} s; warming up: {warmup} orders at {load}, not measured...");
+            run(warmup_plan).await;
+        }
+        eprintln!("running {} at {load}...", a.mode.name());
+        let outcome = run(plan).await;
         let journal = pb::ledger_client::LedgerClient::new(channels[0].clone())
             .get_checkpoint(pb::GetCheckpointRequest::default())
             .await
             .map(|c| c.into_inner().tree_size)
             .ok();
-        anyhow::Ok((outcome, journal, signing_secs))
+        anyhow::Ok((outcome, journal, signing_secs, warmup))
     });
     drop(runtime);
     let memory = server.memory();
     server.stop();
-    let (outcome, journal_entries, signing_secs) = result?;
+    let (outcome, journal_entries, signing_secs, warmup_orders) = result?;
 
     let report = Report {
         mode: a.mode,
@@ -223,6 +238,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         connections: a.connections,
         cores,
         signing_secs,
+        warmup_orders,
         outcome,
         ceiling,
         journal_entries,
@@ -599,6 +615,21 @@ impl Plan {
         });
         Plan { per_firm }
     }
+
+    /// The first `first` commands (in the round-robin order `build` deals
+    /// them) and the rest: each enterprise's earlier nonces go first.
+    fn split(self, first: usize) -> (Plan, Plan) {
+        let n = self.per_firm.len();
+        let mut head = Vec::with_capacity(n);
+        let mut tail = Vec::with_capacity(n);
+        for (e, mut cmds) in self.per_firm.into_iter().enumerate() {
+            let k = (first / n + usize::from(e < first % n)).min(cmds.len());
+            let rest = cmds.split_off(k);
+            head.push(cmds);
+            tail.push(rest);
+        }
+        (Plan { per_firm: head }, Plan { per_firm: tail })
+    }
 }
 
 fn firm_orders(e: usize, firm: &str, count: usize) -> Vec<pb::SignedCommand> {
@@ -969,6 +1000,8 @@ struct Report {
     connections: usize,
     cores: usize,
     signing_secs: f64,
+    /// Orders sent before the timed run and not measured.
+    warmup_orders: usize,
     outcome: Outcome,
     ceiling: Option<Ceiling>,
     journal_entries: Option<u64>,
@@ -1014,6 +1047,7 @@ impl Report {
             "connections": self.connections,
             "cores": self.cores,
             "signing_secs": self.signing_secs,
+            "warmup_orders": self.warmup_orders,
             "sent": self.outcome.sent,
             "durable": t.durable(),
             "accepted": t.accepted,
@@ -1057,8 +1091,8 @@ impl Report {
             )
         );
         println!(
-            "  signed:      {} orders in {:.2} s before the run",
-            self.outcome.sent, self.signing_secs
+            "  signed:      {} orders, and {} to warm up (sent first, not measured), in {:.2} s before the run",
+            self.outcome.sent, self.warmup_orders, self.signing_secs
         );
         println!(
             "  durable:     {} of {} ({} accepted, {} rejected by the rulebook{})",

@@ -53,5 +53,19 @@ fn every_mode_makes_every_order_durable() {
         assert!(report["throughput_per_sec"].as_f64().unwrap() > 0.0, "{report}");
         assert_eq!(report["latency_corrected_for_coordinated_omission"], rate.is_some());
         assert!(report["latency"]["p50_ms"].as_f64().unwrap() > 0.0, "{report}");
+        assert_eq!(report["warmup_orders"], 40, "a tenth of --orders by default: {report}");
     }
+}
+
+/// The warm-up orders reach the server before the timed ones and are not
+/// counted in the report.
+#[test]
+fn the_warm_up_is_sent_but_not_measured() {
+    let journal = |warmup: &str| {
+        let report = bench(&["--mode", "unary", "--warmup-orders", warmup]);
+        assert_eq!(report["sent"], 400, "{report}");
+        assert_eq!(report["durable"], 400, "{report}");
+        report["journal_entries"].as_u64().unwrap()
+    };
+    assert_eq!(journal("100") - journal("0"), 100);
 }
