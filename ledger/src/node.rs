@@ -404,6 +404,28 @@ mod tests {
         assert!(at >= first + 40, "a periodic snapshot was written ({at})");
     }
 
+    /// A disk that refuses snapshots costs one attempt per interval, not
+    /// one encoding per commit, and the ledger goes on.
+    #[test]
+    fn a_failing_snapshot_is_retried_only_after_the_interval() {
+        let dir = tempfile::tempdir().unwrap();
+        replay(&head(50), dir.path()).unwrap();
+        // A folder where the leaves file should be: every write fails.
+        std::fs::create_dir(dir.path().join("leaves.snapshot")).unwrap();
+        let mut node = Node::open(dir.path(), operator()).unwrap();
+        node.set_snapshot_every(Some(40));
+        let mut starts = vec![0];
+        submit_rest(&mut node, 50, |node| {
+            let started = node.snapshots.last_started();
+            if started != *starts.last().unwrap() {
+                starts.push(started);
+            }
+        });
+        assert_eq!(node.last_snapshot_size(), 0, "no snapshot could be written");
+        assert!(starts.len() > 2, "{starts:?}");
+        assert!(starts.windows(2).all(|w| w[1] >= w[0] + 40), "{starts:?}");
+    }
+
     #[test]
     fn an_unusable_snapshot_is_ignored() {
         type Spoil = fn(&Path);

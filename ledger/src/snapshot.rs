@@ -126,6 +126,10 @@ pub struct Snapshots {
     every_entries: Option<u64>,
     /// Tree size of the last snapshot written (or loaded).
     last_size: u64,
+    /// Tree size at which the last snapshot was started: the next is due
+    /// `every_entries` after it, even if that one failed (a failing disk
+    /// must not cost an encoding at every commit).
+    last_started: u64,
     /// Leaf hashes known to be in the leaves file (those of the last
     /// snapshot written or loaded).
     leaves_on_disk: u64,
@@ -144,6 +148,7 @@ impl Snapshots {
             dir: dir.to_path_buf(),
             every_entries,
             last_size,
+            last_started: last_size,
             leaves_on_disk: last_size,
             in_flight: None,
             last_body_bytes: 0,
@@ -155,6 +160,12 @@ impl Snapshots {
         self.last_size
     }
 
+    /// Tree size at which the last snapshot was started (for tests).
+    #[cfg(test)]
+    pub(crate) fn last_started(&self) -> u64 {
+        self.last_started
+    }
+
     /// Changes how often periodic snapshots are taken (`None`: never).
     pub fn set_every_entries(&mut self, every: Option<u64>) {
         self.every_entries = every;
@@ -164,11 +175,11 @@ impl Snapshots {
     /// one is due and none is being written.
     pub fn after_commit(&mut self, state: &State, tree: &MerkleTree) {
         let Some(every) = self.every_entries else { return };
-        // Reap a finished write first: `last_size` must be the latest
-        // snapshot's before deciding whether the next one is due.
-        if !self.collect(false) || tree.len() < self.last_size.saturating_add(every) {
+        // Reap a finished write first: one at a time.
+        if !self.collect(false) || tree.len() < self.last_started.saturating_add(every) {
             return;
         }
+        self.last_started = tree.len();
         let job = self.job(state, tree);
         let spawned = std::thread::Builder::new()
             .name("snapshot".into())
