@@ -59,16 +59,9 @@ async fn tls_channel(url: String, ca: Option<&Path>) -> Result<Channel, tonic::t
 async fn tls_with_the_ca_works_and_plaintext_does_not() {
     let dir = tempfile::tempdir().unwrap();
     let pki = make_pki(dir.path());
-    let (genesis, op_key) = write_genesis(dir.path());
-    let server = Server::start(
-        &dir.path().join("data"),
+    let server = Server::with_test_genesis_and(
+        dir.path(),
         &[
-            "--genesis",
-            genesis.to_str().unwrap(),
-            "--operator-key",
-            op_key.to_str().unwrap(),
-            "--origin",
-            ORIGIN,
             "--tls-cert",
             pki.cert.to_str().unwrap(),
             "--tls-key",
