@@ -183,11 +183,23 @@ impl Submitter {
         Ok(PendingResults { results, queued })
     }
 
-    /// Verifies the envelopes' signatures on the blocking pool, spread over
-    /// the cores; returns each with whether its signature verified. Decoding
-    /// the payloads and looking the keys up happen there too, off the async
-    /// workers.
+    /// Verifies the envelopes' signatures; returns each with whether its
+    /// signature verified. Several are spread over the cores on the blocking
+    /// pool, with the decoding and key lookups, off the async workers. One
+    /// alone (a unary Submit) is checked right here: about 50 µs, within
+    /// tokio's budget between two awaits, and cheaper than the hop to a
+    /// blocking thread, which gave the unary path its latency tail (p99.9
+    /// 12-51 ms there, 10-13 ms here, in alternating runs at 5,000/s).
     async fn preverify(&self, envs: Vec<pb::SignedCommand>) -> Result<Vec<(pb::SignedCommand, bool)>, Status> {
+        if envs.len() == 1 {
+            return Ok(envs
+                .into_iter()
+                .map(|e| {
+                    let ok = key_for(&self.keys, &e).is_some_and(|k| verify_signature(&k, &e).is_ok());
+                    (e, ok)
+                })
+                .collect());
+        }
         let per_task = envs.len().div_ceil(self.verify_tasks).max(MIN_VERIFY_CHUNK);
         let mut rest = envs;
         let mut tasks = Vec::with_capacity(self.verify_tasks);
