@@ -11,7 +11,6 @@
 use std::fmt::Write as _;
 
 use anyhow::Context as _;
-use carbon_ledger::state::State;
 use carbon_proto::v1 as pb;
 use pb::command::Body;
 use prost::Message as _;
@@ -19,6 +18,7 @@ use serde_json::{json, Value};
 
 use super::{emit, open_journal, rebuild_with_progress, DataArg};
 use crate::client::{channel, Tls};
+use crate::serve::service::{account_pb, supply_pb};
 
 /// Arguments of `carbon audit account`.
 #[derive(clap::Args)]
@@ -73,7 +73,7 @@ pub fn account(a: AccountArgs) -> anyhow::Result<()> {
 fn account_offline(a: &AccountArgs) -> anyhow::Result<(pb::AccountView, Vec<HistoryItem>)> {
     let journal = open_journal(&a.data.data)?;
     let r = rebuild_with_progress(&journal, false).map_err(|e| anyhow::anyhow!("the journal does not verify: {e}"))?;
-    let view = account_view(&r.state, &a.id).with_context(|| format!("no account {:?} in the ledger", a.id))?;
+    let view = account_pb(&r.state, &a.id).with_context(|| format!("no account {:?} in the ledger", a.id))?;
     let mut history = Vec::new();
     for item in journal.iter(0) {
         let (_, entry) = item.context("reading the journal")?;
@@ -106,11 +106,6 @@ fn account_online(server: &str, tls: &Tls, id: &str) -> anyhow::Result<(pb::Acco
         }
         Ok((view, history))
     })
-}
-
-/// The wire view of an account, exactly as the service builds it.
-fn account_view(state: &State, id: &str) -> Option<pb::AccountView> {
-    crate::serve::service::account_pb(state, id)
 }
 
 fn role_name(role: i32) -> String {
@@ -210,21 +205,7 @@ pub fn supply(a: SupplyArgs) -> anyhow::Result<()> {
             let journal = open_journal(&a.data.data)?;
             let r = rebuild_with_progress(&journal, false)
                 .map_err(|e| anyhow::anyhow!("the journal does not verify: {e}"))?;
-            pb::SupplyView {
-                supply: r
-                    .state
-                    .instruments
-                    .values()
-                    .map(|i| pb::Supply {
-                        instrument: i.symbol.clone(),
-                        issued: i.issued,
-                        surrendered: i.surrendered,
-                        retired: i.retired,
-                        clawed_back: i.clawed_back,
-                        outstanding: i.outstanding(),
-                    })
-                    .collect(),
-            }
+            supply_pb(&r.state)
         }
     };
     let mut out = String::new();

@@ -296,11 +296,6 @@ fn role_to_pb(r: Role) -> pb::Role {
     }
 }
 
-/// The view of one account, built on the sequencer thread.
-fn account_view(node: &Node, id: &str) -> Option<pb::AccountView> {
-    account_pb(node.state(), id)
-}
-
 /// The wire view of an account of `state`; `carbon audit account` prints the same offline.
 pub(crate) fn account_pb(state: &carbon_ledger::state::State, id: &str) -> Option<pb::AccountView> {
     let a = state.account(id)?;
@@ -326,10 +321,10 @@ pub(crate) fn account_pb(state: &carbon_ledger::state::State, id: &str) -> Optio
     })
 }
 
-fn supply_view(node: &Node) -> pb::SupplyView {
+/// Every instrument's supply counters; `carbon audit supply` prints the same offline.
+pub(crate) fn supply_pb(state: &carbon_ledger::state::State) -> pb::SupplyView {
     pb::SupplyView {
-        supply: node
-            .state()
+        supply: state
             .instruments
             .values()
             .map(|i| pb::Supply {
@@ -434,14 +429,14 @@ impl Ledger for LedgerService {
         }
         let view = {
             let id = id.clone();
-            self.read(move |node| account_view(node, &id)).await?
+            self.read(move |node| account_pb(node.state(), &id)).await?
         };
         view.map(Response::new)
             .ok_or_else(|| rejection(Code::UnknownAccount, format!("no account {id:?}")))
     }
 
     async fn get_supply(&self, _request: Request<pb::GetSupplyRequest>) -> Result<Response<pb::SupplyView>, Status> {
-        Ok(Response::new(self.read(supply_view).await?))
+        Ok(Response::new(self.read(|node| supply_pb(node.state())).await?))
     }
 
     async fn list_instruments(
