@@ -67,6 +67,7 @@ use serde_json::{json, Value};
 use tonic::transport::{Channel, Endpoint};
 
 use crate::client::keyfile;
+use crate::splitmix::SplitMix64;
 
 /// The operator and the regulator of a self-started server (test keys).
 const OPERATOR: &str = "ZJ-CEEX";
@@ -568,23 +569,6 @@ struct Plan {
     per_firm: Vec<Vec<pb::SignedCommand>>,
 }
 
-/// A small deterministic generator (SplitMix64): the same orders every run.
-struct Mix(u64);
-
-impl Mix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
 impl Plan {
     /// Orders are dealt round-robin: global command `i` belongs to
     /// enterprise `i % N`. Buys at 57.00-58.20 and sells at 57.80-59.00, so
@@ -634,7 +618,7 @@ impl Plan {
 
 fn firm_orders(e: usize, firm: &str, count: usize) -> Vec<pb::SignedCommand> {
     let key = test_key(firm);
-    let mut rng = Mix(0xbe4c_0000 ^ e as u64);
+    let mut rng = SplitMix64(0xbe4c_0000 ^ e as u64);
     (0..count)
         .map(|j| {
             let nonce = j as u64 + 1;

@@ -23,6 +23,8 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use serde_json::json;
 
+use crate::splitmix::SplitMix64;
+
 const OPERATOR: &str = "ZJ-CEEX";
 const REGULATORS: [(&str, &str); 3] = [("ZJ-DEE", "ZJ"), ("HZ-EEB", "HZ"), ("NB-EEB", "NB")];
 /// Symbol and reference price in ticks.
@@ -52,27 +54,6 @@ pub struct Args {
     /// Write here instead of stdout.
     #[arg(long)]
     out: Option<PathBuf>,
-}
-
-/// SplitMix64: small, fast and the same everywhere.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
 }
 
 /// A calendar date, advanced one day at a time.
@@ -124,7 +105,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     };
     let mut w = BufWriter::with_capacity(1 << 20, out);
     let mut n = 0usize;
-    let mut r = Rng(a.seed ^ 0xc0ba_17da_1e5e_ed00);
+    let mut r = SplitMix64(a.seed ^ 0xc0ba_17da_1e5e_ed00);
 
     emit(
         &mut w,

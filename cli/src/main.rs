@@ -7,6 +7,7 @@ mod gen_day;
 mod regulate;
 mod replay_cmd;
 mod serve;
+mod splitmix;
 mod trade;
 
 use clap::{Parser, Subcommand};
