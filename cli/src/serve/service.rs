@@ -113,6 +113,30 @@ impl LedgerService {
     {
         self.seq.read(f).await.map_err(unavailable)
     }
+
+    /// A proof, one at a time: the sequencer only copies what `read` takes
+    /// (the tree, 32 bytes an entry); `prove`, O(n) for old entries, runs
+    /// on the blocking pool.
+    async fn prove<R, T>(
+        &self,
+        read: impl FnOnce(&Node) -> R + Send + 'static,
+        prove: impl FnOnce(R) -> Result<T, Status> + Send + 'static,
+    ) -> Result<Response<T>, Status>
+    where
+        R: Send + 'static,
+        T: Send + 'static,
+    {
+        let _one_at_a_time = self
+            .proofs
+            .acquire()
+            .await
+            .map_err(|_| Status::unavailable("shutting down"))?;
+        let taken = self.read(read).await?;
+        let proof = tokio::task::spawn_blocking(move || prove(taken))
+            .await
+            .map_err(|e| Status::internal(e.to_string()))??;
+        Ok(Response::new(proof))
+    }
 }
 
 /// The way in shared by Submit, SubmitBatch and SubmitStream: the payload
@@ -505,20 +529,8 @@ impl Ledger for LedgerService {
         request: Request<pb::InclusionProofRequest>,
     ) -> Result<Response<pb::InclusionProof>, Status> {
         let r = request.into_inner();
-        let _one_at_a_time = self
-            .proofs
-            .acquire()
-            .await
-            .map_err(|_| Status::unavailable("shutting down"))?;
-        // The sequencer only copies the tree (32 bytes an entry); the proof,
-        // O(n) for old entries, is computed off it.
-        let (tree, entry) = self
-            .read(move |node| {
-                let entry = node.journal().raw(r.seq).ok().flatten();
-                (node.tree().clone(), entry)
-            })
-            .await?;
-        let proof = tokio::task::spawn_blocking(move || {
+        let read = move |node: &Node| (node.tree().clone(), node.journal().raw(r.seq).ok().flatten());
+        self.prove(read, move |(tree, entry)| {
             let size = if r.tree_size == 0 { tree.len() } else { r.tree_size };
             if r.seq >= size || size > tree.len() {
                 return Err(Status::out_of_range(format!(
@@ -541,8 +553,6 @@ impl Ledger for LedgerService {
             })
         })
         .await
-        .map_err(|e| Status::internal(e.to_string()))??;
-        Ok(Response::new(proof))
     }
 
     async fn get_consistency_proof(
@@ -550,35 +560,30 @@ impl Ledger for LedgerService {
         request: Request<pb::ConsistencyProofRequest>,
     ) -> Result<Response<pb::ConsistencyProof>, Status> {
         let r = request.into_inner();
-        let _one_at_a_time = self
-            .proofs
-            .acquire()
-            .await
-            .map_err(|_| Status::unavailable("shutting down"))?;
-        let tree = self.read(|node| node.tree().clone()).await?;
-        let proof = tokio::task::spawn_blocking(move || {
-            let to = if r.to_size == 0 { tree.len() } else { r.to_size };
-            if r.from_size > to || to > tree.len() {
-                return Err(Status::out_of_range(format!(
-                    "no consistency proof from {} to {to} (the journal holds {})",
-                    r.from_size,
-                    tree.len()
-                )));
-            }
-            let proof = tree
-                .consistency_proof(r.from_size, to)
-                .ok_or_else(|| Status::internal("no proof"))?;
-            Ok(pb::ConsistencyProof {
-                from_size: r.from_size,
-                to_size: to,
-                from_root: tree.root_at(r.from_size).map(|h| h.to_vec()).unwrap_or_default(),
-                to_root: tree.root_at(to).map(|h| h.to_vec()).unwrap_or_default(),
-                proof: proof.iter().map(|h| h.to_vec()).collect(),
-            })
-        })
+        self.prove(
+            |node| node.tree().clone(),
+            move |tree| {
+                let to = if r.to_size == 0 { tree.len() } else { r.to_size };
+                if r.from_size > to || to > tree.len() {
+                    return Err(Status::out_of_range(format!(
+                        "no consistency proof from {} to {to} (the journal holds {})",
+                        r.from_size,
+                        tree.len()
+                    )));
+                }
+                let proof = tree
+                    .consistency_proof(r.from_size, to)
+                    .ok_or_else(|| Status::internal("no proof"))?;
+                Ok(pb::ConsistencyProof {
+                    from_size: r.from_size,
+                    to_size: to,
+                    from_root: tree.root_at(r.from_size).map(|h| h.to_vec()).unwrap_or_default(),
+                    to_root: tree.root_at(to).map(|h| h.to_vec()).unwrap_or_default(),
+                    proof: proof.iter().map(|h| h.to_vec()).collect(),
+                })
+            },
+        )
         .await
-        .map_err(|e| Status::internal(e.to_string()))??;
-        Ok(Response::new(proof))
     }
 }
 
