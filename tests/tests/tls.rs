@@ -127,40 +127,18 @@ async fn tls_with_the_ca_works_and_plaintext_does_not() {
     };
     let addr = server.addr.to_string();
     let deposit = json!({"cmd": "deposit", "account": "NB-POWER", "amount": "5.00"}).to_string();
-    let ok = run(&[
-        "submit",
-        "--server",
-        &addr,
-        "--ca",
-        pki.ca.to_str().unwrap(),
-        "--key",
-        op_file.to_str().unwrap(),
-        "--actor",
-        OPERATOR,
-        &deposit,
-    ]);
+    // `carbon submit` of the deposit to `server`, with `tls` options first.
+    let submit = |server: &str, tls: &[&str]| {
+        let mut args = vec!["submit", "--server", server];
+        args.extend_from_slice(tls);
+        args.extend(["--key", op_file.to_str().unwrap(), "--actor", OPERATOR, &deposit]);
+        run(&args)
+    };
+    let ok = submit(&addr, &["--ca", pki.ca.to_str().unwrap()]);
     assert!(ok.status.success(), "carbon submit --ca: {ok:?}");
-    let no_ca = run(&[
-        "submit",
-        "--server",
-        &format!("https://{addr}"),
-        "--key",
-        op_file.to_str().unwrap(),
-        "--actor",
-        OPERATOR,
-        &deposit,
-    ]);
+    let no_ca = submit(&format!("https://{addr}"), &[]);
     assert!(!no_ca.status.success(), "carbon submit without --ca was served");
-    let plain = run(&[
-        "submit",
-        "--server",
-        &addr,
-        "--key",
-        op_file.to_str().unwrap(),
-        "--actor",
-        OPERATOR,
-        &deposit,
-    ]);
+    let plain = submit(&addr, &[]);
     assert!(!plain.status.success(), "carbon submit in plaintext was served");
     let supply = run(&[
         "audit",
