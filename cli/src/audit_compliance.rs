@@ -9,7 +9,6 @@
 use std::fmt::Write as _;
 
 use anyhow::bail;
-use carbon_ledger::num::fmt_cents;
 use carbon_ledger::views::compliance_table;
 use carbon_proto::v1 as pb;
 use serde_json::json;
@@ -51,16 +50,7 @@ fn offline(a: &ComplianceArgs) -> anyhow::Result<Vec<pb::ComplianceLine>> {
         .into_iter()
         .map(|l| pb::ComplianceLine {
             jurisdiction: l.jurisdiction,
-            row: Some(pb::ComplianceRow {
-                year: l.row.year,
-                entity: l.row.entity,
-                status: l.row.status.to_string(),
-                obligation: l.row.obligation,
-                surrendered: l.row.surrendered,
-                shortfall: l.row.shortfall,
-                penalty_min: fmt_cents(l.row.penalty_min),
-                penalty_max: fmt_cents(l.row.penalty_max),
-            }),
+            row: Some(l.row.to_pb()),
         })
         .collect())
 }

@@ -309,37 +309,5 @@ fn named_accounts(body: Option<&Body>) -> Vec<&str> {
 
 /// A command's name as market-day files (REPLAY.md) spell it.
 pub(crate) fn command_kind(body: Option<&Body>) -> &'static str {
-    match body {
-        None => "none",
-        Some(b) => match b {
-            Body::CreateAccount(_) => "create_account",
-            Body::DefineInstrument(_) => "define_instrument",
-            Body::Deposit(_) => "deposit",
-            Body::Withdraw(_) => "withdraw",
-            Body::Issue(_) => "issue",
-            Body::Transfer(_) => "transfer",
-            Body::Retire(_) => "retire",
-            Body::Freeze(_) => "freeze",
-            Body::Unfreeze(_) => "unfreeze",
-            Body::OpenDay(_) => "open_day",
-            Body::CloseDay(_) => "close_day",
-            Body::Order(_) => "order",
-            Body::Cancel(_) => "cancel",
-            Body::BlockPropose(_) => "block_propose",
-            Body::BlockAccept(_) => "block_accept",
-            Body::BlockCancel(_) => "block_cancel",
-            Body::AuctionOpen(_) => "auction_open",
-            Body::AuctionBid(_) => "auction_bid",
-            Body::AuctionClose(_) => "auction_close",
-            Body::AllocateBenchmark(_) => "allocate_benchmark",
-            Body::AllocateGrandfather(_) => "allocate_grandfather",
-            Body::DefineFactorSet(_) => "define_factor_set",
-            Body::SubmitReport(_) => "submit_report",
-            Body::VerifyReport(_) => "verify_report",
-            Body::ConfirmReport(_) => "confirm_report",
-            Body::ReturnReport(_) => "return_report",
-            Body::Surrender(_) => "surrender",
-            Body::CloseYear(_) => "close_year",
-        },
-    }
+    body.map_or("none", carbon_ledger::market_day::command_name)
 }

@@ -218,8 +218,11 @@ fn event_json(e: &pb::Event) -> Value {
             "year": c.year, "entity": c.entity, "status": c.status,
             "obligation": c.obligation, "surrendered": c.surrendered,
             "shortfall": c.shortfall, "penalty_min": c.penalty_min,
-            "penalty_max": c.penalty_max,
+            "penalty_max": c.penalty_max, "energy_obligation": c.energy_obligation,
+            "energy_surrendered": c.energy_surrendered, "energy_shortfall": c.energy_shortfall,
+            "energy_penalty_min": c.energy_penalty_min, "energy_penalty_max": c.energy_penalty_max,
         }}),
+        Some(Kind::Alert(a)) => json!({ "alert": carbon_ledger::report::alert_json(a) }),
         None => Value::Null,
     }
 }

@@ -66,6 +66,7 @@ fn summary(r: &Replay) -> String {
     let mut trades: BTreeMap<&str, (usize, i64)> = BTreeMap::new();
     let mut last_close: BTreeMap<&str, (&str, String)> = BTreeMap::new();
     let mut years = Vec::new();
+    let mut alerts = 0usize;
     for e in r.events() {
         match e {
             Event::Trade(t) => {
@@ -81,6 +82,7 @@ fn summary(r: &Replay) -> String {
                     years.push(c.year);
                 }
             }
+            Event::Alert(_) => alerts += 1,
         }
     }
     for (mode, (n, qty)) in &trades {
@@ -91,6 +93,9 @@ fn summary(r: &Replay) -> String {
     }
     for y in years {
         let _ = writeln!(out, "compliance year {y} closed");
+    }
+    if alerts > 0 {
+        let _ = writeln!(out, "{alerts} surveillance alerts");
     }
     let node = &r.node;
     let _ = writeln!(

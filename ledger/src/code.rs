@@ -21,6 +21,7 @@ pub enum Code {
     ReportNotFound,
     AccountFrozen,
     MarketClosed,
+    MarketHalted,
     MarketOpen,
     InvalidDate,
     YearClosed,
@@ -39,8 +40,10 @@ pub enum Code {
     InstrumentExists,
     FactorSetExists,
     AllocationExists,
+    GroupConflict,
     InsufficientHoldings,
     InsufficientFunds,
+    PositionLimitExceeded,
     OffsetLimitExceeded,
     ExceedsObligation,
 }
@@ -59,7 +62,7 @@ pub enum StatusClass {
 
 impl Code {
     /// Every code, for tests and documentation.
-    pub const ALL: [Code; 36] = [
+    pub const ALL: [Code; 39] = [
         Code::Malformed,
         Code::UnknownCommand,
         Code::UnknownAccount,
@@ -74,6 +77,7 @@ impl Code {
         Code::ReportNotFound,
         Code::AccountFrozen,
         Code::MarketClosed,
+        Code::MarketHalted,
         Code::MarketOpen,
         Code::InvalidDate,
         Code::YearClosed,
@@ -92,8 +96,10 @@ impl Code {
         Code::InstrumentExists,
         Code::FactorSetExists,
         Code::AllocationExists,
+        Code::GroupConflict,
         Code::InsufficientHoldings,
         Code::InsufficientFunds,
+        Code::PositionLimitExceeded,
         Code::OffsetLimitExceeded,
         Code::ExceedsObligation,
     ];
@@ -115,6 +121,7 @@ impl Code {
             Code::ReportNotFound => "REPORT_NOT_FOUND",
             Code::AccountFrozen => "ACCOUNT_FROZEN",
             Code::MarketClosed => "MARKET_CLOSED",
+            Code::MarketHalted => "MARKET_HALTED",
             Code::MarketOpen => "MARKET_OPEN",
             Code::InvalidDate => "INVALID_DATE",
             Code::YearClosed => "YEAR_CLOSED",
@@ -133,8 +140,10 @@ impl Code {
             Code::InstrumentExists => "INSTRUMENT_EXISTS",
             Code::FactorSetExists => "FACTOR_SET_EXISTS",
             Code::AllocationExists => "ALLOCATION_EXISTS",
+            Code::GroupConflict => "GROUP_CONFLICT",
             Code::InsufficientHoldings => "INSUFFICIENT_HOLDINGS",
             Code::InsufficientFunds => "INSUFFICIENT_FUNDS",
+            Code::PositionLimitExceeded => "POSITION_LIMIT_EXCEEDED",
             Code::OffsetLimitExceeded => "OFFSET_LIMIT_EXCEEDED",
             Code::ExceedsObligation => "EXCEEDS_OBLIGATION",
         }
@@ -155,9 +164,8 @@ impl Code {
             NotPermitted | AccountFrozen => StatusClass::PermissionDenied,
             UnknownAccount | UnknownInstrument | UnknownOrder | UnknownProposal | UnknownAuction | UnknownFactorSet
             | ReportNotFound => StatusClass::NotFound,
-            AccountExists | InstrumentExists | FactorSetExists | AllocationExists | DuplicateId | Replayed => {
-                StatusClass::AlreadyExists
-            }
+            AccountExists | InstrumentExists | FactorSetExists | AllocationExists | DuplicateId | GroupConflict
+            | Replayed => StatusClass::AlreadyExists,
             _ => StatusClass::FailedPrecondition,
         }
     }
@@ -191,5 +199,11 @@ mod tests {
         assert_eq!(Code::Replayed.status_class(), StatusClass::AlreadyExists);
         assert_eq!(Code::MarketClosed.status_class(), StatusClass::FailedPrecondition);
         assert_eq!(Code::VintageNotEligible.status_class(), StatusClass::FailedPrecondition);
+        assert_eq!(Code::MarketHalted.status_class(), StatusClass::FailedPrecondition);
+        assert_eq!(Code::GroupConflict.status_class(), StatusClass::AlreadyExists);
+        assert_eq!(
+            Code::PositionLimitExceeded.status_class(),
+            StatusClass::FailedPrecondition
+        );
     }
 }

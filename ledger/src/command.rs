@@ -8,6 +8,8 @@ use carbon_proto::v1 as pb;
 use rust_decimal::Decimal;
 
 use crate::code::Code;
+use crate::energy::Carrier;
+use crate::instrument::is_symbol_form;
 use crate::num::{parse_decimal, Amount};
 
 /// A role of RULEBOOK.md 2.
@@ -215,11 +217,14 @@ pub enum Cmd {
         electricity_mwh: Decimal,
         power_mwh: Decimal,
         heat_gj: Decimal,
+        /// Energy use by carrier (RULEBOOK.md 15.2), each carrier at most once.
+        energy: Vec<(Carrier, Decimal)>,
     },
     VerifyReport {
         entity: String,
         year: i64,
         verified_emissions: Option<i64>,
+        verified_energy: Option<i64>,
     },
     ConfirmReport {
         entity: String,
@@ -237,7 +242,25 @@ pub enum Cmd {
     CloseYear {
         year: i64,
     },
+    SetPositionLimits {
+        entity_extra: i64,
+        investor: i64,
+    },
+    Halt {
+        instrument: String,
+    },
+    Resume {
+        instrument: String,
+    },
+    DeclareGroup {
+        id: String,
+        /// 2 to [`MAX_GROUP_MEMBERS`] distinct ids, in declared order.
+        members: Vec<String>,
+    },
 }
+
+/// Most members of a group of related accounts (RULEBOOK.md 14.3).
+pub const MAX_GROUP_MEMBERS: usize = 50;
 
 /// The id pattern of RULEBOOK.md 1: `^[A-Za-z0-9][A-Za-z0-9._-]{0,35}$`.
 pub fn is_valid_id(s: &str) -> bool {
@@ -253,21 +276,6 @@ pub fn is_valid_id(s: &str) -> bool {
 /// A jurisdiction code: 2 to 4 capital letters.
 pub fn is_jurisdiction_form(s: &str) -> bool {
     (2..=4).contains(&s.len()) && s.bytes().all(|c| c.is_ascii_uppercase())
-}
-
-/// An instrument symbol: `CCER` or `ZJEA-` and four digits (RULEBOOK.md 13.9).
-pub fn is_symbol_form(s: &str) -> bool {
-    s == "CCER" || (s.len() == 9 && s.starts_with("ZJEA-") && s.as_bytes()[5..].iter().all(u8::is_ascii_digit))
-}
-
-/// The vintage of `ZJEA-<year>`, `None` for CCER.
-pub fn vintage(symbol: &str) -> Option<i64> {
-    symbol.strip_prefix("ZJEA-")?.parse().ok()
-}
-
-/// The allowance symbol of a year.
-pub fn allowance_symbol(year: i64) -> String {
-    format!("ZJEA-{year}")
 }
 
 /// A calendar date `YYYY-MM-DD` that exists.
@@ -587,11 +595,13 @@ pub fn validate(body: Option<&pb::command::Body>, jurisdictions: &BTreeSet<Strin
             electricity_mwh: measure(&c.electricity_mwh)?,
             power_mwh: measure(&c.power_mwh)?,
             heat_gj: measure(&c.heat_gj)?,
+            energy: energy_lines(&c.energy)?,
         },
         B::VerifyReport(c) => Cmd::VerifyReport {
             entity: id(&c.entity)?,
             year: int(c.year)?,
             verified_emissions: c.verified_emissions,
+            verified_energy: c.verified_energy,
         },
         B::ConfirmReport(c) => Cmd::ConfirmReport {
             entity: id(&c.entity)?,
@@ -607,7 +617,49 @@ pub fn validate(body: Option<&pb::command::Body>, jurisdictions: &BTreeSet<Strin
             qty: int(c.qty)?,
         },
         B::CloseYear(c) => Cmd::CloseYear { year: int(c.year)? },
+        B::SetPositionLimits(c) => Cmd::SetPositionLimits {
+            entity_extra: int(c.entity_extra)?,
+            investor: int(c.investor)?,
+        },
+        B::Halt(c) => Cmd::Halt {
+            instrument: text(&c.instrument)?,
+        },
+        B::Resume(c) => Cmd::Resume {
+            instrument: text(&c.instrument)?,
+        },
+        B::DeclareGroup(c) => Cmd::DeclareGroup {
+            id: id(&c.id)?,
+            members: group_members(&c.members)?,
+        },
     })
+}
+
+/// The energy lines of a report (RULEBOOK.md 15.2, 15.5.4): known carriers,
+/// each at most once, quantities non-negative decimals.
+fn energy_lines(lines: &[pb::EnergyUse]) -> Form<Vec<(Carrier, Decimal)>> {
+    let mut seen = BTreeSet::new();
+    lines
+        .iter()
+        .map(|l| {
+            let carrier = Carrier::from_name(bounded(&l.carrier)?).ok_or(Code::Malformed)?;
+            if !seen.insert(carrier) {
+                return Err(Code::Malformed);
+            }
+            Ok((carrier, measure(&l.qty)?))
+        })
+        .collect()
+}
+
+/// The members of a group (RULEBOOK.md 14.3, 14.5.5): 2 to 50 distinct ids.
+fn group_members(members: &[String]) -> Form<Vec<String>> {
+    let distinct: BTreeSet<&String> = members.iter().collect();
+    if !(2..=MAX_GROUP_MEMBERS).contains(&members.len())
+        || distinct.len() != members.len()
+        || !members.iter().all(|m| is_valid_id(m))
+    {
+        return Err(Code::Malformed);
+    }
+    Ok(members.to_vec())
 }
 
 #[cfg(test)]
@@ -634,16 +686,6 @@ mod tests {
         assert!(!is_valid_date("2026-13-01"));
         assert!(!is_valid_date("2026-04-31"));
         assert!(!is_valid_date("２026-04-01"));
-    }
-
-    #[test]
-    fn symbols_are_ccer_or_a_vintage() {
-        assert!(is_symbol_form("CCER"));
-        assert!(is_symbol_form("ZJEA-2025"));
-        assert!(!is_symbol_form("ZJEA-25"));
-        assert!(!is_symbol_form("EUA"));
-        assert_eq!(vintage("ZJEA-2025"), Some(2025));
-        assert_eq!(vintage("CCER"), None);
     }
 
     #[test]
@@ -766,6 +808,7 @@ mod tests {
                 electricity_mwh: Some("0".into()),
                 power_mwh: Some("0".into()),
                 heat_gj: Some("0".into()),
+                energy: Vec::new(),
             })
         };
         assert!(validate(Some(&report(long(MAX_TEXT_BYTES))), &j).is_ok());

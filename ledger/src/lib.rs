@@ -10,6 +10,8 @@ pub mod audit;
 pub mod checkpoint;
 pub mod code;
 pub mod command;
+pub mod energy;
+pub mod instrument;
 pub mod journal;
 pub mod keys;
 pub mod market_day;

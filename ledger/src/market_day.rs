@@ -305,11 +305,26 @@ fn parse(text: &str) -> Form<Line> {
             electricity_mwh: f.string("electricity_mwh")?,
             power_mwh: f.string("power_mwh")?,
             heat_gj: f.string("heat_gj")?,
+            energy: match f.get("energy") {
+                None => Vec::new(),
+                Some(_) => f
+                    .array("energy")?
+                    .iter()
+                    .map(|l| {
+                        let l = object(l)?;
+                        Ok(pb::EnergyUse {
+                            carrier: l.string("carrier")?,
+                            qty: l.string("qty")?,
+                        })
+                    })
+                    .collect::<Form<_>>()?,
+            },
         }),
         "verify_report" => B::VerifyReport(pb::VerifyReport {
             entity: f.string("entity")?,
             year: f.int("year")?,
             verified_emissions: f.int("verified_emissions")?,
+            verified_energy: f.int("verified_energy")?,
         }),
         "confirm_report" => B::ConfirmReport(pb::ConfirmReport {
             entity: f.string("entity")?,
@@ -325,6 +340,27 @@ fn parse(text: &str) -> Form<Line> {
             qty: f.int("qty")?,
         }),
         "close_year" => B::CloseYear(pb::CloseYear { year: f.int("year")? }),
+        "set_position_limits" => B::SetPositionLimits(pb::SetPositionLimits {
+            entity_extra: f.int("entity_extra")?,
+            investor: f.int("investor")?,
+        }),
+        "halt" => B::Halt(pb::Halt {
+            instrument: f.string("instrument")?,
+        }),
+        "resume" => B::Resume(pb::Resume {
+            instrument: f.string("instrument")?,
+        }),
+        "declare_group" => B::DeclareGroup(pb::DeclareGroup {
+            id: f.string("id")?,
+            members: f
+                .array("members")?
+                .iter()
+                .map(|m| match m {
+                    Value::String(s) => Ok(s.clone()),
+                    _ => Err(Code::Malformed),
+                })
+                .collect::<Form<_>>()?,
+        }),
         _ => return Err(Code::UnknownCommand),
     };
     Ok(Line::Command {
@@ -332,6 +368,45 @@ fn parse(text: &str) -> Form<Line> {
         body,
         public_key,
     })
+}
+
+/// A command's name as market-day files spell it (REPLAY.md).
+pub fn command_name(body: &pb::command::Body) -> &'static str {
+    use pb::command::Body as B;
+    match body {
+        B::CreateAccount(_) => "create_account",
+        B::DefineInstrument(_) => "define_instrument",
+        B::Deposit(_) => "deposit",
+        B::Withdraw(_) => "withdraw",
+        B::Issue(_) => "issue",
+        B::Transfer(_) => "transfer",
+        B::Retire(_) => "retire",
+        B::Freeze(_) => "freeze",
+        B::Unfreeze(_) => "unfreeze",
+        B::OpenDay(_) => "open_day",
+        B::CloseDay(_) => "close_day",
+        B::Order(_) => "order",
+        B::Cancel(_) => "cancel",
+        B::BlockPropose(_) => "block_propose",
+        B::BlockAccept(_) => "block_accept",
+        B::BlockCancel(_) => "block_cancel",
+        B::AuctionOpen(_) => "auction_open",
+        B::AuctionBid(_) => "auction_bid",
+        B::AuctionClose(_) => "auction_close",
+        B::AllocateBenchmark(_) => "allocate_benchmark",
+        B::AllocateGrandfather(_) => "allocate_grandfather",
+        B::DefineFactorSet(_) => "define_factor_set",
+        B::SubmitReport(_) => "submit_report",
+        B::VerifyReport(_) => "verify_report",
+        B::ConfirmReport(_) => "confirm_report",
+        B::ReturnReport(_) => "return_report",
+        B::Surrender(_) => "surrender",
+        B::CloseYear(_) => "close_year",
+        B::SetPositionLimits(_) => "set_position_limits",
+        B::Halt(_) => "halt",
+        B::Resume(_) => "resume",
+        B::DeclareGroup(_) => "declare_group",
+    }
 }
 
 /// A genesis line (REPLAY.md): the operator, the regulators, optional keys.

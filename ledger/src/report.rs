@@ -4,6 +4,8 @@ use serde_json::{json, Map, Value};
 
 use crate::num::{fmt_cents, fmt_ticks};
 use crate::replay::{result_json, LineResult};
+use carbon_proto::v1 as pb;
+
 use crate::state::{Event, State};
 
 fn price(t: Option<i64>) -> Value {
@@ -15,6 +17,7 @@ pub fn build(state: &State, results: &[LineResult]) -> Value {
     let mut trades = Vec::new();
     let mut days = Vec::new();
     let mut compliance = Vec::new();
+    let mut alerts = Vec::new();
     for e in results
         .iter()
         .filter_map(|r| r.result.as_ref().ok())
@@ -36,7 +39,12 @@ pub fn build(state: &State, results: &[LineResult]) -> Value {
                 "year": c.year, "entity": c.entity, "status": c.status.to_string(),
                 "obligation": c.obligation, "surrendered": c.surrendered, "shortfall": c.shortfall,
                 "penalty_min": fmt_cents(c.penalty_min), "penalty_max": fmt_cents(c.penalty_max),
+                "energy_obligation": c.energy_obligation, "energy_surrendered": c.energy_surrendered,
+                "energy_shortfall": c.energy_shortfall,
+                "energy_penalty_min": fmt_cents(c.energy_penalty_min),
+                "energy_penalty_max": fmt_cents(c.energy_penalty_max),
             })),
+            Event::Alert(a) => alerts.push(alert_json(&a.to_pb())),
         }
     }
     let mut accounts = Map::new();
@@ -77,7 +85,8 @@ pub fn build(state: &State, results: &[LineResult]) -> Value {
         .iter()
         .map(|((entity, year), r)| {
             json!({"entity": entity, "year": year, "status": r.status.as_str(),
-                   "direct": r.direct_tonnes, "indirect": r.indirect_tonnes, "verified": r.verified_tonnes})
+                   "direct": r.direct_tonnes, "indirect": r.indirect_tonnes, "verified": r.verified_tonnes,
+                   "energy": r.energy_tce, "verified_energy": r.verified_energy_tce})
         })
         .collect();
     let allocations: Vec<Value> = state
@@ -97,5 +106,54 @@ pub fn build(state: &State, results: &[LineResult]) -> Value {
         "compliance": compliance,
         "reports": reports,
         "allocations": allocations,
+        "alerts": alerts,
+        "supervision": supervision_json(state),
+    })
+}
+
+/// An alert with exactly the keys RULEBOOK.md 14.4 lists for its kind
+/// (the replay report's form, also what `carbon supervise alerts --json` prints).
+pub fn alert_json(a: &pb::Alert) -> Value {
+    use pb::alert::Kind;
+    let (kind, mut v) = match &a.kind {
+        Some(Kind::RelatedTrade(t)) => (
+            "related_trade",
+            json!({"group": t.group, "instrument": t.instrument, "mode": t.mode, "price": t.price,
+                   "qty": t.qty, "buyer": t.buyer, "seller": t.seller}),
+        ),
+        Some(Kind::PriceMove(p)) => (
+            "price_move",
+            json!({"instrument": p.instrument, "reference": p.reference, "close": p.close}),
+        ),
+        Some(Kind::Concentration(c)) => (
+            "concentration",
+            json!({"instrument": c.instrument, "account": c.account, "side": c.side, "qty": c.qty,
+                   "volume": c.volume}),
+        ),
+        Some(Kind::CancelRatio(c)) => (
+            "cancel_ratio",
+            json!({"instrument": c.instrument, "account": c.account, "placed": c.placed,
+                   "cancelled": c.cancelled}),
+        ),
+        Some(Kind::LargeHolder(l)) => (
+            "large_holder",
+            json!({"account": l.account, "position": l.position, "threshold": l.threshold}),
+        ),
+        None => ("unknown", json!({})),
+    };
+    let m = v.as_object_mut().expect("built as an object");
+    m.insert("date".into(), json!(a.date));
+    m.insert("kind".into(), json!(kind));
+    v
+}
+
+/// REPLAY.md `supervision`: the limits in force, the halted instruments by
+/// symbol, every group with its members in declared order.
+fn supervision_json(state: &State) -> Value {
+    let s = &state.supervision;
+    json!({
+        "limits": {"entity_extra": s.limits.entity_extra, "investor": s.limits.investor},
+        "halted": s.halted.iter().collect::<Vec<_>>(),
+        "groups": s.groups,
     })
 }

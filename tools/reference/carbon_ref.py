@@ -1,6 +1,11 @@
 #!/usr/bin/env python3
-"""Independent reference model of the Zhejiang carbon market (RULEBOOK.md v1,
-REPLAY.md v1), written from the texts only, for verification.
+"""Independent reference model of the Zhejiang carbon market (RULEBOOK.md v3,
+REPLAY.md v3), written from the texts only, for verification.
+
+v3 covers market supervision (section 14: position limits, halts, related
+accounts, alerts; report keys `alerts` and `supervision`) and energy-use rights
+(section 15: ZJEU-<year>, energy lines in reports, the energy obligation,
+ZJEU surrender, energy columns and the joint status at close_year).
 
     python3 carbon_ref.py FILE.jsonl      -> prints the REPLAY.md JSON report
 
@@ -61,6 +66,27 @@ A16 Numbers have no size limit beyond the rules': a JSON integer quantity of
     answers MALFORMED for integers beyond 64 bits and decimals beyond 28
     significant digits (see the verification notes); days meant as shared
     vectors avoid such numbers.
+A17 14.1 / 15.2: `entity_extra`, `investor` (set_position_limits) and
+    `verified_energy` are quantities: a negative JSON integer is
+    INVALID_QUANTITY (13.2), not a "negative measure" (13.1, MALFORMED); 0 is
+    valid for all three (the ranges start at 0, unlike A8's verified_emissions).
+    The supervision example (set_position_limits -1) and the energy example
+    (verified_energy -5) confirm it.
+A18 14.2 / 14.5.4: the `instrument` of halt/resume is not pattern-checked but
+    must still be a JSON string; a number is MALFORMED (wrong JSON type, 13.1),
+    as in A4.  The supervision example (`"instrument": 2025`) confirms it.
+A19 14.1: buying exposure is taken when the command is checked, before its own
+    lock: resting buy orders count at their remaining quantity (also on a
+    halted book), open auction bids at their whole bid quantity, open buy block
+    proposals at their quantity.  A sell proposal accepted by the buyer is
+    checked against the acceptor only.
+A20 15.2: energy carriers are matched exactly as spelled in the table
+    (case-sensitive: "Natural_Gas" is an unknown carrier, MALFORMED); `energy`
+    that is not a list, a line that is not an object, or lacks `carrier` or
+    `qty`, is MALFORMED.  The energy example confirms these.
+A21 14.4.2.4: "above its reporting threshold" is taken literally: with a
+    negative quota (14.5.1) the threshold may be negative, and the entity is
+    then a large holder even with no position.
 """
 import hashlib
 import json
@@ -75,7 +101,7 @@ getcontext().prec = 80
 ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,35}")
 DEC_RE = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-SYM_RE = re.compile(r"CCER|ZJEA-[0-9]{4}")
+SYM_RE = re.compile(r"CCER|ZJEA-[0-9]{4}|ZJEU-[0-9]{4}")
 JUR_RE = re.compile(r"[A-Z]{2,4}")
 HEX64_RE = re.compile(r"[0-9a-fA-F]{64}")
 MAXQ = 10 ** 12
@@ -87,8 +113,23 @@ COMMANDS = {
     "block_propose", "block_accept", "block_cancel", "auction_open", "auction_bid",
     "auction_close", "allocate_benchmark", "allocate_grandfather", "define_factor_set",
     "submit_report", "verify_report", "confirm_report", "return_report", "surrender",
-    "close_year",
+    "close_year", "set_position_limits", "halt", "resume", "declare_group",
 }
+
+DEFAULT_LIMIT = 1000000  # 14.1: entity_extra and investor both start here
+
+# 15.2: tce per unit of each energy carrier (GB/T 2589-2020 reference values)
+ENERGY_COEF = {
+    "coal": Decimal("0.7143"), "coke": Decimal("0.9714"), "crude_oil": Decimal("1.4286"),
+    "fuel_oil": Decimal("1.4286"), "gasoline": Decimal("1.4714"), "diesel": Decimal("1.4571"),
+    "lpg": Decimal("1.7143"), "natural_gas": Decimal("12.1430"), "electricity": Decimal("0.1229"),
+    "heat": Decimal("0.03412"),
+}
+
+
+def is_allowance(sym):
+    """14.1 / 15.1: positions, limits and large holders concern ZJEA-* only."""
+    return sym.startswith("ZJEA-")
 
 
 # ---------------------------------------------------------------- ed25519 ---
@@ -297,9 +338,16 @@ class Market:
         self.deduction = {}  # entity -> remaining
         self.closed_years = set()
         self.surrendered = {}  # (entity, year) -> [total, ccer]
+        self.energy_surrendered = {}  # (entity, year) -> ZJEU units surrendered
         self.trades = []
         self.days = []
         self.compliance = []
+        # section 14
+        self.limits = dict(entity_extra=DEFAULT_LIMIT, investor=DEFAULT_LIMIT)
+        self.halted = set()
+        self.groups = {}  # group id -> [members in declared order]
+        self.group_of = {}  # account id -> group id
+        self.alerts = []
 
     # -- helpers
     def acct(self, aid):
@@ -333,7 +381,51 @@ class Market:
         return self.day["refs"][sym]
 
     def stats(self, sym):
-        return self.day["stats"].setdefault(sym, dict(trades=[], block=0, auction=0))
+        return self.day["stats"].setdefault(sym, dict(trades=[], block=0, auction=0, bought={}, sold={},
+                                                      placed={}, cancelled={}))
+
+    def not_halted(self, sym):
+        need(sym not in self.halted, "MARKET_HALTED")
+
+    # -- section 14.1: positions, exposure, limits
+    def quota(self, a):
+        years = [y for (e, y) in self.allocations if e == a.id]
+        if not years:
+            return 0
+        r = self.allocations[(a.id, max(years))]
+        return r["issued"] - r["clawed_back"]
+
+    def position(self, a):
+        return sum(sum(h) for sym, h in a.h.items() if is_allowance(sym))
+
+    def exposure(self, a):
+        x = self.position(a)
+        for sym, book in self.book.items():
+            if is_allowance(sym):
+                x += sum(o.rem for o in book if o.acct == a.id and o.side == "buy")
+        x += sum(p["qty"] for p in self.proposals.values()
+                 if p["proposer"] == a.id and p["side"] == "buy" and is_allowance(p["sym"]))
+        for auc in self.auctions.values():
+            if auc["open"] and is_allowance(auc["sym"]):
+                x += sum(b["qty"] for b in auc["bids"] if b["acct"] == a.id)
+        return x
+
+    def limit(self, a):
+        if a.role == "entity":
+            return self.quota(a) + self.limits["entity_extra"]
+        return self.limits["investor"]
+
+    def check_limit(self, a, sym, qty):
+        """14.1: the last check of a buying command on a ZJEA-* instrument."""
+        if is_allowance(sym):
+            need(self.exposure(a) + qty <= self.limit(a), "POSITION_LIMIT_EXCEEDED")
+
+    def related_trade(self, sym, mode, p, q, buyer, seller):
+        g = self.group_of.get(buyer)
+        if g is not None and g == self.group_of.get(seller):
+            self.alerts.append({"date": self.day["date"], "kind": "related_trade", "group": g,
+                                "instrument": sym, "mode": mode, "price": money(p), "qty": q,
+                                "buyer": buyer, "seller": seller})
 
     # -- lock releases
     def release_order(self, o):
@@ -545,7 +637,89 @@ class Market:
             for h in a.h.values():
                 h[0] += h[2]
                 h[2] = 0
+        self.close_day_alerts()
         self.day = None
+
+    def close_day_alerts(self):
+        """14.4.2: after the summaries and the T+1 release, in this order."""
+        d = self.day["date"]
+        syms = sorted(self.day["refs"])
+        for sym in syms:
+            st, ref = self.stats(sym), self.day["refs"][sym]
+            close = self.instruments[sym]["ref"]
+            if st["trades"] and abs(close - ref) * 20 >= ref:
+                self.alerts.append({"date": d, "kind": "price_move", "instrument": sym,
+                                    "reference": money(ref), "close": money(close)})
+        for sym in syms:
+            st = self.stats(sym)
+            vol = sum(q for p, q in st["trades"])
+            if vol < 1000:
+                continue
+            for side, key in (("buy", "bought"), ("sell", "sold")):
+                for aid in sorted(st[key]):
+                    if st[key][aid] * 2 > vol:
+                        self.alerts.append({"date": d, "kind": "concentration", "instrument": sym,
+                                            "account": aid, "side": side, "qty": st[key][aid], "volume": vol})
+        for sym in syms:
+            st = self.stats(sym)
+            for aid in sorted(st["placed"]):
+                placed, cancelled = st["placed"][aid], st["cancelled"].get(aid, 0)
+                if placed >= 10 and cancelled * 10 >= placed * 8:
+                    self.alerts.append({"date": d, "kind": "cancel_ratio", "instrument": sym,
+                                        "account": aid, "placed": placed, "cancelled": cancelled})
+        for aid in sorted(self.accounts):
+            a = self.accounts[aid]
+            if a.role == "entity":
+                threshold = self.quota(a) + self.limits["entity_extra"] // 2
+            elif a.role == "investor":
+                threshold = self.limits["investor"] // 2
+            else:
+                continue
+            pos = self.position(a)
+            if pos > threshold:
+                self.alerts.append({"date": d, "kind": "large_holder", "account": aid,
+                                    "position": pos, "threshold": threshold})
+
+    # ---- market supervision (14)
+    def c_set_position_limits(self, f, actor_id):
+        ee = f.int_("entity_extra")
+        inv = f.int_("investor")
+        actor = self.acct(actor_id)
+        self.role(actor, "operator")
+        need(0 <= ee <= MAXQ and 0 <= inv <= MAXQ, "INVALID_QUANTITY")
+        self.limits = dict(entity_extra=ee, investor=inv)
+
+    def _halt_target(self, f, actor_id):
+        sym = f.str_("instrument")
+        actor = self.acct(actor_id)
+        need(actor.role == "operator" or self.is_zj(actor), "NOT_PERMITTED")
+        self.instr(sym)
+        return sym
+
+    def c_halt(self, f, actor_id):
+        self.halted.add(self._halt_target(f, actor_id))
+
+    def c_resume(self, f, actor_id):
+        self.halted.discard(self._halt_target(f, actor_id))
+
+    def c_declare_group(self, f, actor_id):
+        gid = f.id_("id")
+        members = f.raw("members")
+        need(isinstance(members, list) and 2 <= len(members) <= 50, "MALFORMED")
+        for m in members:
+            need(isinstance(m, str) and ID_RE.fullmatch(m) is not None, "MALFORMED")
+        need(len(set(members)) == len(members), "MALFORMED")
+        actor = self.acct(actor_id)
+        self.role(actor, "regulator")
+        for m in members:
+            a = self.acct(m)
+            need(a.role in ("entity", "investor") and self.acts_on(actor, a), "NOT_PERMITTED")
+        need(gid not in self.groups, "DUPLICATE_ID")
+        for m in members:
+            need(m not in self.group_of, "GROUP_CONFLICT")
+        self.groups[gid] = list(members)
+        for m in members:
+            self.group_of[m] = gid
 
     # ---- listed trading
     def c_order(self, f, actor_id):
@@ -561,6 +735,7 @@ class Market:
         self.instr(sym)
         self.not_frozen(actor)
         self.open_day()
+        self.not_halted(sym)
         need(1 <= qty <= 99999, "INVALID_QUANTITY")
         if typ == "limit":
             need(price is not None and tick_ok(price), "INVALID_PRICE")
@@ -580,9 +755,12 @@ class Market:
             h[1] += qty
         else:
             need(actor.cash >= limit * qty, "INSUFFICIENT_FUNDS")
+            self.check_limit(actor, sym, qty)
             actor.cash -= limit * qty
             actor.cash_locked += limit * qty
         self.order_ids.add((actor.id, oid))
+        placed = self.stats(sym)["placed"]
+        placed[actor.id] = placed.get(actor.id, 0) + 1
         self.seq += 1
         o = Order(self.seq, actor.id, oid, sym, side, limit, qty, limit)
         book = self.book.setdefault(sym, [])
@@ -653,8 +831,11 @@ class Market:
         st = self.stats(sym)
         if mode == "listed":
             st["trades"].append((p, q))
+            st["bought"][buyer] = st["bought"].get(buyer, 0) + q
+            st["sold"][seller] = st["sold"].get(seller, 0) + q
         elif mode == "block":
             st["block"] += q
+        self.related_trade(sym, mode, p, q, buyer, seller)
 
     def c_cancel(self, f, actor_id):
         oid = f.id_("id")
@@ -672,6 +853,9 @@ class Market:
                 if o.acct == owner and o.id == oid:
                     self.release_order(o)
                     self.book[sym].remove(o)
+                    if actor.role != "operator":  # 14.4.3: the owner's own cancels only
+                        c = self.stats(sym)["cancelled"]
+                        c[owner] = c.get(owner, 0) + 1
                     return
         raise Reject("UNKNOWN_ORDER")
 
@@ -689,6 +873,7 @@ class Market:
         self.instr(sym)
         self.not_frozen(actor)
         self.open_day()
+        self.not_halted(sym)
         need(100000 <= qty <= MAXQ, "INVALID_QUANTITY")
         need(tick_ok(price), "INVALID_PRICE")
         need(c.id != actor.id and c.role in ("entity", "investor"), "INVALID_ORDER")
@@ -703,6 +888,7 @@ class Market:
             h[1] += qty
         else:
             need(actor.cash >= price * qty, "INSUFFICIENT_FUNDS")
+            self.check_limit(actor, sym, qty)
             actor.cash -= price * qty
             actor.cash_locked += price * qty
         self.block_ids.add((actor.id, bid))
@@ -720,10 +906,12 @@ class Market:
         self.not_frozen(actor)
         self.open_day()
         sym, qty, price = p["sym"], p["qty"], p["price"]
+        self.not_halted(sym)
         if p["side"] == "buy":
             need(actor.hold(sym)[0] >= qty, "INSUFFICIENT_HOLDINGS")
         else:
             need(actor.cash >= price * qty, "INSUFFICIENT_FUNDS")
+            self.check_limit(actor, sym, qty)
         del self.proposals[(proposer, bid)]
         if p["side"] == "buy":
             self.settle(sym, buyer=proposer, buy_id=bid, blimit=price, seller=actor.id, sell_id=bid, p=price, q=qty,
@@ -779,6 +967,7 @@ class Market:
         need((actor.id, bid) not in self.bid_ids, "DUPLICATE_ID")
         price = price.quantize(CENT)
         need(actor.cash >= price * qty, "INSUFFICIENT_FUNDS")
+        self.check_limit(actor, auc["sym"], qty)
         actor.cash -= price * qty
         actor.cash_locked += price * qty
         self.bid_ids.add((actor.id, bid))
@@ -962,6 +1151,17 @@ class Market:
         elec = nonneg(f.dec("electricity_mwh"))
         nonneg(f.dec("power_mwh"))
         nonneg(f.dec("heat_gj"))
+        energy = f.raw("energy", optional=True)  # null counts as absent (15.5.4)
+        if energy is None:
+            energy = []
+        need(isinstance(energy, list), "MALFORMED")
+        lines = {}
+        for u in energy:
+            need(isinstance(u, dict), "MALFORMED")
+            uf = Fields(u)
+            carrier = uf.str_("carrier")
+            need(carrier in ENERGY_COEF and carrier not in lines, "MALFORMED")
+            lines[carrier] = nonneg(uf.dec("qty"))
         actor = self.acct(actor_id)
         self.role(actor, "entity")
         fs = self.factor_sets.get(fsid)
@@ -979,7 +1179,9 @@ class Market:
                 Fraction(car if car is not None else dc) * Fraction(ox if ox is not None else do)
         direct = int(rnd(total * 44 / 12))
         indirect = int(rnd(Fraction(elec) * Fraction(fs["grid"])))
-        self.reports[key] = dict(status="submitted", direct=direct, indirect=indirect, verified=None, obligation=0)
+        energy_use = int(rnd(sum((Fraction(q) * Fraction(ENERGY_COEF[c]) for c, q in lines.items()), Fraction(0))))
+        self.reports[key] = dict(status="submitted", direct=direct, indirect=indirect, verified=None, obligation=0,
+                                 energy=energy_use, verified_energy=None, energy_obligation=0)
 
     def _report(self, f, actor_id, role):
         ent = f.id_("entity")
@@ -990,6 +1192,7 @@ class Market:
         ent = f.id_("entity")
         year = f.int_("year")
         ve = f.int_("verified_emissions", optional=True)
+        vu = f.int_("verified_energy", optional=True)
         actor = self.acct(actor_id)
         self.role(actor, "verifier")
         self.acct(ent)
@@ -999,8 +1202,11 @@ class Market:
         need(rep["status"] == "submitted", "REPORT_STATE")
         if ve is not None:
             need(1 <= ve <= MAXQ, "INVALID_QUANTITY")
+        if vu is not None:
+            need(0 <= vu <= MAXQ, "INVALID_QUANTITY")
         rep["status"] = "verified"
         rep["verified"] = ve if ve is not None else rep["direct"]
+        rep["verified_energy"] = vu if vu is not None else rep["energy"]
 
     def _reg_report(self, f, actor_id):
         ent = f.id_("entity")
@@ -1019,12 +1225,14 @@ class Market:
         need(rep["status"] == "verified", "REPORT_STATE")
         rep["status"] = "confirmed"
         rep["obligation"] = rep["verified"]
+        rep["energy_obligation"] = rep["verified_energy"]
 
     def c_return_report(self, f, actor_id):
         rep = self._reg_report(f, actor_id)
         need(rep["status"] in ("submitted", "verified"), "REPORT_STATE")
         rep["status"] = "returned"
         rep["verified"] = None
+        rep["verified_energy"] = None
 
     # ---- compliance
     def c_surrender(self, f, actor_id):
@@ -1042,6 +1250,13 @@ class Market:
             need(int(sym[5:]) <= year, "VINTAGE_NOT_ELIGIBLE")
         h = actor.hold(sym)
         need(h[0] >= qty, "INSUFFICIENT_HOLDINGS")
+        if sym.startswith("ZJEU-"):  # 15.3: against the energy obligation
+            done = self.energy_surrendered.get((actor.id, year), 0)
+            need(done + qty <= rep["energy_obligation"], "EXCEEDS_OBLIGATION")
+            h[0] -= qty
+            self.energy_surrendered[(actor.id, year)] = done + qty
+            self.sup(sym)["surrendered"] += qty
+            return
         s = self.surrendered.setdefault((actor.id, year), [0, 0])
         ob = rep["obligation"]
         if sym == "CCER":
@@ -1061,26 +1276,36 @@ class Market:
         ins = self.instr(sym)
         need(year not in self.closed_years, "YEAR_CLOSED")
         self.closed_years.add(year)
-        closes = ins["closes"][-22:]
-        avg = rnd(Fraction(sum(closes, Decimal(0))) / len(closes), 2) if closes else ins["ref"]
+        avg = self.penalty_price(ins)
+        eins = self.instruments.get("ZJEU-%d" % year)
+        eavg = self.penalty_price(eins) if eins is not None else Decimal(0)  # 15.4: "0.00" if undefined
         for eid in sorted(a.id for a in self.accounts.values() if a.role == "entity"):
             rep = self.reports.get((eid, year))
-            if rep is None or rep["status"] != "confirmed":
-                row = dict(status="C", obligation=0, surrendered=0, shortfall=0, pmin=Decimal(0), pmax=Decimal(0))
-            else:
+            row = {"year": year, "entity": eid, "status": "C", "obligation": 0, "surrendered": 0,
+                   "shortfall": 0, "penalty_min": "0.00", "penalty_max": "0.00",
+                   "energy_obligation": 0, "energy_surrendered": 0, "energy_shortfall": 0,
+                   "energy_penalty_min": "0.00", "energy_penalty_max": "0.00"}
+            if rep is not None and rep["status"] == "confirmed":
                 ob = rep["obligation"]
                 sur = self.surrendered.get((eid, year), [0, 0])[0]
                 short = max(0, ob - sur)
-                if short == 0:
-                    row = dict(status="A", obligation=ob, surrendered=sur, shortfall=0, pmin=Decimal(0), pmax=Decimal(0))
-                else:
-                    row = dict(status="B", obligation=ob, surrendered=sur, shortfall=short,
-                               pmin=avg * short * 5, pmax=avg * short * 10)
-                    self.deduction[eid] = self.deduction.get(eid, 0) + short
-            self.compliance.append({"year": year, "entity": eid, "status": row["status"],
-                                    "obligation": row["obligation"], "surrendered": row["surrendered"],
-                                    "shortfall": row["shortfall"], "penalty_min": money(row["pmin"]),
-                                    "penalty_max": money(row["pmax"])})
+                eob = rep["energy_obligation"]
+                esur = self.energy_surrendered.get((eid, year), 0)
+                eshort = max(0, eob - esur)
+                row.update(status="A" if short == 0 and eshort == 0 else "B",
+                           obligation=ob, surrendered=sur, shortfall=short,
+                           penalty_min=money(avg * short * 5), penalty_max=money(avg * short * 10),
+                           energy_obligation=eob, energy_surrendered=esur, energy_shortfall=eshort,
+                           energy_penalty_min=money(eavg * eshort * 5),
+                           energy_penalty_max=money(eavg * eshort * 10))
+                if short:
+                    self.deduction[eid] = self.deduction.get(eid, 0) + short  # 9.3; never energy (15.5.3)
+            self.compliance.append(row)
+
+    def penalty_price(self, ins):
+        """11: average of the last 22 closes since definition, rounded to 2 places; else the reference."""
+        closes = ins["closes"][-22:]
+        return rnd(Fraction(sum(closes, Decimal(0))) / len(closes), 2) if closes else ins["ref"]
 
     # ---------------------------------------------------------------- report
     def report(self, results):
@@ -1097,13 +1322,17 @@ class Market:
             x = self.sup(s)
             supply[s] = dict(x, outstanding=x["issued"] - x["surrendered"] - x["retired"] - x["clawed_back"])
         reports = [{"entity": e, "year": y, "status": r["status"], "direct": r["direct"],
-                    "indirect": r["indirect"], "verified": r["verified"]}
+                    "indirect": r["indirect"], "verified": r["verified"],
+                    "energy": r["energy"], "verified_energy": r["verified_energy"]}
                    for (e, y), r in sorted(self.reports.items())]
         allocs = [{"entity": e, "year": y, "method": r["method"], "pre": r["pre"], "final": r["final"],
                    "issued": r["issued"], "deducted": r["deducted"], "clawed_back": r["clawed_back"]}
                   for (e, y), r in sorted(self.allocations.items())]
+        supervision = {"limits": dict(self.limits), "halted": sorted(self.halted),
+                       "groups": {g: list(m) for g, m in self.groups.items()}}
         return {"results": results, "trades": self.trades, "days": self.days, "accounts": accounts,
-                "supply": supply, "compliance": self.compliance, "reports": reports, "allocations": allocs}
+                "supply": supply, "compliance": self.compliance, "reports": reports, "allocations": allocs,
+                "alerts": self.alerts, "supervision": supervision}
 
 
 def _reject_constant(x):

@@ -77,24 +77,22 @@ fn describe(body: &pb::command::Body) -> (&'static str, String, Option<String>) 
         B::AuctionClose(c) => ("auction_close", s(&c.auction), None),
         B::Freeze(c) => ("freeze", String::new(), c.account.clone()),
         B::Unfreeze(c) => ("unfreeze", String::new(), c.account.clone()),
-        B::OpenDay(_) => ("open_day", String::new(), None),
-        B::CloseDay(_) => ("close_day", String::new(), None),
         B::CreateAccount(c) => ("create_account", s(&c.id), None),
         B::DefineInstrument(c) => ("define_instrument", s(&c.symbol), None),
+        B::DefineFactorSet(c) => ("define_factor_set", s(&c.id), None),
+        B::DeclareGroup(c) => ("declare_group", s(&c.id), None),
+        B::Halt(c) => ("halt", String::new(), c.instrument.clone()),
+        B::Resume(c) => ("resume", String::new(), c.instrument.clone()),
         B::Deposit(c) => ("deposit", String::new(), c.account.clone()),
         B::Withdraw(c) => ("withdraw", String::new(), c.account.clone()),
         B::Issue(c) => ("issue", String::new(), c.to.clone()),
         B::Transfer(c) => ("transfer", String::new(), c.to.clone()),
-        B::Retire(_) => ("retire", String::new(), None),
         B::AllocateBenchmark(c) => ("allocate_benchmark", String::new(), c.entity.clone()),
         B::AllocateGrandfather(c) => ("allocate_grandfather", String::new(), c.entity.clone()),
-        B::DefineFactorSet(c) => ("define_factor_set", s(&c.id), None),
-        B::SubmitReport(_) => ("submit_report", String::new(), None),
         B::VerifyReport(c) => ("verify_report", String::new(), c.entity.clone()),
         B::ConfirmReport(c) => ("confirm_report", String::new(), c.entity.clone()),
         B::ReturnReport(c) => ("return_report", String::new(), c.entity.clone()),
-        B::Surrender(_) => ("surrender", String::new(), None),
-        B::CloseYear(_) => ("close_year", String::new(), None),
+        _ => (carbon_ledger::market_day::command_name(body), String::new(), None),
     }
 }
 
@@ -112,7 +110,7 @@ pub fn build(node: &Node, batch: &[(pb::SignedCommand, bool)], answers: &[Submit
         let (command, id, subject) = describe(body);
         trading |= matches!(
             command,
-            "order" | "cancel" | "freeze" | "open_day" | "close_day" | "define_instrument"
+            "order" | "cancel" | "freeze" | "open_day" | "close_day" | "define_instrument" | "halt" | "resume"
         );
         feed.entries.push(FeedEntry {
             seq,

@@ -3,7 +3,6 @@
 //! compliance table of a closed year. Reads run on the sequencer thread
 //! between batches ([`Handle::read`]) and copy out only what they return.
 
-use carbon_ledger::num::fmt_cents;
 use carbon_ledger::views;
 use carbon_proto::v1 as pb;
 use tonic::{Request, Response, Status};
@@ -25,20 +24,6 @@ fn unavailable(u: super::sequencer::Unavailable) -> Status {
     Status::unavailable(u.0)
 }
 
-/// The wire form of a compliance row.
-pub fn compliance_row(r: &carbon_ledger::state::ComplianceRow) -> pb::ComplianceRow {
-    pb::ComplianceRow {
-        year: r.year,
-        entity: r.entity.clone(),
-        status: r.status.to_string(),
-        obligation: r.obligation,
-        surrendered: r.surrendered,
-        shortfall: r.shortfall,
-        penalty_min: fmt_cents(r.penalty_min),
-        penalty_max: fmt_cents(r.penalty_max),
-    }
-}
-
 #[tonic::async_trait]
 impl pb::regulator_server::Regulator for RegulatorService {
     async fn get_report(&self, req: Request<pb::GetReportRequest>) -> Result<Response<pb::ReportView>, Status> {
@@ -53,6 +38,8 @@ impl pb::regulator_server::Regulator for RegulatorService {
                     direct: rep.direct_tonnes,
                     indirect: rep.indirect_tonnes,
                     verified: rep.verified_tonnes,
+                    energy: rep.energy_tce,
+                    verified_energy: rep.verified_energy_tce,
                     history: rep.history.iter().map(|s| s.as_str().to_string()).collect(),
                 })
             })
@@ -104,7 +91,7 @@ impl pb::regulator_server::Regulator for RegulatorService {
                         .iter()
                         .map(|l| pb::ComplianceLine {
                             jurisdiction: l.jurisdiction.clone(),
-                            row: Some(compliance_row(&l.row)),
+                            row: Some(l.row.to_pb()),
                         })
                         .collect::<Vec<_>>()
                 })

@@ -6,7 +6,8 @@ use rust_decimal::Decimal;
 
 use super::{AcctIdx, Applied, State};
 use crate::code::Code;
-use crate::command::{allowance_symbol, Phase, Role, Unit};
+use crate::command::{Phase, Role, Unit};
+use crate::instrument::allowance_symbol;
 use crate::num::{load_factor_correction, round_ratio, round_whole};
 
 type Outcome = Result<Applied, Code>;
@@ -102,7 +103,7 @@ impl State {
         let existing = self.allocations.get(&key);
         let verified = match phase {
             Phase::Pre => None,
-            Phase::Final => Some(self.confirmed_emissions(entity, year).ok_or(Code::ReportNotConfirmed)?),
+            Phase::Final => Some(self.confirmed_figures(entity, year).ok_or(Code::ReportNotConfirmed)?.0),
         };
         let refused = match phase {
             Phase::Pre => existing.is_some(),

@@ -103,6 +103,9 @@ impl State {
         if price == Ticks::MAX || self.acct(actor).cash_available < value {
             return Err(Code::InsufficientFunds);
         }
+        let instrument = au.instrument.clone();
+        self.check_position_limit(actor, &instrument, qty)?;
+        self.commit_buying(actor, &instrument, qty);
         let a = self.acct_mut(actor);
         a.bid_ids.insert(id.to_string());
         a.cash_available -= value;
@@ -160,6 +163,7 @@ impl State {
         }
         // Every bid's lock is released; winners pay the clearing price.
         for (b, &q) in bids.iter().zip(&filled_of) {
+            self.commit_buying(b.bidder, &symbol, -b.qty);
             let locked = Cents::from(b.price) * Cents::from(b.qty);
             let pay = clearing.map_or(0, |c| Cents::from(c) * Cents::from(q));
             let a = self.acct_mut(b.bidder);
@@ -205,16 +209,21 @@ impl State {
     /// Freezing cancels the account's bids in open auctions.
     pub(super) fn cancel_bids_of(&mut self, bidder: AcctIdx) {
         let mut released: Cents = 0;
+        let mut uncommitted = Vec::new();
         for id in &self.open_auctions {
             let au = self.auctions.get_mut(id).expect("open auctions exist");
             au.bids.retain(|b| {
                 if b.bidder == bidder {
                     released += Cents::from(b.price) * Cents::from(b.qty);
+                    uncommitted.push((au.instrument.clone(), b.qty));
                     false
                 } else {
                     true
                 }
             });
+        }
+        for (instrument, qty) in uncommitted {
+            self.commit_buying(bidder, &instrument, -qty);
         }
         let a = self.acct_mut(bidder);
         a.cash_locked -= released;

@@ -2,7 +2,7 @@
 //! to a named counterparty, within +-30% of the band reference, settled at
 //! once when the counterparty accepts.
 
-use super::{AcctIdx, Applied, Event, State, Trade, TradeMode};
+use super::{AcctIdx, Applied, State, Trade, TradeMode};
 use crate::code::Code;
 use crate::command::Side;
 use crate::num::{band_high, band_low, Amount, Cents, Ticks, Worth, MAX_QTY_TONNES};
@@ -45,6 +45,7 @@ impl State {
             return Err(Code::AccountFrozen);
         }
         self.open_day()?;
+        self.check_not_halted(instrument)?;
         if !(MIN_BLOCK_TONNES..=MAX_QTY_TONNES).contains(&qty) {
             return Err(Code::InvalidQuantity);
         }
@@ -69,6 +70,10 @@ impl State {
             Side::Sell if a.holding(instrument).available < qty => return Err(Code::InsufficientHoldings),
             Side::Buy if a.cash_available < value => return Err(Code::InsufficientFunds),
             _ => {}
+        }
+        if side == Side::Buy {
+            self.check_position_limit(actor, instrument, qty)?;
+            self.commit_buying(actor, instrument, qty);
         }
         self.acct_mut(actor).block_ids.insert(id.to_string());
         self.reserve(actor, instrument, side, price, qty);
@@ -99,6 +104,7 @@ impl State {
             return Err(Code::AccountFrozen);
         }
         let date = self.open_day()?;
+        self.check_not_halted(&p.instrument)?;
         let value = Cents::from(p.price) * Cents::from(p.qty);
         let acceptor = self.acct(actor);
         match p.side {
@@ -108,7 +114,14 @@ impl State {
             Side::Sell if acceptor.cash_available < value => return Err(Code::InsufficientFunds),
             _ => {}
         }
+        // A sell proposal's acceptor buys (14.1); a buy proposal was checked when made.
+        if p.side == Side::Sell {
+            self.check_position_limit(actor, &p.instrument, p.qty)?;
+        }
         let p = self.proposals.remove(&key).expect("found above");
+        if p.side == Side::Buy {
+            self.commit_buying(prop_idx, &p.instrument, -p.qty);
+        }
         let symbol = p.instrument.as_str();
         let (buyer, seller) = match p.side {
             Side::Buy => (prop_idx, actor),
@@ -139,6 +152,7 @@ impl State {
             .expect("proposed on a known instrument")
             .today
             .block_volume += p.qty;
+        let mut events = Vec::with_capacity(2);
         let trade = Trade {
             date,
             mode: TradeMode::Block,
@@ -150,10 +164,8 @@ impl State {
             seller: self.acct(seller).id.clone(),
             sell_id: id.to_string(),
         };
-        Ok(Applied {
-            order: None,
-            events: vec![Event::Trade(trade)],
-        })
+        self.push_trade(&mut events, buyer, seller, trade);
+        Ok(Applied { order: None, events })
     }
 
     pub(super) fn block_cancel(&mut self, actor: AcctIdx, id: &str) -> Outcome {
@@ -167,6 +179,9 @@ impl State {
     }
 
     fn release_proposal(&mut self, owner: AcctIdx, p: &Proposal) {
+        if p.side == Side::Buy {
+            self.commit_buying(owner, &p.instrument, -p.qty);
+        }
         self.release(owner, &p.instrument, p.side, p.price, p.qty);
     }
 

@@ -1,10 +1,11 @@
-//! Compliance (RULEBOOK.md 11, 13.17, 13.20): surrender against a year's
-//! obligation, the 5% offset limit, and the year's close with statuses,
-//! shortfalls and penalty ranges.
+//! Compliance (RULEBOOK.md 11, 13.17, 13.20, 15.3, 15.4): surrender against
+//! a year's carbon or energy obligation, the 5% offset limit, and the year's
+//! close with statuses, shortfalls and penalty ranges for both.
 
 use super::{AcctIdx, Applied, ComplianceRow, Event, State};
 use crate::code::Code;
-use crate::command::{allowance_symbol, vintage, Role};
+use crate::command::Role;
+use crate::instrument::{allowance_symbol, vintage, Family, ObligationKind};
 use crate::num::{div_floor, div_round, Cents};
 
 use super::registry::check_qty;
@@ -21,8 +22,36 @@ pub const PENALTY_MULTIPLES: (i64, i64) = (5, 10);
 pub(super) struct Obligation {
     /// Allocation that a final true-up could not claw back (RULEBOOK.md 13.18).
     pub unclawed: i64,
+    /// Tonnes of allowances and offsets surrendered (tCO2).
     pub surrendered: i64,
     pub surrendered_offsets: i64,
+    /// Energy-use rights surrendered (tce, RULEBOOK.md 15.3).
+    pub energy_surrendered: i64,
+}
+
+/// One obligation's figures at the close: owed, surrendered, short, and
+/// the penalty range.
+struct Settled {
+    obligation: i64,
+    surrendered: i64,
+    shortfall: i64,
+    penalty: (Cents, Cents),
+}
+
+impl Settled {
+    fn new(obligation: i64, surrendered: i64, price: Option<i64>) -> Settled {
+        let shortfall = (obligation - surrendered).max(0);
+        let value = Cents::from(shortfall) * Cents::from(price.unwrap_or(0));
+        Settled {
+            obligation,
+            surrendered,
+            shortfall,
+            penalty: (
+                value * Cents::from(PENALTY_MULTIPLES.0),
+                value * Cents::from(PENALTY_MULTIPLES.1),
+            ),
+        }
+    }
 }
 
 impl State {
@@ -32,22 +61,35 @@ impl State {
         }
     }
 
-    /// The obligation of a confirmed report: verified emissions plus what
-    /// could not be clawed back. `None` without a confirmed report.
-    pub fn obligation(&self, entity: &str, year: i64) -> Option<i64> {
-        let verified = self.confirmed_emissions(entity, year)?;
+    /// The obligations of a confirmed report: carbon (verified emissions plus
+    /// what could not be clawed back) and energy (verified energy use).
+    /// `None` without a confirmed report.
+    pub fn obligations(&self, entity: &str, year: i64) -> Option<(i64, i64)> {
+        let (emissions, energy) = self.confirmed_figures(entity, year)?;
         let unclawed = self
             .obligations
             .get(&(entity.to_string(), year))
             .map_or(0, |o| o.unclawed);
-        Some(verified + unclawed)
+        Some((emissions + unclawed, energy))
     }
 
-    /// Tonnes surrendered by an entity for a year.
+    /// The carbon obligation of a confirmed report (tCO2).
+    pub fn obligation(&self, entity: &str, year: i64) -> Option<i64> {
+        self.obligations(entity, year).map(|o| o.0)
+    }
+
+    /// Tonnes of allowances and offsets surrendered by an entity for a year.
     pub fn surrendered(&self, entity: &str, year: i64) -> i64 {
         self.obligations
             .get(&(entity.to_string(), year))
             .map_or(0, |o| o.surrendered)
+    }
+
+    /// Energy-use rights surrendered by an entity for a year (tce).
+    pub fn energy_surrendered(&self, entity: &str, year: i64) -> i64 {
+        self.obligations
+            .get(&(entity.to_string(), year))
+            .map_or(0, |o| o.energy_surrendered)
     }
 
     pub(super) fn surrender(&mut self, actor: AcctIdx, year: i64, instrument: &str, qty: i64) -> Outcome {
@@ -60,9 +102,9 @@ impl State {
             return Err(Code::YearClosed);
         }
         let id = entity.id.clone();
-        let obligation = self.obligation(&id, year).ok_or(Code::ReportNotConfirmed)?;
+        let (carbon, energy) = self.obligations(&id, year).ok_or(Code::ReportNotConfirmed)?;
         check_qty(qty)?;
-        let offset = instrument == "CCER";
+        let family = Family::of(instrument).expect("a defined instrument has a family");
         if vintage(instrument).is_some_and(|v| v > year) {
             return Err(Code::VintageNotEligible);
         }
@@ -70,11 +112,16 @@ impl State {
             return Err(Code::InsufficientHoldings);
         }
         let done = self.obligations.get(&(id.clone(), year)).cloned().unwrap_or_default();
-        let offset_limit = div_floor(i128::from(obligation) * i128::from(OFFSET_LIMIT_PCT), 100) as i64;
+        let offset = family == Family::Offset;
+        let offset_limit = div_floor(i128::from(carbon) * i128::from(OFFSET_LIMIT_PCT), 100) as i64;
         if offset && done.surrendered_offsets + qty > offset_limit {
             return Err(Code::OffsetLimitExceeded);
         }
-        if done.surrendered + qty > obligation {
+        let (owed, already) = match family.obligation() {
+            ObligationKind::Carbon => (carbon, done.surrendered),
+            ObligationKind::Energy => (energy, done.energy_surrendered),
+        };
+        if already + qty > owed {
             return Err(Code::ExceedsObligation);
         }
         let a = self.acct_mut(actor);
@@ -82,17 +129,22 @@ impl State {
         a.tidy(instrument);
         self.instruments.get_mut(instrument).expect("checked above").surrendered += qty;
         let o = self.obligations.entry((id, year)).or_default();
-        o.surrendered += qty;
+        match family.obligation() {
+            ObligationKind::Carbon => o.surrendered += qty,
+            ObligationKind::Energy => o.energy_surrendered += qty,
+        }
         if offset {
             o.surrendered_offsets += qty;
         }
         Ok(Applied::default())
     }
 
-    /// The penalty reference price of a vintage: the average of its last 22
-    /// closes rounded to a tick, or its reference price if it has none.
-    pub fn penalty_price(&self, year: i64) -> Option<i64> {
-        let inst = self.instruments.get(&allowance_symbol(year))?;
+    /// The penalty reference price of an obligation of `year`: the average
+    /// of the last 22 closes of `ZJEA-<year>` (or `ZJEU-<year>`) rounded to
+    /// a tick, or its reference price if it has none; `None` when the
+    /// instrument is not defined.
+    pub fn penalty_price(&self, kind: ObligationKind, year: i64) -> Option<i64> {
+        let inst = self.instruments.get(&kind.penalty_symbol(year))?;
         if inst.closes.is_empty() {
             return Some(inst.reference);
         }
@@ -108,40 +160,40 @@ impl State {
         if self.closed_years.contains_key(&year) {
             return Err(Code::YearClosed);
         }
-        let price = self.penalty_price(year).expect("the vintage exists");
+        let carbon_price = self.penalty_price(ObligationKind::Carbon, year);
+        debug_assert!(carbon_price.is_some(), "the vintage exists");
+        let energy_price = self.penalty_price(ObligationKind::Energy, year);
         let mut rows = Vec::new();
         for (id, &idx) in &self.by_id {
             if self.acct(idx).role != Role::Entity {
                 continue;
             }
-            let row = match self.obligation(id, year) {
-                None => ComplianceRow {
-                    year,
-                    entity: id.clone(),
-                    status: 'C',
-                    obligation: 0,
-                    surrendered: 0,
-                    shortfall: 0,
-                    penalty_min: 0,
-                    penalty_max: 0,
-                },
-                Some(obligation) => {
-                    let surrendered = self.surrendered(id, year);
-                    let shortfall = (obligation - surrendered).max(0);
-                    let value = Cents::from(shortfall) * Cents::from(price);
-                    ComplianceRow {
-                        year,
-                        entity: id.clone(),
-                        status: if shortfall == 0 { 'A' } else { 'B' },
-                        obligation,
-                        surrendered,
-                        shortfall,
-                        penalty_min: value * Cents::from(PENALTY_MULTIPLES.0),
-                        penalty_max: value * Cents::from(PENALTY_MULTIPLES.1),
-                    }
-                }
+            // Status C (no confirmed report) shows every figure 0 (13.20, 15.4).
+            let obligations = self.obligations(id, year);
+            let (carbon, energy) = obligations.unwrap_or((0, 0));
+            let carbon = Settled::new(carbon, self.surrendered(id, year), carbon_price);
+            let energy = Settled::new(energy, self.energy_surrendered(id, year), energy_price);
+            let status = match obligations {
+                None => 'C',
+                Some(_) if carbon.shortfall == 0 && energy.shortfall == 0 => 'A',
+                Some(_) => 'B',
             };
-            rows.push(row);
+            debug_assert!(status != 'C' || carbon.surrendered == 0 && energy.surrendered == 0);
+            rows.push(ComplianceRow {
+                year,
+                entity: id.clone(),
+                status,
+                obligation: carbon.obligation,
+                surrendered: carbon.surrendered,
+                shortfall: carbon.shortfall,
+                penalty_min: carbon.penalty.0,
+                penalty_max: carbon.penalty.1,
+                energy_obligation: energy.obligation,
+                energy_surrendered: energy.surrendered,
+                energy_shortfall: energy.shortfall,
+                energy_penalty_min: energy.penalty.0,
+                energy_penalty_max: energy.penalty.1,
+            });
         }
         for r in &rows {
             if r.shortfall > 0 {

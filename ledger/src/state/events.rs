@@ -1,7 +1,10 @@
 //! What applying a command yields: the order's end state and the events
-//! (trades, day summaries, compliance rows) the journal records with it.
+//! (trades, day summaries, compliance rows, alerts) the journal records
+//! with it.
 
 use carbon_proto::v1 as pb;
+
+use crate::command::Side;
 
 use crate::num::{fmt_cents, fmt_ticks, Cents, Ticks};
 
@@ -84,6 +87,99 @@ pub struct ComplianceRow {
     pub shortfall: i64,
     pub penalty_min: Cents,
     pub penalty_max: Cents,
+    /// The energy columns of RULEBOOK.md 15.4, in tce.
+    pub energy_obligation: i64,
+    pub energy_surrendered: i64,
+    pub energy_shortfall: i64,
+    pub energy_penalty_min: Cents,
+    pub energy_penalty_max: Cents,
+}
+
+/// An alert of abnormal trading (RULEBOOK.md 14.4): part of the outcome of
+/// the command that raised it, like a trade, and changing no balance.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Alert {
+    /// The open day; for `close_day`, the day being closed.
+    pub date: String,
+    pub kind: AlertKind,
+}
+
+/// The five kinds of alert and their figures (RULEBOOK.md 14.4).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AlertKind {
+    /// A listed or block trade between two members of one group.
+    RelatedTrade {
+        group: String,
+        instrument: String,
+        mode: TradeMode,
+        price: Ticks,
+        qty: i64,
+        buyer: String,
+        seller: String,
+    },
+    /// A close 5% or more away from the day's band reference.
+    PriceMove {
+        instrument: String,
+        reference: Ticks,
+        close: Ticks,
+    },
+    /// One account's listed purchases (or sales) were more than half the day's volume.
+    Concentration {
+        instrument: String,
+        account: String,
+        side: Side,
+        qty: i64,
+        volume: i64,
+    },
+    /// An account cancelled at least 80% of the 10 or more orders it placed.
+    CancelRatio {
+        instrument: String,
+        account: String,
+        placed: i64,
+        cancelled: i64,
+    },
+    /// A position above its reporting threshold at the close.
+    LargeHolder {
+        account: String,
+        position: i64,
+        threshold: i64,
+    },
+}
+
+impl AlertKind {
+    /// The kind as the rulebook spells it.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            AlertKind::RelatedTrade { .. } => "related_trade",
+            AlertKind::PriceMove { .. } => "price_move",
+            AlertKind::Concentration { .. } => "concentration",
+            AlertKind::CancelRatio { .. } => "cancel_ratio",
+            AlertKind::LargeHolder { .. } => "large_holder",
+        }
+    }
+
+    /// The accounts an alert names (none for a price move): who may see it
+    /// depends on their jurisdictions.
+    pub fn accounts(&self) -> Vec<&str> {
+        match self {
+            AlertKind::RelatedTrade { buyer, seller, .. } => vec![buyer, seller],
+            AlertKind::PriceMove { .. } => Vec::new(),
+            AlertKind::Concentration { account, .. }
+            | AlertKind::CancelRatio { account, .. }
+            | AlertKind::LargeHolder { account, .. } => vec![account],
+        }
+    }
+
+    /// The instrument an alert concerns (none for a large holder).
+    pub fn instrument(&self) -> Option<&str> {
+        match self {
+            AlertKind::RelatedTrade { instrument, .. }
+            | AlertKind::PriceMove { instrument, .. }
+            | AlertKind::Concentration { instrument, .. }
+            | AlertKind::CancelRatio { instrument, .. } => Some(instrument),
+            AlertKind::LargeHolder { .. } => None,
+        }
+    }
 }
 
 /// Something an accepted command caused.
@@ -92,6 +188,7 @@ pub enum Event {
     Trade(Trade),
     Day(DaySummary),
     Compliance(ComplianceRow),
+    Alert(Alert),
 }
 
 /// An accepted command's result.
@@ -150,6 +247,90 @@ impl ComplianceRow {
             shortfall: self.shortfall,
             penalty_min: fmt_cents(self.penalty_min),
             penalty_max: fmt_cents(self.penalty_max),
+            energy_obligation: self.energy_obligation,
+            energy_surrendered: self.energy_surrendered,
+            energy_shortfall: self.energy_shortfall,
+            energy_penalty_min: fmt_cents(self.energy_penalty_min),
+            energy_penalty_max: fmt_cents(self.energy_penalty_max),
+        }
+    }
+}
+
+fn side_str(side: Side) -> &'static str {
+    match side {
+        Side::Buy => "buy",
+        Side::Sell => "sell",
+    }
+}
+
+impl Alert {
+    /// The journal's form.
+    pub fn to_pb(&self) -> pb::Alert {
+        use pb::alert::Kind;
+        let kind = match &self.kind {
+            AlertKind::RelatedTrade {
+                group,
+                instrument,
+                mode,
+                price,
+                qty,
+                buyer,
+                seller,
+            } => Kind::RelatedTrade(pb::RelatedTradeAlert {
+                group: group.clone(),
+                instrument: instrument.clone(),
+                mode: mode.as_str().into(),
+                price: fmt_ticks(*price),
+                qty: *qty,
+                buyer: buyer.clone(),
+                seller: seller.clone(),
+            }),
+            AlertKind::PriceMove {
+                instrument,
+                reference,
+                close,
+            } => Kind::PriceMove(pb::PriceMoveAlert {
+                instrument: instrument.clone(),
+                reference: fmt_ticks(*reference),
+                close: fmt_ticks(*close),
+            }),
+            AlertKind::Concentration {
+                instrument,
+                account,
+                side,
+                qty,
+                volume,
+            } => Kind::Concentration(pb::ConcentrationAlert {
+                instrument: instrument.clone(),
+                account: account.clone(),
+                side: side_str(*side).into(),
+                qty: *qty,
+                volume: *volume,
+            }),
+            AlertKind::CancelRatio {
+                instrument,
+                account,
+                placed,
+                cancelled,
+            } => Kind::CancelRatio(pb::CancelRatioAlert {
+                instrument: instrument.clone(),
+                account: account.clone(),
+                placed: *placed,
+                cancelled: *cancelled,
+            }),
+            AlertKind::LargeHolder {
+                account,
+                position,
+                threshold,
+            } => Kind::LargeHolder(pb::LargeHolderAlert {
+                account: account.clone(),
+                position: *position,
+                threshold: *threshold,
+            }),
+        };
+        pb::Alert {
+            date: self.date.clone(),
+            kind: Some(kind),
         }
     }
 }
@@ -163,6 +344,7 @@ impl Event {
                 Event::Trade(t) => Kind::Trade(t.to_pb()),
                 Event::Day(d) => Kind::Day(d.to_pb()),
                 Event::Compliance(c) => Kind::Compliance(c.to_pb()),
+                Event::Alert(a) => Kind::Alert(a.to_pb()),
             }),
         }
     }

@@ -17,6 +17,7 @@ mod events;
 pub(crate) mod image;
 mod mrv;
 mod registry;
+mod supervision;
 pub(crate) mod trading;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -31,8 +32,11 @@ use crate::command::{is_jurisdiction_form, is_valid_id, validate, Cmd, Role};
 use crate::num::{Cents, Ticks};
 
 pub use allocation::{Allocation, AllocationMethod};
-pub use events::{outcome_to_pb, Applied, ComplianceRow, DaySummary, Event, OrderStatus, Trade, TradeMode};
+pub use events::{
+    outcome_to_pb, Alert, AlertKind, Applied, ComplianceRow, DaySummary, Event, OrderStatus, Trade, TradeMode,
+};
 pub use mrv::{Report, ReportStatus};
+pub use supervision::{DayActivity, PositionLimits, Supervision, DEFAULT_POSITION_LIMIT_TONNES};
 
 /// Index of an account in [`State::accounts`]; stable for the ledger's life.
 pub type AcctIdx = u32;
@@ -91,6 +95,11 @@ pub struct Account {
     pub holdings: BTreeMap<String, Holding>,
     /// Client order id -> book reference of the account's resting orders.
     pub open_orders: BTreeMap<String, u64>,
+    /// Tonnes of allowances its resting buy orders, open buy proposals and
+    /// auction bids still commit it to: exposure less position (RULEBOOK.md 14.1).
+    pub open_buy_tonnes: i64,
+    /// The group of related accounts it belongs to (RULEBOOK.md 14.3).
+    pub group: Option<String>,
     order_ids: BTreeSet<String>,
     block_ids: BTreeSet<String>,
     bid_ids: BTreeSet<String>,
@@ -109,6 +118,8 @@ impl Account {
             cash_locked: 0,
             holdings: BTreeMap::new(),
             open_orders: BTreeMap::new(),
+            open_buy_tonnes: 0,
+            group: None,
             order_ids: BTreeSet::new(),
             block_ids: BTreeSet::new(),
             bid_ids: BTreeSet::new(),
@@ -152,6 +163,8 @@ pub struct DayStats {
     pub turnover: Cents,
     pub block_volume: i64,
     pub auction_volume: i64,
+    /// Who bought, sold, placed and cancelled what (RULEBOOK.md 14.4).
+    pub activity: BTreeMap<AcctIdx, DayActivity>,
 }
 
 /// A listed instrument with its supply counters, prices and order book.
@@ -223,6 +236,8 @@ pub struct State {
     deductions: BTreeMap<String, i64>,
     total_deposits: Cents,
     total_withdrawals: Cents,
+    /// Limits, halts and groups (RULEBOOK.md 14).
+    pub supervision: Supervision,
     /// Scratch space for the book's fills (empty between commands).
     #[serde(skip)]
     fills: Vec<carbon_matching::Fill>,
@@ -311,6 +326,7 @@ impl State {
             deductions: BTreeMap::new(),
             total_deposits: 0,
             total_withdrawals: 0,
+            supervision: Supervision::default(),
             fills: Vec::with_capacity(64),
             trade_tape: VecDeque::new(),
         })
@@ -467,18 +483,26 @@ impl State {
                 factor_set,
                 fuels,
                 electricity_mwh,
-                power_mwh,
-                heat_gj,
-            } => self.submit_report(actor, *year, factor_set, fuels, *electricity_mwh, *power_mwh, *heat_gj),
+                power_mwh: _,
+                heat_gj: _,
+                energy,
+            } => self.submit_report(actor, *year, factor_set, fuels, *electricity_mwh, energy),
             Cmd::VerifyReport {
                 entity,
                 year,
                 verified_emissions,
-            } => self.verify_report(actor, entity, *year, *verified_emissions),
+                verified_energy,
+            } => self.verify_report(actor, entity, *year, *verified_emissions, *verified_energy),
             Cmd::ConfirmReport { entity, year } => self.confirm_report(actor, entity, *year),
             Cmd::ReturnReport { entity, year } => self.return_report(actor, entity, *year),
             Cmd::Surrender { year, instrument, qty } => self.surrender(actor, *year, instrument, *qty),
             Cmd::CloseYear { year } => self.close_year(actor, *year),
+            Cmd::SetPositionLimits { entity_extra, investor } => {
+                self.set_position_limits(actor, *entity_extra, *investor)
+            }
+            Cmd::Halt { instrument } => self.set_halted(actor, instrument, true),
+            Cmd::Resume { instrument } => self.set_halted(actor, instrument, false),
+            Cmd::DeclareGroup { id, members } => self.declare_group(actor, id, members),
         }
     }
 
@@ -504,6 +528,12 @@ impl State {
         let mut held: BTreeMap<&str, i64> = BTreeMap::new();
         let mut locked_units: BTreeMap<(AcctIdx, &str), i64> = BTreeMap::new();
         let mut locked_cash: BTreeMap<AcctIdx, Cents> = BTreeMap::new();
+        let mut open_buying: BTreeMap<AcctIdx, i64> = BTreeMap::new();
+        let mut buy = |owner: AcctIdx, instrument: &str, tonnes: i64| {
+            if crate::instrument::counts_toward_position(instrument) {
+                *open_buying.entry(owner).or_default() += tonnes;
+            }
+        };
         let mut cash: Cents = 0;
         for a in &self.accounts {
             assert!(a.cash_available >= 0 && a.cash_locked >= 0, "negative cash in {}", a.id);
@@ -539,7 +569,8 @@ impl State {
                 }
                 crate::command::Side::Buy => {
                     *locked_cash.entry(info.owner).or_default() +=
-                        Cents::from(info.lock_price) * o.remaining_tonnes as Cents
+                        Cents::from(info.lock_price) * o.remaining_tonnes as Cents;
+                    buy(info.owner, &info.instrument, o.remaining_tonnes as i64);
                 }
             }
         }
@@ -549,7 +580,8 @@ impl State {
                     *locked_units.entry((*owner, p.instrument.as_str())).or_default() += p.qty
                 }
                 crate::command::Side::Buy => {
-                    *locked_cash.entry(*owner).or_default() += Cents::from(p.price) * Cents::from(p.qty)
+                    *locked_cash.entry(*owner).or_default() += Cents::from(p.price) * Cents::from(p.qty);
+                    buy(*owner, &p.instrument, p.qty);
                 }
             }
         }
@@ -558,6 +590,7 @@ impl State {
             *locked_units.entry((au.regulator, au.instrument.as_str())).or_default() += au.qty;
             for b in &au.bids {
                 *locked_cash.entry(b.bidder).or_default() += Cents::from(b.price) * Cents::from(b.qty);
+                buy(b.bidder, &au.instrument, b.qty);
             }
         }
         for (i, a) in self.accounts.iter().enumerate() {
@@ -568,6 +601,15 @@ impl State {
                 "cash locks of {} do not match",
                 a.id
             );
+            assert_eq!(
+                a.open_buy_tonnes,
+                open_buying.get(&i).copied().unwrap_or(0),
+                "open buying of {} does not match its orders, proposals and bids",
+                a.id
+            );
+            if let Some(g) = &a.group {
+                assert!(self.supervision.groups[g].contains(&a.id), "{} is in {g}", a.id);
+            }
             for (s, h) in &a.holdings {
                 assert_eq!(
                     h.locked,

@@ -9,6 +9,7 @@ use rust_decimal::Decimal;
 use super::{AcctIdx, Applied, State};
 use crate::code::Code;
 use crate::command::{FuelFactors, FuelUse, Role};
+use crate::energy::{energy_use_tce, Carrier};
 use crate::num::{round_ratio, round_whole, MAX_QTY_TONNES};
 
 type Outcome = Result<Applied, Code>;
@@ -52,6 +53,10 @@ pub struct Report {
     /// Indirect (electricity) emissions of the latest submission, tCO2.
     pub indirect_tonnes: i64,
     pub verified_tonnes: Option<i64>,
+    /// Energy use `U` of the latest submission, tce (RULEBOOK.md 15.2).
+    pub energy_tce: i64,
+    /// Verified energy use, tce: set with `verified_tonnes`, lost with it.
+    pub verified_energy_tce: Option<i64>,
     pub history: Vec<ReportStatus>,
 }
 
@@ -108,8 +113,7 @@ impl State {
         factor_set: &str,
         fuels: &[FuelUse],
         electricity_mwh: Decimal,
-        _power_mwh: Decimal,
-        _heat_gj: Decimal,
+        energy: &[(Carrier, Decimal)],
     ) -> Outcome {
         let entity = self.acct(actor);
         if entity.role != Role::Entity {
@@ -135,6 +139,7 @@ impl State {
             .checked_mul(set.grid_tco2_per_mwh)
             .and_then(round_whole)
             .ok_or(Code::InvalidQuantity)?;
+        let energy_tce = energy_use_tce(energy).ok_or(Code::InvalidQuantity)?;
         history.push(ReportStatus::Submitted);
         self.reports.insert(
             key,
@@ -143,6 +148,8 @@ impl State {
                 direct_tonnes: direct,
                 indirect_tonnes: indirect,
                 verified_tonnes: None,
+                energy_tce,
+                verified_energy_tce: None,
                 history,
             },
         );
@@ -163,14 +170,24 @@ impl State {
         Ok(key)
     }
 
-    fn move_report(&mut self, key: &(String, i64), to: ReportStatus, verified: Option<i64>) {
+    /// Moves a report to `to` with its verified figures (emissions, energy),
+    /// or none.
+    fn move_report(&mut self, key: &(String, i64), to: ReportStatus, verified: Option<(i64, i64)>) {
         let r = self.reports.get_mut(key).expect("checked by report_for_transition");
         r.status = to;
-        r.verified_tonnes = verified;
+        r.verified_tonnes = verified.map(|v| v.0);
+        r.verified_energy_tce = verified.map(|v| v.1);
         r.history.push(to);
     }
 
-    pub(super) fn verify_report(&mut self, actor: AcctIdx, entity: &str, year: i64, verified: Option<i64>) -> Outcome {
+    pub(super) fn verify_report(
+        &mut self,
+        actor: AcctIdx,
+        entity: &str,
+        year: i64,
+        verified: Option<i64>,
+        verified_energy: Option<i64>,
+    ) -> Outcome {
         if self.acct(actor).role != Role::Verifier {
             return Err(Code::NotPermitted);
         }
@@ -184,8 +201,16 @@ impl State {
                 return Err(Code::InvalidQuantity);
             }
         }
-        let figure = verified.unwrap_or(r.direct_tonnes);
-        self.move_report(&key, ReportStatus::Verified, Some(figure));
+        if let Some(v) = verified_energy {
+            if !(0..=MAX_QTY_TONNES).contains(&v) {
+                return Err(Code::InvalidQuantity);
+            }
+        }
+        let figures = (
+            verified.unwrap_or(r.direct_tonnes),
+            verified_energy.unwrap_or(r.energy_tce),
+        );
+        self.move_report(&key, ReportStatus::Verified, Some(figures));
         Ok(Applied::default())
     }
 
@@ -209,7 +234,7 @@ impl State {
         if r.status != ReportStatus::Verified {
             return Err(Code::ReportState);
         }
-        let verified = r.verified_tonnes;
+        let verified = r.verified_tonnes.zip(r.verified_energy_tce);
         self.move_report(&key, ReportStatus::Confirmed, verified);
         Ok(Applied::default())
     }
@@ -227,11 +252,12 @@ impl State {
         Ok(Applied::default())
     }
 
-    /// Verified emissions of a confirmed report.
-    pub(super) fn confirmed_emissions(&self, entity: &str, year: i64) -> Option<i64> {
+    /// The verified figures of a confirmed report: emissions (tCO2) and
+    /// energy use (tce).
+    pub(super) fn confirmed_figures(&self, entity: &str, year: i64) -> Option<(i64, i64)> {
         self.reports
             .get(&(entity.to_string(), year))
             .filter(|r| r.status == ReportStatus::Confirmed)
-            .and_then(|r| r.verified_tonnes)
+            .and_then(|r| r.verified_tonnes.zip(r.verified_energy_tce))
     }
 }

@@ -9,6 +9,7 @@ use ed25519_dalek::VerifyingKey;
 use super::{book_limits, Account, AcctIdx, Applied, DayStats, Instrument, State};
 use crate::code::Code;
 use crate::command::Role;
+use crate::instrument::Family;
 use crate::num::{Amount, Cents, Worth};
 
 type Outcome = Result<Applied, Code>;
@@ -148,7 +149,8 @@ impl State {
 
     pub(super) fn issue(&mut self, actor: AcctIdx, instrument: &str, to: &str, qty: i64) -> Outcome {
         let reg = self.acct(actor);
-        if reg.role != Role::Regulator || (instrument == "CCER" && !reg.is_zj_regulator()) {
+        let offsets = Family::of(instrument) == Some(Family::Offset);
+        if reg.role != Role::Regulator || (offsets && !reg.is_zj_regulator()) {
             return Err(Code::NotPermitted);
         }
         let to_idx = self.idx(to)?;

@@ -907,12 +907,18 @@ fn penalties_use_the_average_of_the_last_22_closes() {
     m.ok(&order("B", "s", "sell", "day", Some("60.00"), 10));
     m.ok(&order("C", "b", "buy", "day", Some("60.00"), 10));
     m.ok(r#"{"as":"OP","cmd":"close_day"}"#);
-    assert_eq!(m.state.penalty_price(2025), Some(6000));
+    assert_eq!(
+        m.state.penalty_price(crate::instrument::ObligationKind::Carbon, 2025),
+        Some(6000)
+    );
     for d in 3..=5 {
         m.ok(&format!(r#"{{"as":"OP","cmd":"open_day","date":"2026-04-0{d}"}}"#));
         m.ok(r#"{"as":"OP","cmd":"close_day"}"#);
     }
-    assert_eq!(m.state.penalty_price(2025), Some(6000));
+    assert_eq!(
+        m.state.penalty_price(crate::instrument::ObligationKind::Carbon, 2025),
+        Some(6000)
+    );
     // Shortfall 1000 at 60.00: 5x = 300000.00, 10x = 600000.00.
     let rows = m.ok(r#"{"as":"ZJ-DEE","cmd":"close_year","year":2025}"#);
     let Event::Compliance(a) = &rows.events[0] else {

@@ -4,6 +4,7 @@
 
 use carbon_matching::{EndState, NewOrder, OrderKind, TimeInForce};
 
+use super::supervision::ClosedDay;
 use super::{AcctIdx, Applied, DaySummary, Event, OrderStatus, RestingInfo, State, Trade, TradeMode};
 use super::{DayStats, MAX_OPEN_ORDERS_PER_ACCOUNT, PENALTY_CLOSES};
 use crate::code::Code;
@@ -60,6 +61,7 @@ impl State {
         debug_assert!(self.resting.is_empty());
         self.expire_proposals();
         // 3. Closing prices, 4. T+1 release, 5. the day's summary.
+        let mut closed = Vec::with_capacity(self.instruments.len());
         for inst in self.instruments.values_mut() {
             let t = std::mem::take(&mut inst.today);
             let close = if t.volume > 0 {
@@ -80,6 +82,12 @@ impl State {
                 block_volume: t.block_volume,
                 auction_volume: t.auction_volume,
             }));
+            closed.push(ClosedDay {
+                symbol: inst.symbol.clone(),
+                reference: inst.band_ref,
+                close,
+                stats: t,
+            });
             inst.reference = close;
             if inst.closes.len() == PENALTY_CLOSES {
                 inst.closes.pop_front();
@@ -92,6 +100,8 @@ impl State {
                 h.pending = 0;
             }
         }
+        // 6. The day's alerts (RULEBOOK.md 14.4).
+        events.extend(self.close_of_day_alerts(&date, &closed));
         self.day = None;
         Ok(Applied { order: None, events })
     }
@@ -117,6 +127,7 @@ impl State {
             return Err(Code::AccountFrozen);
         }
         let date = self.open_day()?;
+        self.check_not_halted(instrument)?;
         if !(1..=MAX_ORDER_TONNES).contains(&qty) {
             return Err(Code::InvalidQuantity);
         }
@@ -152,6 +163,9 @@ impl State {
         {
             // A hostile-input limit, not a market rule: see docs/RULES.md.
             return Err(Code::InvalidOrder);
+        }
+        if side == Side::Buy {
+            self.check_position_limit(actor, instrument, qty)?;
         }
 
         // All checks passed: reserve, match, settle.
@@ -191,6 +205,7 @@ impl State {
                 return Err(Code::InvalidOrder);
             }
         };
+        self.count_activity(actor, instrument, |a| a.placed += 1);
         let taker = RestingInfo {
             owner: actor,
             client_id: id.to_string(),
@@ -208,18 +223,25 @@ impl State {
             if f.maker_done {
                 self.acct_mut(maker.owner).open_orders.remove(&maker.client_id);
             }
+            let qty = f.qty_tonnes as i64;
             let (buy, sell) = match side {
                 Side::Buy => (&taker, &maker),
-                Side::Sell => (&maker, &taker),
+                Side::Sell => {
+                    self.commit_buying(maker.owner, instrument, -qty);
+                    (&maker, &taker)
+                }
             };
-            let trade = self.settle_listed(&date, buy, sell, f.price_ticks, f.qty_tonnes as i64);
-            events.push(Event::Trade(trade));
+            let trade = self.settle_listed(&date, buy, sell, f.price_ticks, qty);
+            self.push_trade(&mut events, buy.owner, sell.owner, trade);
         }
         self.fills = fills;
         let (status, remaining) = match outcome.end {
             EndState::Filled => (OrderStatus::Filled, 0),
             EndState::Resting { .. } => {
                 self.acct_mut(actor).open_orders.insert(id.to_string(), book_ref);
+                if side == Side::Buy {
+                    self.commit_buying(actor, instrument, qty - outcome.filled_tonnes as i64);
+                }
                 self.resting.insert(book_ref, taker);
                 (OrderStatus::Resting, 0)
             }
@@ -264,6 +286,8 @@ impl State {
         t.low = Some(t.low.map_or(price, |l| l.min(price)));
         t.volume += qty;
         t.turnover += value;
+        t.activity.entry(buy.owner).or_default().bought += qty;
+        t.activity.entry(sell.owner).or_default().sold += qty;
         Trade {
             date: date.to_string(),
             mode: TradeMode::Listed,
@@ -324,6 +348,9 @@ impl State {
             .remove(&book_ref)
             .expect("an order leaving the book was resting");
         self.acct_mut(info.owner).open_orders.remove(&info.client_id);
+        if info.side == Side::Buy {
+            self.commit_buying(info.owner, &info.instrument, -remaining);
+        }
         self.release(info.owner, &info.instrument, info.side, info.lock_price, remaining);
     }
 
@@ -348,6 +375,11 @@ impl State {
             _ => return Err(Code::NotPermitted),
         };
         let book_ref = *self.acct(owner).open_orders.get(id).ok_or(Code::UnknownOrder)?;
+        if account.is_none() {
+            // The owner's own cancel counts toward its cancel ratio (14.4).
+            let instrument = self.resting[&book_ref].instrument.clone();
+            self.count_activity(owner, &instrument, |a| a.cancelled += 1);
+        }
         self.cancel_resting(book_ref);
         Ok(Applied::default())
     }
