@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 
 use super::{emit, open_journal, rebuild_with_progress, DataArg};
 use crate::client::{channel, Tls};
-use crate::serve::service::{account_pb, supply_pb};
+use carbon_server::service::{account_pb, supply_pb};
 
 /// Arguments of `carbon audit account`.
 #[derive(clap::Args)]

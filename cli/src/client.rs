@@ -9,7 +9,7 @@
 //! one command per microsecond, or that share an account between machines
 //! with unsynchronised clocks, should pass `--nonce` themselves.
 
-pub(crate) mod keyfile;
+pub(crate) use carbon_server::keyfile;
 
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};

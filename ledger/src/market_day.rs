@@ -14,6 +14,10 @@ use crate::command::is_valid_id;
 use crate::keys::parse_key_hex;
 
 /// A parsed market-day line.
+// Most lines are commands, used at once and never stored: boxing the body
+// would cost an allocation per line on the replay's hot path to save stack
+// space for the rare rejected one.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Line {
     /// A command to sign as `actor`; `public_key` is the key named on a

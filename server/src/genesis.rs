@@ -13,7 +13,7 @@ use carbon_proto::v1 as pb;
 use ed25519_dalek::SigningKey;
 use prost::Message;
 
-use crate::client::keyfile;
+use crate::keyfile;
 
 /// The development genesis: the operator and three regulators.
 pub const DEV_OPERATOR: &str = "ZJ-CEEX";

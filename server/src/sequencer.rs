@@ -59,7 +59,7 @@ use carbon_proto::v1 as pb;
 use ed25519_dalek::VerifyingKey;
 use tokio::sync::{broadcast, mpsc, oneshot, watch, OwnedSemaphorePermit, Semaphore};
 
-use super::feed::{self, Feed, FEED_CAPACITY};
+use crate::feed::{self, Feed, FEED_CAPACITY};
 
 /// Most requests waiting in the channel.
 pub const QUEUE_REQUESTS: usize = 4096;

@@ -25,7 +25,7 @@
 //! - The queue between the tasks holds at most one step per permit (every
 //!   step but a final failure holds at least one).
 //! - The calls themselves are counted by the service's
-//!   [`StreamLimits`](super::limits::StreamLimits): the [`StreamSlot`] is
+//!   [`StreamLimits`](crate::limits::StreamLimits): the [`StreamSlot`] is
 //!   held until both tasks end.
 //!
 //! # Ends
@@ -47,8 +47,8 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::Stream;
 use tonic::{Status, Streaming};
 
-use super::limits::StreamSlot;
-use super::service::{PendingResults, Submitter};
+use crate::limits::StreamSlot;
+use crate::service::{PendingResults, Submitter};
 
 /// Most envelopes one call gathers into one sequencer request.
 pub const MAX_GATHER_ENVELOPES: usize = 256;

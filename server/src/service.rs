@@ -1,8 +1,8 @@
 //! `carbon.v1.Ledger` over gRPC: checks the limits, verifies signatures in
-//! parallel, hands envelopes to the [sequencer](super::sequencer) and turns
+//! parallel, hands envelopes to the [sequencer](crate::sequencer) and turns
 //! its answers into protobuf results or statuses (RULEBOOK.md 12). Submit,
 //! SubmitBatch and SubmitStream (its pipeline is in
-//! [submit_stream](super::submit_stream)) share one way in, [`Submitter`].
+//! [submit_stream](crate::submit_stream)) share one way in, [`Submitter`].
 //!
 //! # Signature pre-verification
 //!
@@ -50,9 +50,9 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status, Streaming};
 
-use super::limits::StreamLimits;
-use super::sequencer::{Handle, KeyMap, Queued, Unavailable, JOURNAL_CHUNK};
-use super::submit_stream;
+use crate::limits::StreamLimits;
+use crate::sequencer::{Handle, KeyMap, Queued, Unavailable, JOURNAL_CHUNK};
+use crate::submit_stream;
 
 /// Most envelopes in one SubmitBatch (the node's batch bound).
 pub const MAX_BATCH_ENVELOPES: usize = MAX_BATCH;
@@ -321,7 +321,7 @@ fn role_to_pb(r: Role) -> pb::Role {
 }
 
 /// The wire view of an account of `state`; `carbon audit account` prints the same offline.
-pub(crate) fn account_pb(state: &carbon_ledger::state::State, id: &str) -> Option<pb::AccountView> {
+pub fn account_pb(state: &carbon_ledger::state::State, id: &str) -> Option<pb::AccountView> {
     let a = state.account(id)?;
     Some(pb::AccountView {
         id: a.id.clone(),
@@ -346,7 +346,7 @@ pub(crate) fn account_pb(state: &carbon_ledger::state::State, id: &str) -> Optio
 }
 
 /// Every instrument's supply counters; `carbon audit supply` prints the same offline.
-pub(crate) fn supply_pb(state: &carbon_ledger::state::State) -> pb::SupplyView {
+pub fn supply_pb(state: &carbon_ledger::state::State) -> pb::SupplyView {
     pb::SupplyView {
         supply: state
             .instruments

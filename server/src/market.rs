@@ -18,9 +18,9 @@ use tokio::sync::{broadcast, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
-use super::feed::{Feed, FEED_DEPTH};
-use super::limits::StreamLimits;
-use super::sequencer::{Handle, Unavailable};
+use crate::feed::{Feed, FEED_DEPTH};
+use crate::limits::StreamLimits;
+use crate::sequencer::{Handle, Unavailable};
 
 /// Most book levels a query returns per side.
 pub const MAX_DEPTH: usize = 100;
@@ -169,7 +169,7 @@ impl pb::market_server::Market for MarketService {
         let instrument = r.instrument.clone();
         let view = self
             .seq
-            .read(move |node| super::feed::book_pb(node, &instrument, depth))
+            .read(move |node| crate::feed::book_pb(node, &instrument, depth))
             .await
             .map_err(unavailable)?;
         view.map(Response::new)

@@ -7,7 +7,7 @@ use carbon_ledger::views;
 use carbon_proto::v1 as pb;
 use tonic::{Request, Response, Status};
 
-use super::sequencer::Handle;
+use crate::sequencer::Handle;
 
 /// The regulator query service.
 pub struct RegulatorService {
@@ -20,7 +20,7 @@ impl RegulatorService {
     }
 }
 
-fn unavailable(u: super::sequencer::Unavailable) -> Status {
+fn unavailable(u: crate::sequencer::Unavailable) -> Status {
     Status::unavailable(u.0)
 }
 

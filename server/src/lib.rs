@@ -1,0 +1,273 @@
+//! The gRPC service of Carbon Ledger (`carbon serve`): a library, so that
+//! the `carbon` binary keeps only what a person types.
+//!
+//! Start-up opens the ledger in `--data` (or creates it: from `--genesis`,
+//! or a development genesis with fresh keys written to `DIR/keys/`), hands
+//! the node to the [sequencer] thread, and serves `carbon.v1.Ledger`
+//! ([service]), `grpc.health.v1.Health` and server reflection (v1) until
+//! SIGTERM or Ctrl-C. Then the server stops taking calls, finishes those in
+//! flight, the sequencer drains its queue and the node is closed.
+//!
+//! Once listening it prints `listening on <addr>` on stdout, with the real
+//! port when `--listen` asks for port 0.
+
+mod feed;
+mod genesis;
+pub mod keyfile;
+mod limits;
+mod market;
+mod regulator;
+mod sequencer;
+pub mod service;
+mod submit_stream;
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use carbon_ledger::checkpoint::verifier_key_string;
+use carbon_proto::v1 as pb;
+use tokio::sync::watch;
+use tonic::transport::server::TcpIncoming;
+use tonic::transport::{Identity, ServerTlsConfig};
+use tonic_health::ServingStatus;
+
+use genesis::Origin;
+use sequencer::Sequencer;
+use service::LedgerService;
+
+/// The checkpoint origin (and operator key name) of a new ledger.
+pub const DEFAULT_ORIGIN: &str = "carbon-ledger.zj";
+
+/// How long a shutdown waits for open calls before cutting them off.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Most concurrent calls on one HTTP/2 connection.
+const MAX_STREAMS_PER_CONNECTION: u32 = 1024;
+
+/// Test hook (fault injection): `CARBON_FAULT_FAIL_FLUSH_AFTER=N` makes every
+/// journal flush after the first N of this process fail, as a broken disk
+/// would; the server then refuses everything (UNAVAILABLE, health
+/// NOT_SERVING). Read once at start-up; for tests only.
+const FAULT_FAIL_FLUSH_AFTER: &str = "CARBON_FAULT_FAIL_FLUSH_AFTER";
+
+fn fault_fail_flush_after() -> anyhow::Result<Option<u64>> {
+    match std::env::var(FAULT_FAIL_FLUSH_AFTER) {
+        Ok(v) => {
+            Ok(Some(v.trim().parse().with_context(|| {
+                format!("{FAULT_FAIL_FLUSH_AFTER}={v:?} is not a number")
+            })?))
+        }
+        Err(_) => Ok(None),
+    }
+}
+
+/// How to run a server: what `carbon serve` is given.
+pub struct Config {
+    /// The data folder: the ledger (sled) and, for a development genesis, keys/.
+    pub data: PathBuf,
+    /// The address to listen on; port 0 picks a free port (printed once listening).
+    pub listen: SocketAddr,
+    /// A genesis in the replay format (JSON, every public key given) for a
+    /// new ledger; without it a new ledger gets a development genesis.
+    pub genesis: Option<PathBuf>,
+    /// The operator's key file (it signs every checkpoint); default
+    /// DIR/keys/<operator>.key.
+    pub operator_key: Option<PathBuf>,
+    /// The checkpoint origin of a new ledger.
+    pub origin: String,
+    /// TLS certificate chain and private key (PEM files), both or neither.
+    pub tls: Option<(PathBuf, PathBuf)>,
+    /// Journal entries between two snapshots; `None`: only at a clean stop.
+    pub snapshot_every: Option<u64>,
+}
+
+/// The server's TLS identity from `--tls-cert` and `--tls-key`, read before
+/// anything else starts so that a bad file stops the server at once.
+fn tls_config(a: &Config) -> anyhow::Result<Option<ServerTlsConfig>> {
+    let Some((cert, key)) = &a.tls else {
+        return Ok(None);
+    };
+    let read =
+        |p: &PathBuf, what: &str| std::fs::read(p).with_context(|| format!("reading the TLS {what} {}", p.display()));
+    let identity = Identity::from_pem(read(cert, "certificate")?, read(key, "key")?);
+    Ok(Some(ServerTlsConfig::new().identity(identity)))
+}
+
+/// Runs the server until SIGTERM or Ctrl-C; see the module doc.
+pub fn run(a: Config) -> anyhow::Result<()> {
+    let tls = tls_config(&a)?;
+    let (mut node, origin) = genesis::start(&genesis::Config {
+        data: &a.data,
+        genesis: a.genesis.as_deref(),
+        operator_key: a.operator_key.as_deref(),
+        origin: &a.origin,
+    })?;
+    node.set_snapshot_every(a.snapshot_every);
+    if let Some(n) = fault_fail_flush_after()? {
+        tracing::warn!("test hook {FAULT_FAIL_FLUSH_AFTER}={n}: every flush after the next {n} fails");
+        node.journal().fail_flushes_after(n);
+    }
+    let state = node.state();
+    let operator = &state.accounts[state.operator as usize];
+    let mut out = std::io::stdout().lock();
+    match &origin {
+        Origin::Opened => match node.last_snapshot_size() {
+            0 => writeln!(out, "opened the ledger in {}", a.data.display())?,
+            n => writeln!(
+                out,
+                "opened the ledger in {} (from its snapshot at {n} entries)",
+                a.data.display()
+            )?,
+        },
+        Origin::Created => writeln!(out, "created a ledger in {}", a.data.display())?,
+        Origin::Development(keys) => {
+            writeln!(
+                out,
+                "created a development ledger in {} with fresh keys (keep them secret):",
+                a.data.display()
+            )?;
+            for (id, path) in keys {
+                writeln!(out, "  {id}: {}", path.display())?;
+            }
+        }
+    }
+    writeln!(
+        out,
+        "{} journal entries; operator {}; checkpoint key {}",
+        node.len(),
+        operator.id,
+        verifier_key_string(node.origin(), &operator.public_key)
+    )?;
+    drop(out);
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("carbon-serve")
+        .build()?;
+    let (sequencer, handle, keys, failed) = Sequencer::start(node)?;
+    let served = runtime.block_on(serve(
+        a.listen,
+        tls,
+        market::MarketService::new(handle.clone()),
+        regulator::RegulatorService::new(handle.clone()),
+        LedgerService::new(handle, keys),
+        failed,
+    ));
+    // The service (and with it every sequencer handle) is gone: the
+    // sequencer drains its queue and closes the node.
+    drop(runtime);
+    sequencer.join();
+    served
+}
+
+async fn serve(
+    listen: SocketAddr,
+    tls: Option<ServerTlsConfig>,
+    market: market::MarketService,
+    regulator: regulator::RegulatorService,
+    svc: LedgerService,
+    mut failed: watch::Receiver<Option<String>>,
+) -> anyhow::Result<()> {
+    let (health, health_svc) = tonic_health::server::health_reporter();
+    health
+        .set_serving::<pb::ledger_server::LedgerServer<LedgerService>>()
+        .await;
+    health
+        .set_serving::<pb::regulator_server::RegulatorServer<regulator::RegulatorService>>()
+        .await;
+    health
+        .set_serving::<pb::market_server::MarketServer<market::MarketService>>()
+        .await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(carbon_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .context("building the reflection service")?;
+
+    // A failed node: tell health checkers, keep answering UNAVAILABLE.
+    {
+        let health = health.clone();
+        tokio::spawn(async move {
+            if failed.wait_for(Option::is_some).await.is_ok() {
+                for name in ["", pb::ledger_server::SERVICE_NAME] {
+                    health.set_service_status(name, ServingStatus::NotServing).await;
+                }
+            }
+        });
+    }
+
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("listening on {listen}"))?;
+    let local = listener.local_addr()?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    println!("listening on {local}");
+    std::io::stdout().flush()?;
+    tracing::info!("serving carbon.v1.Ledger on {scheme}://{local}");
+
+    let (stopping_tx, stopping) = tokio::sync::oneshot::channel::<()>();
+    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(tls) = tls {
+        builder = builder.tls_config(tls).context("the TLS certificate and key")?;
+    }
+    let server = builder
+        .max_concurrent_streams(MAX_STREAMS_PER_CONNECTION)
+        .add_service(health_svc)
+        .add_service(reflection)
+        .add_service(service::server(svc))
+        .add_service(regulator::server(regulator))
+        .add_service(market::server(market))
+        .serve_with_incoming_shutdown(incoming, async move {
+            shutdown_signal().await;
+            let _ = stopping_tx.send(());
+        });
+    // Graceful shutdown waits for open calls and connections; a client that
+    // never lets go must not keep the server up for ever. Cutting calls off
+    // then is safe: whatever was acknowledged is durable.
+    let grace = async {
+        match stopping.await {
+            Ok(()) => tokio::time::sleep(SHUTDOWN_GRACE).await,
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        served = server => served.context("serving")?,
+        _ = grace => tracing::warn!(
+            "calls still open {} s after the signal; stopping anyway",
+            SHUTDOWN_GRACE.as_secs()
+        ),
+    }
+    tracing::info!("stopped taking calls");
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!("cannot listen for Ctrl-C: {e}");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!("cannot listen for SIGTERM: {e}");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => tracing::info!("Ctrl-C: shutting down"),
+        _ = term => tracing::info!("SIGTERM: shutting down"),
+    }
+}
