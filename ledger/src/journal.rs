@@ -1,6 +1,14 @@
 //! The journal on sled: entries keyed by big-endian sequence number, and the
 //! latest signed checkpoint. Appends are buffered by sled and made durable
 //! by one [`Journal::flush`] per batch (group commit).
+//!
+//! Beside the entries, an index of the surveillance alerts (RULEBOOK.md
+//! 14.4) by date, so that a regulator's query for a week of alerts reads
+//! that week and not the whole journal. It is derived data, written in the
+//! same batch as the entries that hold the alerts, with a watermark saying
+//! how far it goes; a ledger whose index is behind (an older ledger, or a
+//! crash between the two) is re-indexed from the journal when it opens.
+//! Audits never read it.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -28,12 +36,17 @@ pub struct Journal {
     db: sled::Db,
     entries: sled::Tree,
     meta: sled::Tree,
+    /// Alert index: date (10 bytes) || seq (8, big-endian) || event index
+    /// (4, big-endian) -> the alert's protobuf bytes.
+    alerts: sled::Tree,
     /// Flushes left before every flush fails ([`Journal::fail_flushes_after`]);
     /// `u64::MAX`: never.
     flushes_left: AtomicU64,
 }
 
 const CHECKPOINT_KEY: &[u8] = b"checkpoint";
+/// Meta key: the journal length up to which alerts are indexed.
+const ALERTS_INDEXED_KEY: &[u8] = b"alerts_indexed";
 
 /// How long [`Journal::open`] waits for sled's lock on the folder.
 const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
@@ -74,10 +87,12 @@ impl Journal {
         };
         let entries = db.open_tree("journal")?;
         let meta = db.open_tree("meta")?;
+        let alerts = db.open_tree("alerts")?;
         Ok(Journal {
             db,
             entries,
             meta,
+            alerts,
             flushes_left: AtomicU64::new(u64::MAX),
         })
     }
@@ -99,6 +114,63 @@ impl Journal {
     pub fn append(&self, seq: u64, bytes: &[u8]) -> Result<(), StoreError> {
         self.entries.insert(seq.to_be_bytes(), bytes)?;
         Ok(())
+    }
+
+    /// Buffers the index entries of the alerts among `outcome`'s events
+    /// (entry `seq`).
+    pub fn index_alerts(&self, seq: u64, outcome: &pb::Outcome) -> Result<(), StoreError> {
+        for (n, e) in outcome.events.iter().enumerate() {
+            if let Some(pb::event::Kind::Alert(a)) = &e.kind {
+                let mut key = Vec::with_capacity(a.date.len() + 12);
+                key.extend_from_slice(a.date.as_bytes());
+                key.extend_from_slice(&seq.to_be_bytes());
+                key.extend_from_slice(&(n as u32).to_be_bytes());
+                self.alerts.insert(key, a.encode_to_vec())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Buffers the watermark of the alert index: entries below `len` are indexed.
+    pub fn set_alerts_indexed(&self, len: u64) -> Result<(), StoreError> {
+        self.meta.insert(ALERTS_INDEXED_KEY, &len.to_be_bytes())?;
+        Ok(())
+    }
+
+    /// The watermark of the alert index (0 when there is none).
+    pub fn alerts_indexed(&self) -> Result<u64, StoreError> {
+        Ok(match self.meta.get(ALERTS_INDEXED_KEY)? {
+            Some(v) => u64::from_be_bytes(
+                v.as_ref()
+                    .try_into()
+                    .map_err(|_| StoreError::Corrupt("alert index watermark".into()))?,
+            ),
+            None => 0,
+        })
+    }
+
+    /// Indexes the alerts of every entry from the watermark on and flushes:
+    /// what `Node::open` does for a ledger whose index is behind.
+    pub fn catch_up_alert_index(&self) -> Result<(), StoreError> {
+        let from = self.alerts_indexed()?;
+        let len = self.len()?;
+        if from >= len {
+            return Ok(());
+        }
+        for r in self.iter(from) {
+            let (_, e) = r?;
+            if let Some(o) = &e.outcome {
+                self.index_alerts(e.seq, o)?;
+            }
+        }
+        self.set_alerts_indexed(len)?;
+        self.flush()
+    }
+
+    /// A handle on the alert index that other threads may read while the
+    /// node writes (sled trees are shared).
+    pub fn alert_index(&self) -> AlertIndex {
+        AlertIndex(self.alerts.clone())
     }
 
     /// Buffers the latest signed checkpoint.
@@ -167,6 +239,43 @@ impl Journal {
             let (seq, raw) = r?;
             let e = pb::JournalEntry::decode(raw.as_slice()).map_err(|err| StoreError::Decode { seq, err })?;
             Ok((raw, e))
+        })
+    }
+}
+
+/// The journal's alerts by date, readable beside the writer. It may hold
+/// alerts of a batch not yet durable: readers keep to the sequence numbers
+/// below the journal length the sequencer last reported.
+#[derive(Clone)]
+pub struct AlertIndex(sled::Tree);
+
+impl AlertIndex {
+    /// Indexed alerts of the days `from_date..=to_date` (empty: unbounded),
+    /// in date order and, within a day, journal order: `(seq, alert)`.
+    pub fn range(
+        &self,
+        from_date: &str,
+        to_date: &str,
+    ) -> impl Iterator<Item = Result<(u64, pb::Alert), StoreError>> + '_ {
+        let start = from_date.as_bytes().to_vec();
+        // Every key of `to_date` sorts below `to_date` followed by 0xff.
+        let end = if to_date.is_empty() {
+            vec![0xff; 11]
+        } else {
+            let mut e = to_date.as_bytes().to_vec();
+            e.push(0xff);
+            e
+        };
+        let range = if start > end { end.clone()..end } else { start..end };
+        self.0.range(range).map(|r| {
+            let (k, v) = r?;
+            let at = k
+                .len()
+                .checked_sub(12)
+                .ok_or_else(|| StoreError::Corrupt("alert key".into()))?;
+            let seq = seq_of(&k[at..at + 8])?;
+            let a = pb::Alert::decode(v.as_ref()).map_err(|err| StoreError::Decode { seq, err })?;
+            Ok((seq, a))
         })
     }
 }

@@ -10,6 +10,7 @@ pub mod audit;
 pub mod checkpoint;
 pub mod code;
 pub mod command;
+pub mod credential;
 pub mod energy;
 pub mod instrument;
 pub mod journal;

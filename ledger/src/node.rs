@@ -116,6 +116,7 @@ impl Node {
         if operator_key(&r.genesis) != Some(operator.verifying_key()) {
             return Err(NodeError::WrongOperatorKey);
         }
+        journal.catch_up_alert_index()?;
         let checkpoint = r.checkpoint.map(|(note, _)| note).unwrap_or_default();
         let mut node = Node {
             state: r.state,
@@ -207,6 +208,12 @@ impl Node {
     }
 
     /// The checkpoint origin (also the operator's key name).
+    /// The ledger's identity: the leaf hash of its genesis entry, to which
+    /// read credentials are bound (`credential`).
+    pub fn ledger_id(&self) -> [u8; 32] {
+        self.tree.leaf(0).expect("a ledger has its genesis entry")
+    }
+
     pub fn origin(&self) -> &str {
         &self.origin
     }
@@ -240,6 +247,7 @@ impl Node {
         };
         self.checkpoint = cp.sign(&self.origin, &self.operator_key);
         self.journal.set_checkpoint(&self.checkpoint)?;
+        self.journal.set_alerts_indexed(self.tree.len())?;
         self.journal.flush()?;
         // Only what is durable goes into a snapshot.
         self.snapshots.after_commit(&self.state, &self.tree);
@@ -274,6 +282,9 @@ impl Node {
                 input: Some(pb::journal_entry::Input::Command(env.clone())),
                 outcome: Some(outcome_to_pb(&result)),
             };
+            if let Some(o) = &entry.outcome {
+                self.journal.index_alerts(entry.seq, o).map_err(|e| self.fail(e))?;
+            }
             let seq = self.append(entry).map_err(|e| self.fail(e))?;
             journalled = true;
             out.push(Submitted { seq: Some(seq), result });

@@ -58,6 +58,7 @@ pub fn book_pb(node: &Node, instrument: &str, depth: usize) -> Option<pb::BookVi
         band_low: fmt_ticks(v.band.0),
         band_high: fmt_ticks(v.band.1),
         day_open: state.day.is_some(),
+        halted: state.supervision.halted.contains(instrument),
         date: state.day.clone(),
     })
 }

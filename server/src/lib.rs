@@ -11,6 +11,7 @@
 //! Once listening it prints `listening on <addr>` on stdout, with the real
 //! port when `--listen` asks for port 0.
 
+mod auth;
 mod feed;
 mod genesis;
 pub mod keyfile;
@@ -20,6 +21,7 @@ mod regulator;
 mod sequencer;
 pub mod service;
 mod submit_stream;
+mod supervision;
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -146,13 +148,19 @@ pub fn run(a: Config) -> anyhow::Result<()> {
         .enable_all()
         .thread_name("carbon-serve")
         .build()?;
+    let ledger_id = node.ledger_id();
+    let alert_index = node.journal().alert_index();
     let (sequencer, handle, keys, failed) = Sequencer::start(node)?;
+    let auth = std::sync::Arc::new(auth::Authenticator::new(keys.clone(), ledger_id));
     let served = runtime.block_on(serve(
         a.listen,
         tls,
-        market::MarketService::new(handle.clone()),
-        regulator::RegulatorService::new(handle.clone()),
-        LedgerService::new(handle, keys),
+        Services {
+            market: market::MarketService::new(handle.clone()),
+            regulator: regulator::RegulatorService::new(handle.clone()),
+            supervision: supervision::SupervisionService::new(handle.clone(), auth, keys.clone(), alert_index),
+            ledger: LedgerService::new(handle, keys),
+        },
         failed,
     ));
     // The service (and with it every sequencer handle) is gone: the
@@ -162,12 +170,18 @@ pub fn run(a: Config) -> anyhow::Result<()> {
     served
 }
 
+/// Every gRPC service of the server.
+struct Services {
+    ledger: LedgerService,
+    regulator: regulator::RegulatorService,
+    market: market::MarketService,
+    supervision: supervision::SupervisionService,
+}
+
 async fn serve(
     listen: SocketAddr,
     tls: Option<ServerTlsConfig>,
-    market: market::MarketService,
-    regulator: regulator::RegulatorService,
-    svc: LedgerService,
+    services: Services,
     mut failed: watch::Receiver<Option<String>>,
 ) -> anyhow::Result<()> {
     let (health, health_svc) = tonic_health::server::health_reporter();
@@ -179,6 +193,9 @@ async fn serve(
         .await;
     health
         .set_serving::<pb::market_server::MarketServer<market::MarketService>>()
+        .await;
+    health
+        .set_serving::<pb::supervision_server::SupervisionServer<supervision::SupervisionService>>()
         .await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(carbon_proto::FILE_DESCRIPTOR_SET)
@@ -217,9 +234,10 @@ async fn serve(
         .max_concurrent_streams(MAX_STREAMS_PER_CONNECTION)
         .add_service(health_svc)
         .add_service(reflection)
-        .add_service(service::server(svc))
-        .add_service(regulator::server(regulator))
-        .add_service(market::server(market))
+        .add_service(service::server(services.ledger))
+        .add_service(regulator::server(services.regulator))
+        .add_service(market::server(services.market))
+        .add_service(supervision::server(services.supervision))
         .serve_with_incoming_shutdown(incoming, async move {
             shutdown_signal().await;
             let _ = stopping_tx.send(());

@@ -54,6 +54,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::thread::JoinHandle;
 
+use carbon_ledger::command::Role;
 use carbon_ledger::node::{Node, NodeError, Submitted, MAX_BATCH};
 use carbon_proto::v1 as pb;
 use ed25519_dalek::VerifyingKey;
@@ -70,13 +71,22 @@ pub const QUEUE_ENVELOPES: usize = 16 * 1024;
 /// Most journal entries one query may read (bounds the sequencer's pause).
 pub const JOURNAL_CHUNK: usize = 512;
 
-/// Account id -> public key of every account the ledger knows, for the
-/// handlers' parallel signature checks. Written only by the sequencer, after
-/// each batch, and only by insertion: accounts are never deleted and keys
-/// never change, so a key read here is the key the node would use. A
-/// `std::sync::RwLock` because it is held only for a map lookup or a few
-/// inserts, never across an `.await` or I/O.
-pub type KeyMap = Arc<RwLock<HashMap<String, VerifyingKey>>>;
+/// Account id -> key, role and jurisdiction of every account the ledger
+/// knows, for the handlers' parallel signature checks and read credentials.
+/// Written only by the sequencer, after each batch, and only by insertion:
+/// accounts are never deleted and these never change, so what is read here
+/// is what the node would use. A `std::sync::RwLock` because it is held
+/// only for a map lookup or a few inserts, never across an `.await` or I/O.
+pub type KeyMap = Arc<RwLock<HashMap<String, Member>>>;
+
+/// What never changes about an account.
+#[derive(Clone, Debug)]
+pub struct Member {
+    pub key: VerifyingKey,
+    pub role: Role,
+    /// `None` for the operator only.
+    pub jurisdiction: Option<String>,
+}
 
 /// The ledger has failed and accepts nothing more.
 #[derive(Debug, Clone)]
@@ -372,7 +382,14 @@ impl Worker {
         }
         let mut keys = self.keys.write().unwrap_or_else(|p| p.into_inner());
         for a in &accounts[self.known_accounts..] {
-            keys.insert(a.id.clone(), a.public_key);
+            keys.insert(
+                a.id.clone(),
+                Member {
+                    key: a.public_key,
+                    role: a.role,
+                    jurisdiction: a.jurisdiction.clone(),
+                },
+            );
         }
         self.known_accounts = accounts.len();
     }

@@ -253,7 +253,7 @@ impl Submitter {
 fn key_for(keys: &KeyMap, env: &pb::SignedCommand) -> Option<ed25519_dalek::VerifyingKey> {
     let cmd = pb::Command::decode(env.payload.as_slice()).ok()?;
     let keys = keys.read().unwrap_or_else(|p| p.into_inner());
-    keys.get(cmd.actor.as_deref()?).copied()
+    keys.get(cmd.actor.as_deref()?).map(|m| m.key)
 }
 
 fn unavailable(u: Unavailable) -> Status {
@@ -310,7 +310,8 @@ fn oversized_why(env: &pb::SignedCommand) -> String {
     )
 }
 
-fn role_to_pb(r: Role) -> pb::Role {
+/// The wire form of a role.
+pub fn role_to_pb(r: Role) -> pb::Role {
     match r {
         Role::Operator => pb::Role::Operator,
         Role::Regulator => pb::Role::Regulator,
@@ -382,6 +383,7 @@ fn checkpoint_view(node: &Node) -> pb::Checkpoint {
         text: node.checkpoint().to_string(),
         tree_size: node.len(),
         root_hash: node.tree().root().to_vec(),
+        ledger_id: node.ledger_id().to_vec(),
     }
 }
 
