@@ -154,6 +154,60 @@ pub fn submit(a: SubmitArgs) -> anyhow::Result<()> {
     }
 }
 
+/// An account that signs its reads with a read credential (docs/SIGNING.md):
+/// the ledger's id comes from the server's public checkpoint.
+pub struct Reader {
+    key: SigningKey,
+    account: String,
+    ledger_id: [u8; 32],
+}
+
+impl Reader {
+    /// Reads `account`'s key file and asks the server for its ledger id.
+    pub async fn new(channel: Channel, key_file: &Path, account: &str) -> anyhow::Result<Reader> {
+        let key = keyfile::read(key_file)?;
+        let cp = pb::ledger_client::LedgerClient::new(channel)
+            .get_checkpoint(pb::GetCheckpointRequest {})
+            .await
+            .context("asking the server for its ledger id")?
+            .into_inner();
+        let ledger_id = cp
+            .ledger_id
+            .as_slice()
+            .try_into()
+            .map_err(|_| anyhow!("the server sent no ledger id; is it an older version?"))?;
+        Ok(Reader {
+            key,
+            account: account.to_string(),
+            ledger_id,
+        })
+    }
+
+    /// `message` as a request of `method` (`/carbon.v1.Service/Method`),
+    /// with a fresh credential.
+    pub fn request<T: Message>(&self, method: &str, message: T) -> tonic::Request<T> {
+        let now_ms = now_micros() / 1000;
+        let c = carbon_ledger::credential::Credential::sign(
+            &self.key,
+            &self.account,
+            &self.ledger_id,
+            method,
+            now_ms,
+            &message.encode_to_vec(),
+        );
+        let mut request = tonic::Request::new(message);
+        let md = request.metadata_mut();
+        let ascii = |s: String| s.parse().expect("ids, digits and hex are ASCII");
+        md.insert(carbon_ledger::credential::ACCOUNT_KEY, ascii(c.account.clone()));
+        md.insert(
+            carbon_ledger::credential::TIMESTAMP_KEY,
+            ascii(c.timestamp_ms.to_string()),
+        );
+        md.insert(carbon_ledger::credential::SIGNATURE_KEY, ascii(c.signature_hex()));
+        request
+    }
+}
+
 /// The current Unix time in microseconds.
 fn now_micros() -> u64 {
     SystemTime::now()

@@ -8,6 +8,7 @@ mod regulate;
 mod replay_cmd;
 mod serve;
 mod splitmix;
+mod supervise;
 mod trade;
 
 use clap::{Parser, Subcommand};
@@ -47,6 +48,9 @@ enum Command {
     /// Market data: the book, trades, a summary, live updates.
     #[command(subcommand)]
     Market(trade::Market),
+    /// Market supervision (regulators, the operator): alerts, positions, halts, groups, limits.
+    #[command(subcommand)]
+    Supervise(supervise::Supervise),
     /// Load-test a server: throughput, latency percentiles, the signature ceiling.
     Bench(bench::Args),
     /// Generate a large market-day file (REPLAY.md) for benchmarks.
@@ -70,6 +74,7 @@ fn main() -> anyhow::Result<()> {
         Command::Surrender(s) => regulate::surrender(s),
         Command::Order(o) => trade::order(o),
         Command::Market(m) => trade::market(m),
+        Command::Supervise(c) => supervise::supervise(c),
         Command::Bench(a) => bench::run(a),
         Command::GenDay(a) => gen_day::run(a),
     }

@@ -14,15 +14,15 @@ use crate::client::{submit, SubmitArgs, Tls};
 pub struct Signer {
     /// The actor's key file (from `carbon keygen`).
     #[arg(long)]
-    key: PathBuf,
+    pub(crate) key: PathBuf,
     /// The server's URL.
     #[arg(long, default_value = "http://127.0.0.1:50051")]
-    server: String,
+    pub(crate) server: String,
     #[command(flatten)]
-    tls: Tls,
+    pub(crate) tls: Tls,
     /// The account that issues the command.
     #[arg(long)]
-    actor: String,
+    pub(crate) actor: String,
     /// The nonce; default: the current Unix time in microseconds.
     #[arg(long)]
     nonce: Option<u64>,
@@ -88,15 +88,21 @@ pub enum Report {
         year: i64,
         #[arg(long)]
         factor_set: String,
-        /// A JSON file with the fuel lines: [{"fuel":"coal","consumption":"533741.378","ncv":"20.9"}, ...].
+        /// A JSON file with the fuel lines: [{"fuel":"coal","consumption":"533741.378","ncv":"20.9"}, ...];
+        /// none when omitted.
         #[arg(long)]
-        fuels: PathBuf,
+        fuels: Option<PathBuf>,
         #[arg(long)]
         electricity_mwh: String,
         #[arg(long)]
         power_mwh: String,
         #[arg(long)]
         heat_gj: String,
+        /// Energy use (RULEBOOK.md 15.2): `carrier=qty` (e.g. coal=1200.5), repeated, or a JSON
+        /// file of [{"carrier":"coal","qty":"1200.5"}, ...]. Carriers: coal, coke, crude_oil,
+        /// fuel_oil, gasoline, diesel, lpg, natural_gas, electricity, heat.
+        #[arg(long, value_name = "CARRIER=QTY|FILE")]
+        energy: Vec<String>,
     },
     /// A verifier verifies a submitted report, optionally with its own figure (t).
     Verify {
@@ -108,6 +114,9 @@ pub enum Report {
         year: i64,
         #[arg(long)]
         verified_emissions: Option<i64>,
+        /// The verifier's own energy figure, whole tce (default: the report's).
+        #[arg(long)]
+        verified_energy: Option<i64>,
     },
     /// The entity's regulator confirms a verified report (final).
     Confirm {
@@ -136,7 +145,8 @@ pub struct Surrender {
     signer: Signer,
     #[arg(long)]
     year: i64,
-    /// `ZJEA-<vintage>` (vintage <= year) or `CCER`.
+    /// `ZJEA-<vintage>` or `CCER` (the carbon obligation), `ZJEU-<vintage>`
+    /// (the energy obligation); vintage <= year.
     #[arg(long)]
     instrument: String,
     #[arg(long)]
@@ -146,6 +156,22 @@ pub struct Surrender {
 fn json_file(path: &PathBuf) -> anyhow::Result<Value> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))
+}
+
+/// The `--energy` values as the report's energy list: `carrier=qty` pairs,
+/// or one JSON file holding the list.
+fn energy_lines(values: &[String]) -> anyhow::Result<Value> {
+    match values {
+        [one] if !one.contains('=') => json_file(&PathBuf::from(one)),
+        _ => values
+            .iter()
+            .map(|v| match v.split_once('=') {
+                Some((carrier, qty)) => Ok(json!({"carrier": carrier, "qty": qty})),
+                None => anyhow::bail!("--energy {v:?}: give carrier=qty, or one JSON file"),
+            })
+            .collect::<anyhow::Result<Vec<_>>>()
+            .map(Value::from),
+    }
 }
 
 pub fn allocate(a: Allocate) -> anyhow::Result<()> {
@@ -181,17 +207,22 @@ pub fn report(r: Report) -> anyhow::Result<()> {
             electricity_mwh,
             power_mwh,
             heat_gj,
+            energy,
         } => signer.send(json!({
-            "cmd": "submit_report", "year": year, "factor_set": factor_set, "fuels": json_file(&fuels)?,
+            "cmd": "submit_report", "year": year, "factor_set": factor_set,
+            "fuels": fuels.map(|f| json_file(&f)).transpose()?.unwrap_or(json!([])),
             "electricity_mwh": electricity_mwh, "power_mwh": power_mwh, "heat_gj": heat_gj,
+            "energy": energy_lines(&energy)?,
         })),
         Report::Verify {
             signer,
             entity,
             year,
             verified_emissions,
+            verified_energy,
         } => signer.send(json!({
             "cmd": "verify_report", "entity": entity, "year": year, "verified_emissions": verified_emissions,
+            "verified_energy": verified_energy,
         })),
         Report::Confirm { signer, entity, year } => {
             signer.send(json!({"cmd": "confirm_report", "entity": entity, "year": year}))

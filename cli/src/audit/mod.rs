@@ -8,16 +8,16 @@
 //! * `checkpoint`, `proof`, `consistency`: the signed tree head and RFC 6962
 //!   proofs against it, as JSON;
 //! * `check`: verifies a saved checkpoint, inclusion or consistency proof
-//!   with nothing but the operator's verifier key.
+//!   with nothing but the operator's verifier key;
+//! * `compliance`, `alerts`: the regulators' tables (a closed year's
+//!   compliance, the surveillance alerts) from the verified journal.
 //!
 //! The data folder is a sled database, which one process at a time may
 //! open; the audit opens it and never writes to it.
 
-#[path = "audit_compliance.rs"]
+mod alerts;
 mod compliance;
-#[path = "audit_proof.rs"]
 mod proof;
-#[path = "audit_query.rs"]
 mod query;
 
 use std::fmt::Write as _;
@@ -53,6 +53,8 @@ pub enum Command {
     Check(proof::CheckArgs),
     /// The compliance table of a closed year (entity, jurisdiction, obligation, shortfall, status, penalty range).
     Compliance(compliance::ComplianceArgs),
+    /// Surveillance alerts (RULEBOOK.md 14.4) re-derived from the journal, by date, kind, account.
+    Alerts(alerts::AlertsArgs),
 }
 
 /// Runs an audit subcommand. Failures print one line on stderr (no
@@ -67,6 +69,7 @@ pub fn run(c: Command) -> anyhow::Result<()> {
         Command::Consistency(a) => proof::consistency(a),
         Command::Check(a) => proof::check(a),
         Command::Compliance(a) => compliance::compliance(a),
+        Command::Alerts(a) => alerts::alerts(a),
     };
     if let Err(e) = result {
         // Everything the subcommand opened is closed by now.
