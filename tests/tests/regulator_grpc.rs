@@ -130,8 +130,9 @@ async fn a_compliance_year_as_regulators_read_it() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(
         String::from_utf8(out.stdout).unwrap(),
-        "entity,jurisdiction,obligation,surrendered,shortfall,status,penalty_min,penalty_max\n\
-         HZ-STEEL,HZ,2178,2000,178,B,51798.00,103596.00\n\
-         NB-POWER,NB,0,0,0,C,0.00,0.00\n"
+        "entity,jurisdiction,status,obligation,surrendered,shortfall,penalty_min,penalty_max,\
+         energy_obligation,energy_surrendered,energy_shortfall,energy_penalty_min,energy_penalty_max\n\
+         HZ-STEEL,HZ,B,2178,2000,178,51798.00,103596.00,0,0,0,0.00,0.00\n\
+         NB-POWER,NB,C,0,0,0,0.00,0.00,0,0,0,0.00,0.00\n"
     );
 }

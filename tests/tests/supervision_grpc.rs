@@ -1,0 +1,307 @@
+//! Market supervision over real gRPC (RULEBOOK.md 14): a city regulator
+//! follows the alert stream while two related accounts trade with each
+//! other and a third places and cancels a dozen orders; the regulator of
+//! another city sees none of it but the price move. Read credentials,
+//! jurisdiction scoping, halts on the book, and a stream resumed from a
+//! journal position.
+
+mod grpc_support;
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use carbon_ledger::credential::{Credential, ACCOUNT_KEY, SIGNATURE_KEY, TIMESTAMP_KEY};
+use carbon_ledger::keys::test_key;
+use carbon_proto::v1 as pb;
+use grpc_support::*;
+use prost::Message;
+use serde_json::json;
+use tonic::transport::Channel;
+use tonic::Streaming;
+
+type Supervision = pb::supervision_client::SupervisionClient<Channel>;
+
+/// `message` with `who`'s read credential for `method`.
+fn signed<T: Message>(who: &str, ledger_id: &[u8; 32], method: &str, message: T) -> tonic::Request<T> {
+    let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
+    let method = format!("/carbon.v1.Supervision/{method}");
+    let c = Credential::sign(
+        &test_key(who),
+        who,
+        ledger_id,
+        &method,
+        now_ms,
+        &message.encode_to_vec(),
+    );
+    let mut r = tonic::Request::new(message);
+    r.metadata_mut().insert(ACCOUNT_KEY, who.parse().unwrap());
+    r.metadata_mut()
+        .insert(TIMESTAMP_KEY, c.timestamp_ms.to_string().parse().unwrap());
+    r.metadata_mut()
+        .insert(SIGNATURE_KEY, c.signature_hex().parse().unwrap());
+    r
+}
+
+async fn ledger_id(ledger: &mut pb::ledger_client::LedgerClient<Channel>) -> [u8; 32] {
+    let cp = ledger
+        .get_checkpoint(pb::GetCheckpointRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    cp.ledger_id.as_slice().try_into().expect("a 32-byte ledger id")
+}
+
+fn kind(a: &pb::JournalAlert) -> &'static str {
+    use pb::alert::Kind;
+    match a.alert.as_ref().and_then(|a| a.kind.as_ref()) {
+        Some(Kind::RelatedTrade(_)) => "related_trade",
+        Some(Kind::PriceMove(_)) => "price_move",
+        Some(Kind::Concentration(_)) => "concentration",
+        Some(Kind::CancelRatio(_)) => "cancel_ratio",
+        Some(Kind::LargeHolder(_)) => "large_holder",
+        None => "none",
+    }
+}
+
+async fn next(s: &mut Streaming<pb::JournalAlert>) -> pb::JournalAlert {
+    tokio::time::timeout(Duration::from_secs(10), s.message())
+        .await
+        .expect("an alert within 10 s")
+        .expect("a healthy stream")
+        .expect("the stream is open")
+}
+
+fn order(actor: &str, id: &str, side: &str, price: &str, qty: i64) -> serde_json::Value {
+    json!({"as": actor, "cmd": "order", "id": id, "instrument": "ZJEA-2025", "side": side,
+           "type": "limit", "tif": "day", "price": price, "qty": qty})
+}
+
+#[tokio::test]
+async fn a_regulator_follows_the_alerts_of_its_city_and_another_sees_only_the_price_move() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::with_test_genesis(dir.path());
+    let mut ledger = server.client().await;
+    let mut sup = Supervision::new(server.channel().await);
+    let mut s = Signer::default();
+    for line in [
+        json!({"as": "HZ-EEB", "cmd": "create_account", "id": "HZ-SELLER", "role": "entity"}),
+        json!({"as": "HZ-EEB", "cmd": "create_account", "id": "HZ-BUYER", "role": "entity"}),
+        json!({"as": "HZ-EEB", "cmd": "create_account", "id": "HZ-SPOOF", "role": "entity"}),
+        json!({"as": "NB-EEB", "cmd": "create_account", "id": "NB-POWER", "role": "entity"}),
+        json!({"as": OPERATOR, "cmd": "define_instrument", "symbol": "ZJEA-2025", "reference_price": "50.00"}),
+        json!({"as": OPERATOR, "cmd": "deposit", "account": "HZ-BUYER", "amount": "100000.00"}),
+        json!({"as": OPERATOR, "cmd": "deposit", "account": "HZ-SPOOF", "amount": "100000.00"}),
+        json!({"as": "HZ-EEB", "cmd": "issue", "instrument": "ZJEA-2025", "to": "HZ-SELLER", "qty": 1000}),
+        json!({"as": "HZ-EEB", "cmd": "declare_group", "id": "HZ-GRP", "members": ["HZ-SELLER", "HZ-BUYER"]}),
+    ] {
+        accept(&mut ledger, s.sign(line)).await;
+    }
+    let id = ledger_id(&mut ledger).await;
+
+    // Who may call: nobody without a credential, no enterprise, no replay.
+    let anonymous = sup.get_supervision(pb::GetSupervisionRequest {}).await.unwrap_err();
+    assert_eq!(anonymous.code(), tonic::Code::Unauthenticated);
+    let enterprise = sup
+        .get_supervision(signed("HZ-BUYER", &id, "GetSupervision", pb::GetSupervisionRequest {}))
+        .await
+        .unwrap_err();
+    assert_eq!(enterprise.code(), tonic::Code::PermissionDenied);
+    let once = signed("HZ-EEB", &id, "GetSupervision", pb::GetSupervisionRequest {});
+    let (md, ext, msg) = once.into_parts();
+    sup.get_supervision(tonic::Request::from_parts(md.clone(), ext, msg.clone()))
+        .await
+        .unwrap();
+    let replayed = sup
+        .get_supervision(tonic::Request::from_parts(md, Default::default(), msg))
+        .await
+        .unwrap_err();
+    assert_eq!(replayed.code(), tonic::Code::Unauthenticated, "{replayed:?}");
+
+    // Both city regulators follow from now on.
+    let from = ledger
+        .get_checkpoint(pb::GetCheckpointRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .tree_size;
+    let stream = |who: &'static str| {
+        let mut sup = sup.clone();
+        async move {
+            let req = pb::AlertStreamRequest {
+                from_seq: from,
+                ..Default::default()
+            };
+            sup.stream_alerts(signed(who, &id, "StreamAlerts", req))
+                .await
+                .unwrap()
+                .into_inner()
+        }
+    };
+    let mut hz = stream("HZ-EEB").await;
+    let mut nb = stream("NB-EEB").await;
+
+    accept(
+        &mut ledger,
+        s.sign(json!({"as": OPERATOR, "cmd": "open_day", "date": "2026-03-02"})),
+    )
+    .await;
+    // The related accounts trade with each other, at a price 5% up.
+    accept(&mut ledger, s.sign(order("HZ-SELLER", "s1", "sell", "52.50", 100))).await;
+    let trade_seq = accept(&mut ledger, s.sign(order("HZ-BUYER", "b1", "buy", "52.50", 100))).await;
+    // The third places twelve orders and cancels eleven.
+    for i in 0..12 {
+        let price = format!("{}.00", 46 + i % 3);
+        accept(
+            &mut ledger,
+            s.sign(order("HZ-SPOOF", &format!("q{i}"), "buy", &price, 1)),
+        )
+        .await;
+    }
+    for i in 0..11 {
+        accept(
+            &mut ledger,
+            s.sign(json!({"as": "HZ-SPOOF", "cmd": "cancel", "id": format!("q{i}")})),
+        )
+        .await;
+    }
+    let close_seq = accept(&mut ledger, s.sign(json!({"as": OPERATOR, "cmd": "close_day"}))).await;
+
+    let related = next(&mut hz).await;
+    assert_eq!((kind(&related), related.seq), ("related_trade", trade_seq));
+    let Some(pb::alert::Kind::RelatedTrade(t)) = related.alert.unwrap().kind else {
+        unreachable!()
+    };
+    assert_eq!(
+        (t.group.as_str(), t.buyer.as_str(), t.seller.as_str(), t.qty),
+        ("HZ-GRP", "HZ-BUYER", "HZ-SELLER", 100)
+    );
+    let moved = next(&mut hz).await;
+    assert_eq!((kind(&moved), moved.seq), ("price_move", close_seq));
+    let spoof = next(&mut hz).await;
+    assert_eq!(kind(&spoof), "cancel_ratio");
+    let Some(pb::alert::Kind::CancelRatio(c)) = spoof.alert.unwrap().kind else {
+        unreachable!()
+    };
+    assert_eq!((c.account.as_str(), c.placed, c.cancelled), ("HZ-SPOOF", 12, 11));
+
+    // Ningbo's regulator: the price move, and nothing else.
+    let only = next(&mut nb).await;
+    assert_eq!((kind(&only), only.seq), ("price_move", close_seq));
+    let quiet = tokio::time::timeout(Duration::from_millis(300), nb.message()).await;
+    assert!(quiet.is_err(), "nothing more for NB: {quiet:?}");
+
+    // Queries by date: all three for ZJ, one for NB; by kind and account.
+    let list = |who: &'static str, q: pb::AlertQuery| {
+        let mut sup = sup.clone();
+        async move {
+            sup.list_alerts(signed(who, &id, "ListAlerts", q))
+                .await
+                .unwrap()
+                .into_inner()
+                .alerts
+        }
+    };
+    let day = pb::AlertQuery {
+        from_date: "2026-03-02".into(),
+        to_date: "2026-03-02".into(),
+        ..Default::default()
+    };
+    let all = list("ZJ-DEE", day.clone()).await;
+    assert_eq!(
+        all.iter().map(kind).collect::<Vec<_>>(),
+        ["related_trade", "price_move", "cancel_ratio"]
+    );
+    assert_eq!(
+        list("NB-EEB", day.clone()).await.iter().map(kind).collect::<Vec<_>>(),
+        ["price_move"]
+    );
+    let spoofer = pb::AlertQuery {
+        account: "HZ-SPOOF".into(),
+        ..day.clone()
+    };
+    assert_eq!(list("HZ-EEB", spoofer).await.len(), 1);
+    let before = pb::AlertQuery {
+        to_date: "2026-03-01".into(),
+        ..Default::default()
+    };
+    assert!(list("ZJ-DEE", before).await.is_empty());
+
+    // A reconnecting client resumes from a journal position and misses nothing.
+    let mut again = sup
+        .stream_alerts(signed(
+            "ZJ-DEE",
+            &id,
+            "StreamAlerts",
+            pb::AlertStreamRequest {
+                from_seq: trade_seq + 1,
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(kind(&next(&mut again).await), "price_move");
+    assert_eq!(kind(&next(&mut again).await), "cancel_ratio");
+
+    // Positions: a city regulator sees its own accounts only.
+    let pos = |who: &'static str, account: &str| {
+        let mut sup = sup.clone();
+        let account = account.to_string();
+        async move {
+            sup.get_position(signed(who, &id, "GetPosition", pb::PositionRequest { account }))
+                .await
+        }
+    };
+    let p = pos("HZ-EEB", "HZ-BUYER").await.unwrap().into_inner();
+    assert_eq!((p.position, p.exposure, p.group.as_str()), (100, 100, "HZ-GRP"));
+    assert_eq!(
+        p.limit,
+        Some(1_000_000),
+        "an entity without allocation: quota 0 + 1,000,000"
+    );
+    assert_eq!(
+        pos("NB-EEB", "HZ-BUYER").await.unwrap_err().code(),
+        tonic::Code::PermissionDenied
+    );
+    assert_eq!(pos("ZJ-DEE", "NB-POWER").await.unwrap().into_inner().position, 0);
+    let groups = sup
+        .get_supervision(signed("NB-EEB", &id, "GetSupervision", pb::GetSupervisionRequest {}))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(groups.groups.is_empty(), "HZ's group is not NB's business");
+
+    // A halt shows on the book and refuses orders; resume lifts it.
+    let mut market = pb::market_client::MarketClient::new(server.channel().await);
+    accept(
+        &mut ledger,
+        s.sign(json!({"as": OPERATOR, "cmd": "open_day", "date": "2026-03-03"})),
+    )
+    .await;
+    accept(
+        &mut ledger,
+        s.sign(json!({"as": "ZJ-DEE", "cmd": "halt", "instrument": "ZJEA-2025"})),
+    )
+    .await;
+    let book = market
+        .get_book(pb::GetBookRequest {
+            instrument: "ZJEA-2025".into(),
+            depth: 5,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(book.halted);
+    reject(
+        &mut ledger,
+        s.sign(order("HZ-BUYER", "b2", "buy", "52.50", 1)),
+        tonic::Code::FailedPrecondition,
+        "MARKET_HALTED",
+    )
+    .await;
+    accept(
+        &mut ledger,
+        s.sign(json!({"as": OPERATOR, "cmd": "resume", "instrument": "ZJEA-2025"})),
+    )
+    .await;
+    accept(&mut ledger, s.sign(order("HZ-BUYER", "b2", "buy", "52.50", 1))).await;
+}
