@@ -252,7 +252,7 @@ pub fn render_alerts(alerts: &[pb::JournalAlert], format: Format) -> anyhow::Res
 
 fn position_value(p: &pb::PositionView) -> Value {
     json!({"account": p.account, "jurisdiction": p.jurisdiction,
-           "role": pb::Role::try_from(p.role).map_or("?", |r| r.as_str_name()),
+           "role": carbon_ledger::command::role_from_pb(p.role).map_or("?", |r| r.as_str()),
            "position": p.position, "exposure": p.exposure, "quota": p.quota, "limit": p.limit,
            "threshold": p.threshold, "group": p.group})
 }

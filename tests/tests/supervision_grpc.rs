@@ -305,3 +305,92 @@ async fn a_regulator_follows_the_alerts_of_its_city_and_another_sees_only_the_pr
     .await;
     accept(&mut ledger, s.sign(order("HZ-BUYER", "b2", "buy", "52.50", 1))).await;
 }
+
+/// `carbon supervise` as a regulator types it: alerts followed live, a
+/// position, the limits in force; and the commands it signs.
+#[tokio::test]
+async fn a_regulator_follows_alerts_live_from_the_command_line() {
+    use std::io::BufRead as _;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::with_test_genesis(dir.path());
+    let mut ledger = server.client().await;
+    let mut s = Signer::default();
+    for line in [
+        json!({"as": "HZ-EEB", "cmd": "create_account", "id": "HZ-SELLER", "role": "entity"}),
+        json!({"as": "HZ-EEB", "cmd": "create_account", "id": "HZ-BUYER", "role": "entity"}),
+        json!({"as": OPERATOR, "cmd": "define_instrument", "symbol": "ZJEA-2025", "reference_price": "50.00"}),
+        json!({"as": OPERATOR, "cmd": "deposit", "account": "HZ-BUYER", "amount": "100000.00"}),
+        json!({"as": "HZ-EEB", "cmd": "issue", "instrument": "ZJEA-2025", "to": "HZ-SELLER", "qty": 1000}),
+        json!({"as": OPERATOR, "cmd": "open_day", "date": "2026-03-02"}),
+    ] {
+        accept(&mut ledger, s.sign(line)).await;
+    }
+    let key = write_test_key_file(dir.path(), "HZ-EEB");
+    let cli = |args: &[&str]| {
+        let mut c = std::process::Command::new(carbon_bin());
+        c.args(["supervise"]).args(args).args([
+            "--key",
+            key.to_str().unwrap(),
+            "--actor",
+            "HZ-EEB",
+            "--server",
+            &server.url(),
+        ]);
+        c
+    };
+    // The regulator declares the group from the command line.
+    let group = cli(&["group", "HZ-GRP", "HZ-SELLER", "HZ-BUYER"]).output().unwrap();
+    assert!(group.status.success(), "{}", String::from_utf8_lossy(&group.stderr));
+
+    let mut follow = cli(&["alerts", "--follow", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = follow.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                return;
+            }
+        }
+    });
+    // Give the follower time to subscribe, then trade between the group.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    accept(&mut ledger, s.sign(order("HZ-SELLER", "s1", "sell", "50.00", 10))).await;
+    accept(&mut ledger, s.sign(order("HZ-BUYER", "b1", "buy", "50.00", 10))).await;
+    let line = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the follower prints the alert");
+    follow.kill().unwrap();
+    let alert: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(alert["kind"], "related_trade");
+    assert_eq!(alert["group"], "HZ-GRP");
+    assert_eq!(
+        (alert["buyer"].as_str(), alert["qty"].as_i64()),
+        (Some("HZ-BUYER"), Some(10))
+    );
+
+    let position = cli(&["position", "HZ-BUYER", "--csv"]).output().unwrap();
+    assert!(
+        position.status.success(),
+        "{}",
+        String::from_utf8_lossy(&position.stderr)
+    );
+    assert_eq!(
+        String::from_utf8(position.stdout).unwrap(),
+        "account,jurisdiction,role,position,exposure,quota,limit,threshold,group\n\
+         HZ-BUYER,HZ,entity,10,10,0,1000000,500000,HZ-GRP\n"
+    );
+    let limits = cli(&["limits", "--json"]).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&limits.stdout).unwrap();
+    assert_eq!(v["limits"]["investor"], 1_000_000);
+    assert_eq!(v["groups"]["HZ-GRP"], json!(["HZ-SELLER", "HZ-BUYER"]));
+    // A city regulator may not set limits: the command is refused.
+    let refused = cli(&["limits", "--entity-extra", "5", "--investor", "5"])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stdout).contains("NOT_PERMITTED"));
+}
