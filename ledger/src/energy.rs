@@ -6,8 +6,6 @@
 
 use rust_decimal::Decimal;
 
-use crate::num::round_whole;
-
 /// An energy carrier of RULEBOOK.md 15.2.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Carrier {
@@ -59,15 +57,37 @@ impl Carrier {
     }
 }
 
+/// The scale at which the fractional parts of the lines are added: a
+/// quantity has at most 28 decimals (`num::parse_decimal`), a coefficient 5.
+const FRACTION_SCALE: u32 = 33;
+
 /// `U` of a report's energy lines, exact and rounded once, half away from
-/// zero. `None` when the sum does not fit a decimal or the result an `i64`
-/// (quantities beyond 10^15 tce or so: see docs/RULES.md).
+/// zero (quantities are never negative). `None` when the result does not fit
+/// an `i64` (beyond 9 * 10^18 tce: see docs/RULES.md).
+///
+/// A `Decimal` sum would not be exact: a product or a sum of more than 28
+/// significant digits is silently rounded, which can carry a total just
+/// under `n + 0.5` onto it. So each product `qty * coefficient` is split
+/// into its whole part and its fraction, the fractions are added at a
+/// common scale of 10^33 (each below 10^33, ten of them below 10^34), and
+/// the total is rounded once from those.
 pub fn energy_use_tce(lines: &[(Carrier, Decimal)]) -> Option<i64> {
-    let mut sum = Decimal::ZERO;
+    let one = 10i128.pow(FRACTION_SCALE);
+    let (mut whole, mut fraction) = (0i128, 0i128);
     for &(carrier, qty) in lines {
-        sum = sum.checked_add(qty.checked_mul(carrier.tce_per_unit())?)?;
+        let coefficient = carrier.tce_per_unit();
+        let scale = qty.scale() + coefficient.scale();
+        let product = qty.mantissa().checked_mul(coefficient.mantissa())?;
+        let unit = 10i128.checked_pow(scale)?;
+        whole = whole.checked_add(product.div_euclid(unit))?;
+        let rest = product.rem_euclid(unit);
+        fraction = fraction.checked_add(rest.checked_mul(10i128.checked_pow(FRACTION_SCALE.checked_sub(scale)?)?)?)?;
     }
-    round_whole(sum)
+    whole = whole.checked_add(fraction / one)?;
+    if (fraction % one) * 2 >= one {
+        whole = whole.checked_add(1)?;
+    }
+    i64::try_from(whole).ok()
 }
 
 #[cfg(test)]
@@ -114,5 +134,23 @@ mod tests {
         assert_eq!(energy_use_tce(&[heat_13]), Some(0));
         assert_eq!(energy_use_tce(&[heat_13, heat_13]), Some(1));
         assert_eq!(energy_use_tce(&[]), Some(0));
+    }
+
+    #[test]
+    fn u_is_exact_beyond_28_significant_digits() {
+        // 12499.99999999999999999999999 GJ of heat is 426.5 - 3.412e-25 tce:
+        // with 7,143,000 tce of coal the exact sum has 32 significant
+        // digits and is just under a half, so U rounds down.
+        let heat = (Carrier::Heat, d("12499.99999999999999999999999"));
+        let coal = (Carrier::Coal, d("10000000"));
+        assert_eq!(energy_use_tce(&[heat, coal]), Some(7_143_426));
+        assert_eq!(energy_use_tce(&[coal, heat]), Some(7_143_426));
+        let just_over = (Carrier::Heat, d("12500.00000000000000000000001"));
+        assert_eq!(energy_use_tce(&[just_over, coal]), Some(7_143_427));
+        // A whole product and a fraction of 28 decimals times 5.
+        let tiny = (Carrier::Heat, d("0.0000000000000000000000000001"));
+        assert_eq!(energy_use_tce(&[tiny]), Some(0));
+        let huge = (Carrier::NaturalGas, d("79228162514264337593543950335"));
+        assert_eq!(energy_use_tce(&[huge]), None);
     }
 }

@@ -63,9 +63,12 @@ A16 Numbers have no size limit beyond the rules': a JSON integer quantity of
     (it is of the right JSON type, 13.1); a decimal of any length that matches
     the pattern is well formed, and is then judged by value (INVALID_PRICE,
     PRICE_OUT_OF_BAND, INVALID_AMOUNT, INSUFFICIENT_FUNDS).  The Rust side
-    answers MALFORMED for integers beyond 64 bits and decimals beyond 28
-    significant digits (see the verification notes); days meant as shared
-    vectors avoid such numbers.
+    agrees for integers beyond 64 bits (INVALID_QUANTITY) but answers
+    MALFORMED for decimals beyond 28 significant digits, and INVALID_QUANTITY
+    for a report whose energy use U (15.2) exceeds 2^63 - 1 tce, which 15.5.4
+    leaves unbounded (docs/RULES.md, limits on hostile input); days meant as
+    shared vectors avoid such numbers.  Within 28 digits both compute U
+    exactly and round once (15.2), however many digits the exact sum has.
 A17 14.1 / 15.2: `entity_extra`, `investor` (set_position_limits) and
     `verified_energy` are quantities: a negative JSON integer is
     INVALID_QUANTITY (13.2), not a "negative measure" (13.1, MALFORMED); 0 is

@@ -3,6 +3,7 @@
 
     python3 diff_many.py [--bin PATH] FILE.jsonl ...        compare given days
     python3 diff_many.py [--bin PATH] --seeds 1-100 [--kinds registry,exchange,compliance,mixed] [--lines 400]
+    python3 diff_many.py [--bin PATH] --seeds 1-300 --kinds supervision,energy     (RULEBOOK v3, 14 and 15)
 
 For each day prints ok, or the first differing results line (with the command)
 and the first differing fields.  Generated days that differ are kept under

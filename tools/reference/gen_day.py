@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Random market-day generator (REPLAY.md format), realistic and adversarial.
 
-    python3 gen_day.py --seed N --kind registry|exchange|compliance|mixed --lines L
+    python3 gen_day.py --seed N --kind registry|exchange|compliance|mixed|supervision|energy --lines L
 
 It runs the reference model (carbon_ref.py) alongside, so that most commands
 are plausible given the state (sellers hold what they sell, fok orders meet a
@@ -15,6 +15,9 @@ to close_day); `a_burst` rests liquidity on both sides near the band
 reference and then sends takers (limit sweeps across several levels, market
 ioc/fok) that cross it; each day closes after 50-160 lines, so a day file
 holds a sequence of trading days whose closes move the next day's band.
+
+The `supervision` and `energy` kinds (RULEBOOK v3, sections 14 and 15) add the
+actions of gen_v3.py; the four older kinds are generated as before.
 """
 import argparse
 import json
@@ -25,6 +28,7 @@ from decimal import Decimal
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import carbon_ref as ref  # noqa: E402
+from gen_v3 import V3Mixin  # noqa: E402
 
 OP = "ZJ-CEEX"
 ZJ = "ZJ-DEE"
@@ -32,7 +36,7 @@ REGS = [(ZJ, "ZJ"), ("HZ-EEB", "HZ"), ("NB-EEB", "NB"), ("SX-EEB", "SX")]
 REG_OF = {"HZ": "HZ-EEB", "NB": "NB-EEB", "SX": "SX-EEB"}
 
 
-class Gen:
+class Gen(V3Mixin):
     def __init__(self, seed, kind, lines):
         self.r = random.Random(seed)
         self.kind, self.target = kind, lines
@@ -150,7 +154,7 @@ class Gen:
             for s in ("ZJEA-2025", "ZJEA-2024", "ZJEA-2026", "CCER"):
                 if self.chance(0.7):
                     self.cmd(ZJ, "issue", instrument=s, to=a, qty=self.r.randint(1000, 60000))
-        if self.kind in ("compliance", "mixed"):
+        if self.kind in ("compliance", "mixed", "energy", "supervision"):
             self.cmd(ZJ, "define_factor_set", id="FS-2025", grid_tco2_per_mwh="0.4974",
                      fuels={"coal": {"ncv_gj_per_unit": "20.908", "carbon_tc_per_gj": "0.03085", "oxidation": "0.99"},
                             "gas": {"ncv_gj_per_unit": "389.31", "carbon_tc_per_gj": "0.01532", "oxidation": "0.99"}})
@@ -251,11 +255,12 @@ class Gen:
     def live_traders(self):
         return [a for a in self.traders() if not self.market.accounts[a].frozen]
 
-    def a_burst(self):
+    def a_burst(self, sym=None):
         m = self.market
         if m.day is None:
             return self.a_open()
-        sym = self.pick(["ZJEA-2025"] * 5 + ["ZJEA-2024", "ZJEA-2026", "CCER"])
+        if sym is None:
+            sym = self.pick(["ZJEA-2025"] * 5 + ["ZJEA-2024", "ZJEA-2026", "CCER"])
         if sym not in m.instruments:
             return None
         live = self.live_traders()
@@ -319,7 +324,7 @@ class Gen:
     def day_extras(self):
         """Right after an open_day: most days get a block trade and an auction."""
         m = self.market
-        if m.day is None or self.kind not in ("exchange", "mixed"):
+        if m.day is None or self.kind not in ("exchange", "mixed", "supervision", "energy"):
             return
         live = self.live_traders()
         if len(live) >= 2 and self.chance(0.75):
@@ -595,16 +600,28 @@ class Gen:
 
     def run(self):
         self.setup()
+        if self.kind in ("supervision", "energy"):
+            self.setup_v3()
         w = {
             "registry": [("a_registry", 70), ("a_open", 8), ("a_order", 7), ("a_compliance", 0), ("a_block", 3), ("a_auction", 3), ("a_cancel", 2), ("garbage", 7)],
             "exchange": [("a_burst", 30), ("a_order", 35), ("a_accept", 6), ("a_cancel", 6), ("a_open", 6), ("a_block", 5), ("a_auction", 6), ("a_registry", 5), ("garbage", 1)],
             "compliance": [("a_compliance", 55), ("a_order", 20), ("a_open", 6), ("a_registry", 8), ("a_cancel", 4), ("a_auction", 4), ("garbage", 3)],
+            "supervision": [("a_burst", 8), ("a_order", 10), ("a_accept", 3), ("a_cancel", 4), ("a_open", 5), ("a_block", 3),
+                            ("a_auction", 3), ("a_registry", 3), ("a_limits", 5), ("a_limit_edge", 10), ("a_halt", 4),
+                            ("a_halt_scene", 4), ("a_group", 7), ("a_related", 6), ("a_spoof", 4), ("a_scripted", 4),
+                            ("a_compliance", 4), ("a_quota_scene", 1), ("garbage", 1)],
+            "energy": [("a_burst", 5), ("a_energy_burst", 10), ("a_order", 8), ("a_accept", 3), ("a_cancel", 3), ("a_open", 5),
+                       ("a_block", 2), ("a_energy_block", 4), ("a_energy_auction", 4), ("a_compliance", 7),
+                       ("a_energy_report", 8), ("a_energy_verify", 7), ("a_energy_confirm", 6), ("a_energy_surrender", 8),
+                       ("a_energy_pipeline", 8),
+                       ("a_energy_close", 3), ("a_energy_registry", 4), ("a_limits", 1), ("a_halt", 1), ("a_scripted", 1),
+                       ("garbage", 1)],
             "mixed": [("a_burst", 15), ("a_order", 22), ("a_accept", 4), ("a_compliance", 20), ("a_registry", 12), ("a_open", 6), ("a_cancel", 5), ("a_block", 5), ("a_auction", 5), ("garbage", 2)],
         }[self.kind]
         names = [n for n, _ in w]
         weights = [x for _, x in w]
         while len(self.out) < self.target:
-            if self.kind in ("exchange", "mixed") and self.market.day is not None \
+            if self.kind in ("exchange", "mixed", "supervision", "energy") and self.market.day is not None \
                     and len(self.out) - self.day_start > self.day_len:
                 if self.pending_accepts and self.chance(0.5):
                     self.a_accept()
@@ -619,7 +636,8 @@ class Gen:
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seed", type=int, required=True)
-    ap.add_argument("--kind", choices=["registry", "exchange", "compliance", "mixed"], default="mixed")
+    ap.add_argument("--kind", choices=["registry", "exchange", "compliance", "mixed", "supervision", "energy"],
+                    default="mixed")
     ap.add_argument("--lines", type=int, default=400)
     a = ap.parse_args()
     sys.stdout.write(Gen(a.seed, a.kind, a.lines).run())
