@@ -26,7 +26,7 @@ fuzz_target!(|data: &[u8]| {
         nonce += 1;
         cmd.actor = Some(actor.into());
         cmd.nonce = Some(nonce);
-        let env = sign_command(&test_key(actor), &cmd);
+        let env = sign_command(&test_key(actor), &state.ledger_id, &cmd);
         if let Ok(auth) = state.authenticate(&env, false) {
             let _ = state.apply(&auth);
         }

@@ -1,9 +1,23 @@
 //! Rebuilding state from the journal, checking everything on the way:
 //! sequence numbers, the hash chain, the canonical encoding of every entry,
 //! client signatures, that re-applying each command gives exactly the
-//! outcome stored with it, and the signed checkpoint over the Merkle root.
-//! Used at start-up (without the costly signature checks) and by
-//! `carbon audit verify` (with them).
+//! outcome stored with it, that every recorded state digest is the digest
+//! of the state the replay reaches there, and the signed checkpoint over
+//! the Merkle root. Used at start-up (without the costly signature checks)
+//! and by `carbon audit verify` (with them).
+//!
+//! # State digests
+//!
+//! A `StateDigest` entry (appended by the node where it takes a
+//! [snapshot](crate::snapshot)) records the SHA-256 of the state's snapshot
+//! encoding after the entries before it. The replay encodes its own state
+//! there ([`crate::snapshot::state_digest`], 50–200 ms at a million
+//! entries, once per snapshot interval: a few per cent of a replay) and
+//! compares. The encoding
+//! belongs to a build of the state machine, so a digest recorded by
+//! another build (another code id) that this build does not reproduce is
+//! counted as not checkable rather than refused; one recorded by this build
+//! must match.
 //!
 //! # How signatures are checked
 //!
@@ -37,6 +51,15 @@
 //! error, impossible value or failed check is a [`Mismatch`] (a panic inside
 //! the state machine, which would be a bug there, is caught and reported as
 //! one too).
+//!
+//! # Reading only
+//!
+//! A rebuild only reads the journal it is given; it writes nothing, there
+//! or anywhere else (snapshots are the node's business, not the audit's).
+//! Opening a sled database does write to its folder, so `carbon audit`
+//! gives it a journal opened with [`Journal::open_copy`]: a private copy,
+//! which leaves the audited folder byte for byte as it was and works on
+//! read-only media.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -50,6 +73,7 @@ use crate::checkpoint::{self, Checkpoint};
 use crate::journal::{Journal, StoreError};
 use crate::merkle::{leaf_hash, Hash, MerkleTree};
 use crate::signature::{has_small_order_y, is_canonical_y, verify_strict};
+use crate::snapshot::{code_id, state_digest};
 use crate::state::{outcome_to_pb, signing_message, State};
 
 /// Signatures per `verify_batch` call: large enough to amortise the
@@ -96,6 +120,11 @@ pub struct Rebuilt {
     pub checkpoint: Option<(String, Checkpoint)>,
     /// How many client signatures were verified (0 without the check).
     pub signatures_checked: u64,
+    /// The state digests recomputed and found equal (see the module docs).
+    pub digests_checked: u64,
+    /// The state digests recorded by another build of the state machine
+    /// whose encoding this build does not reproduce (not checkable here).
+    pub digests_of_other_builds: u64,
 }
 
 /// The operator's public key from a genesis.
@@ -217,6 +246,8 @@ fn unreachable_stop() -> Result<Rebuilt, RebuildError> {
 /// One client signature to check.
 struct SigJob {
     seq: u64,
+    /// The ledger the signature must be bound to.
+    ledger_id: [u8; 32],
     key: VerifyingKey,
     payload: Vec<u8>,
     signature: Vec<u8>,
@@ -259,7 +290,7 @@ fn first_bad_signature(chunk: &[SigJob]) -> Option<Mismatch> {
     for job in chunk {
         match precheck(job) {
             Ok(sig) => {
-                messages.push(signing_message(&job.payload));
+                messages.push(signing_message(&job.ledger_id, &job.payload));
                 signatures.push(sig);
                 keys.push(job.key);
             }
@@ -346,6 +377,7 @@ fn replay_journal(
     };
     let first = tree.len();
     let mut reencoded: Vec<u8> = Vec::new();
+    let (mut digests_checked, mut digests_of_other_builds) = (0, 0);
     for (expected, item) in (first..).zip(journal.iter_raw(first)) {
         if stop_after.load(Ordering::Relaxed) < expected {
             return Ok(None);
@@ -381,6 +413,11 @@ fn replay_journal(
         match (&mut state, entry.input) {
             (None, Some(pb::journal_entry::Input::Genesis(g))) => {
                 let s = State::from_genesis(&g).map_err(|e| bad(expected, format!("bad genesis: {e}")))?;
+                // Signatures are bound to the leaf hash of the canonical
+                // genesis entry: the stored one must be that one.
+                if leaf_hash(&raw) != s.ledger_id {
+                    return Err(bad(expected, "the genesis entry is not in its canonical encoding").into());
+                }
                 if operator_key(&g).is_none() {
                     return Err(bad(expected, "genesis has no valid operator key").into());
                 }
@@ -401,6 +438,13 @@ fn replay_journal(
                 return Err(bad(expected, "a second genesis").into())
             }
             (Some(_), None) => return Err(bad(expected, "holds no command").into()),
+            (Some((s, _)), Some(pb::journal_entry::Input::StateDigest(d))) => {
+                if check_state_digest(s, &d, &stored, expected)? {
+                    digests_checked += 1;
+                } else {
+                    digests_of_other_builds += 1;
+                }
+            }
             (Some((s, _)), Some(pb::journal_entry::Input::Command(env))) => {
                 // The signature is checked apart (see the module docs).
                 let auth = s
@@ -418,6 +462,7 @@ fn replay_journal(
                 }
                 sink(SigJob {
                     seq: expected,
+                    ledger_id: s.ledger_id,
                     key,
                     payload: env.payload,
                     signature: env.signature,
@@ -442,7 +487,43 @@ fn replay_journal(
         last_hash,
         checkpoint,
         signatures_checked: 0,
+        digests_checked,
+        digests_of_other_builds,
     }))
+}
+
+/// Checks the `StateDigest` entry at `seq` against the state after the
+/// entries before it: true when recomputed and equal, false when recorded
+/// by another build whose encoding differs (see the module docs).
+fn check_state_digest(state: &State, d: &pb::StateDigest, stored: &pb::Outcome, seq: u64) -> Result<bool, Mismatch> {
+    let ok = pb::Outcome {
+        ok: true,
+        ..Default::default()
+    };
+    if *stored != ok {
+        return Err(bad(seq, "a state digest with an outcome other than a plain ok"));
+    }
+    if d.tree_size != seq {
+        return Err(bad(
+            seq,
+            format!("a state digest for {} entries stands at position {seq}", d.tree_size),
+        ));
+    }
+    if d.sha256.len() != 32 || d.code_id.len() != 32 {
+        return Err(bad(seq, "a state digest whose hash or code id is not 32 bytes"));
+    }
+    let ours =
+        catch_unwind(AssertUnwindSafe(|| state_digest(state))).map_err(|_| bad(seq, "encoding the state panicked"))?;
+    if d.sha256 == ours {
+        Ok(true)
+    } else if d.code_id == code_id() {
+        Err(bad(
+            seq,
+            "the recorded state digest is not the digest of the state the journal gives here",
+        ))
+    } else {
+        Ok(false)
+    }
 }
 
 /// Entry `seq` does not chain to the entry before it. With one alteration,

@@ -20,6 +20,9 @@ pub enum Role {
     Entity,
     Investor,
     Verifier,
+    /// Read-only: created by `ZJ`, reads what docs/ACCESS.md gives it,
+    /// may sign no command (a reading beyond the rulebook, docs/RULES.md).
+    Auditor,
 }
 
 impl Role {
@@ -31,6 +34,7 @@ impl Role {
             Role::Entity => "entity",
             Role::Investor => "investor",
             Role::Verifier => "verifier",
+            Role::Auditor => "auditor",
         }
     }
 
@@ -383,6 +387,7 @@ pub fn role_from_pb(v: i32) -> Form<Role> {
         Ok(pb::Role::Entity) => Ok(Role::Entity),
         Ok(pb::Role::Investor) => Ok(Role::Investor),
         Ok(pb::Role::Verifier) => Ok(Role::Verifier),
+        Ok(pb::Role::Auditor) => Ok(Role::Auditor),
         _ => Err(Code::Malformed),
     }
 }

@@ -150,6 +150,41 @@ mod tests {
         assert!(Credential::parse("ZJ-DEE", "5", "abc").is_err());
     }
 
+    /// The worked example of docs/SIGNING.md, "Read credentials", byte for
+    /// byte; the page must quote these exact strings.
+    #[test]
+    fn read_credential_doc_example_is_exact() {
+        use prost::Message as _;
+        let key = crate::keys::test_key("HZ-EEB");
+        let request = carbon_proto::v1::PositionRequest {
+            account: "HZ-STEEL".into(),
+        }
+        .encode_to_vec();
+        let method = "/carbon.v1.Supervision/GetPosition";
+        let c = Credential::sign(&key, "HZ-EEB", &[0x11; 32], method, 1_767_225_600_000, &request);
+        let got = [
+            hex::encode(key.to_bytes()),
+            hex::encode(key.verifying_key().to_bytes()),
+            hex::encode(&request),
+            hex::encode(message(&[0x11; 32], method, 1_767_225_600_000, &request)),
+            c.signature_hex(),
+        ];
+        let want = [
+            "95b45eabe3e08aef37ebaade7ba443b34c97e97f717b2a0dbc50b4f237c90bb9",
+            "4ca47d0e6865836043a98630f6922f8c5a97bddc0d0d7363ec31a89e8c7a874b",
+            "0a08485a2d535445454c",
+            "636172626f6e2d6c65646765722f76312f726561640a11111111111111111111111111111111111111111111111111111111111111112f636172626f6e2e76312e5375706572766973696f6e2f476574506f736974696f6e0a313736373232353630303030300a0a08485a2d535445454c",
+            "328425e06e0538ca790987070ab75a70e5e9d1f4f2666559601350f58d7a60a34327c44b7af8a1a8bd30ba8baacf07f594f9989751119408c9d33524e022b804",
+        ];
+        assert_eq!(got, want.map(String::from));
+        assert!(c.verify(&key.verifying_key(), &[0x11; 32], method, &request));
+        let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/SIGNING.md"))
+            .expect("docs/SIGNING.md");
+        for hex in want {
+            assert!(doc.contains(hex), "docs/SIGNING.md does not quote {hex}");
+        }
+    }
+
     #[test]
     fn freshness_is_sixty_seconds_either_way() {
         let c = Credential {

@@ -2,16 +2,29 @@
 //! latest signed checkpoint. Appends are buffered by sled and made durable
 //! by one [`Journal::flush`] per batch (group commit).
 //!
-//! Beside the entries, an index of the surveillance alerts (RULEBOOK.md
+//! Beside the entries, two indexes: the surveillance alerts (RULEBOOK.md
 //! 14.4) by date, so that a regulator's query for a week of alerts reads
-//! that week and not the whole journal. It is derived data, written in the
-//! same batch as the entries that hold the alerts, with a watermark saying
-//! how far it goes; a ledger whose index is behind (an older ledger, or a
-//! crash between the two) is re-indexed from the journal when it opens.
-//! Audits never read it.
+//! that week and not the whole journal; and every journalled command by
+//! its actor and nonce, so that a client whose call timed out can ask what
+//! became of its command. They are derived data, written in the same batch
+//! as the entries, with a watermark saying how far they go; a ledger whose
+//! indexes are behind (an older ledger, or a crash between the two) is
+//! re-indexed from the journal when it opens. Audits never read them.
+//!
+//! sled has no read-only mode: opening a database writes to its folder
+//! (recovery rewrites the end of the log, and every open leaves a `snap.*`
+//! file), and fails on read-only media. [`Journal::open_copy`] is how an
+//! audit reads a ledger without writing to it: sled opens a private copy.
+//!
+//! sled's own `flush` does not make the journal durable, nor does sled sync
+//! the folders it creates: [`Durability`] does what it leaves out.
 
-use std::path::Path;
+use std::collections::HashMap;
+use std::ffi::OsString;
+use std::fs::File;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 
 use carbon_proto::v1 as pb;
 use prost::Message;
@@ -29,6 +42,15 @@ pub enum StoreError {
     /// A failure made on purpose by [`Journal::fail_flushes_after`] (tests only).
     #[error("storage: injected flush failure (test hook)")]
     Injected,
+    /// [`Journal::open_copy`]: reading or copying the ledger's files failed.
+    #[error("{0}")]
+    Copy(String),
+    /// [`Journal::open_copy`]: another process holds the ledger open.
+    #[error("could not acquire lock on {0}: the ledger is open in another process")]
+    Locked(String),
+    /// Syncing sled's files or the ledger's folders failed ([`Durability`]).
+    #[error("storage: {0}")]
+    Io(#[from] std::io::Error),
 }
 
 /// The durable journal of one ledger (a sled database in a folder).
@@ -39,14 +61,23 @@ pub struct Journal {
     /// Alert index: date (10 bytes) || seq (8, big-endian) || event index
     /// (4, big-endian) -> the alert's protobuf bytes.
     alerts: sled::Tree,
+    /// Command index: actor || 0 || nonce (8, big-endian) -> seq (8, big-endian).
+    commands: sled::Tree,
     /// Flushes left before every flush fails ([`Journal::fail_flushes_after`]);
     /// `u64::MAX`: never.
     flushes_left: AtomicU64,
+    /// The syncs sled leaves out; `None` for [`Journal::open_copy`]'s
+    /// throwaway copy.
+    durability: Option<Durability>,
+    /// [`Journal::open_copy`]'s private folder, removed on drop. Declared
+    /// last: fields drop in order, so sled (which joins its flusher thread
+    /// when its last handle goes) is closed before the folder is removed.
+    _copy: Option<tempfile::TempDir>,
 }
 
 const CHECKPOINT_KEY: &[u8] = b"checkpoint";
-/// Meta key: the journal length up to which alerts are indexed.
-const ALERTS_INDEXED_KEY: &[u8] = b"alerts_indexed";
+/// Meta key: the journal length up to which alerts and commands are indexed.
+const INDEXED_KEY: &[u8] = b"indexed";
 
 /// How long [`Journal::open`] waits for sled's lock on the folder.
 const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
@@ -70,6 +101,58 @@ impl Journal {
     /// still locked for a moment. The lock is retried for up to
     /// [`LOCK_WAIT`]; a folder another process holds stays an error.
     pub fn open(dir: &Path) -> Result<Journal, StoreError> {
+        Journal::open_in(dir, None)
+    }
+
+    /// Opens a private copy of the journal in `dir`, never writing to `dir`:
+    /// what an audit does, so that it works on read-only media (an
+    /// auditor's copy, a write-once archive) and leaves the folder exactly
+    /// as it found it.
+    ///
+    /// sled's files (`conf`, `db`, `snap.*`, `blobs/`; not the ledger's
+    /// own `*.snapshot` files, which an audit ignores) are copied into a new
+    /// folder under the system's temporary folder (`TMPDIR`), which needs
+    /// room for them, and sled opens that; the copy is removed when the
+    /// journal is dropped. While copying, the database file is held under a
+    /// shared lock, the kind that conflicts with sled's own: a ledger a
+    /// running server holds is refused ([`StoreError::Locked`], after
+    /// [`LOCK_WAIT`]) rather than copied half-written, and a server cannot
+    /// open the ledger until the copy is complete. Writes to the returned
+    /// journal change the copy only.
+    pub fn open_copy(dir: &Path) -> Result<Journal, StoreError> {
+        let copy_err = |what: String| move |e: std::io::Error| StoreError::Copy(format!("{what}: {e}"));
+        let db_path = dir.join("db");
+        let db = std::fs::File::open(&db_path).map_err(copy_err(format!("opening {}", db_path.display())))?;
+        let deadline = std::time::Instant::now() + LOCK_WAIT;
+        // Qualified: newer std has inherent `File` locks of the same names.
+        while let Err(e) = fs2::FileExt::try_lock_shared(&db) {
+            if e.kind() != fs2::lock_contended_error().kind() {
+                return Err(copy_err(format!("locking {}", db_path.display()))(e));
+            }
+            if std::time::Instant::now() >= deadline {
+                return Err(StoreError::Locked(db_path.display().to_string()));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let copy = tempfile::Builder::new()
+            .prefix("carbon-audit-")
+            .tempdir()
+            .map_err(copy_err(format!(
+                "creating a private folder for a copy of the ledger in {}",
+                std::env::temp_dir().display()
+            )))?;
+        copy_sled_files(dir, copy.path()).map_err(copy_err(format!(
+            "copying the ledger in {} to {}",
+            dir.display(),
+            copy.path().display()
+        )))?;
+        // The copy is complete: a server may open the ledger again.
+        drop(db);
+        let path = copy.path().to_path_buf();
+        Journal::open_in(&path, Some(copy))
+    }
+
+    fn open_in(dir: &Path, copy: Option<tempfile::TempDir>) -> Result<Journal, StoreError> {
         let config = sled::Config::new()
             .path(dir)
             .mode(sled::Mode::HighThroughput)
@@ -88,12 +171,20 @@ impl Journal {
         let entries = db.open_tree("journal")?;
         let meta = db.open_tree("meta")?;
         let alerts = db.open_tree("alerts")?;
+        let commands = db.open_tree("commands")?;
+        let durability = match copy {
+            None => Some(Durability::open(dir)?),
+            Some(_) => None,
+        };
         Ok(Journal {
             db,
             entries,
             meta,
             alerts,
+            commands,
             flushes_left: AtomicU64::new(u64::MAX),
+            durability,
+            _copy: copy,
         })
     }
 
@@ -131,28 +222,35 @@ impl Journal {
         Ok(())
     }
 
-    /// Buffers the watermark of the alert index: entries below `len` are indexed.
-    pub fn set_alerts_indexed(&self, len: u64) -> Result<(), StoreError> {
-        self.meta.insert(ALERTS_INDEXED_KEY, &len.to_be_bytes())?;
+    /// Buffers the index entry of a journalled command: `actor`'s `nonce`
+    /// is entry `seq`.
+    pub fn index_command(&self, actor: &str, nonce: u64, seq: u64) -> Result<(), StoreError> {
+        self.commands.insert(command_key(actor, nonce), &seq.to_be_bytes())?;
         Ok(())
     }
 
-    /// The watermark of the alert index (0 when there is none).
-    pub fn alerts_indexed(&self) -> Result<u64, StoreError> {
-        Ok(match self.meta.get(ALERTS_INDEXED_KEY)? {
+    /// Buffers the watermark of the indexes: entries below `len` are indexed.
+    pub fn set_indexed(&self, len: u64) -> Result<(), StoreError> {
+        self.meta.insert(INDEXED_KEY, &len.to_be_bytes())?;
+        Ok(())
+    }
+
+    /// The watermark of the indexes (0 when there is none).
+    pub fn indexed(&self) -> Result<u64, StoreError> {
+        Ok(match self.meta.get(INDEXED_KEY)? {
             Some(v) => u64::from_be_bytes(
                 v.as_ref()
                     .try_into()
-                    .map_err(|_| StoreError::Corrupt("alert index watermark".into()))?,
+                    .map_err(|_| StoreError::Corrupt("index watermark".into()))?,
             ),
             None => 0,
         })
     }
 
-    /// Indexes the alerts of every entry from the watermark on and flushes:
-    /// what `Node::open` does for a ledger whose index is behind.
-    pub fn catch_up_alert_index(&self) -> Result<(), StoreError> {
-        let from = self.alerts_indexed()?;
+    /// Indexes every entry from the watermark on and flushes: what
+    /// `Node::open` does for a ledger whose indexes are behind.
+    pub fn catch_up_indexes(&self) -> Result<(), StoreError> {
+        let from = self.indexed()?;
         let len = self.len()?;
         if from >= len {
             return Ok(());
@@ -162,15 +260,31 @@ impl Journal {
             if let Some(o) = &e.outcome {
                 self.index_alerts(e.seq, o)?;
             }
+            if let Some(pb::journal_entry::Input::Command(env)) = &e.input {
+                // Journalled commands decoded once already (they passed the
+                // form checks); one that does not is not indexable.
+                if let Ok(pb::Command {
+                    actor: Some(actor),
+                    nonce: Some(nonce),
+                    ..
+                }) = pb::Command::decode(env.payload.as_slice())
+                {
+                    self.index_command(&actor, nonce, e.seq)?;
+                }
+            }
         }
-        self.set_alerts_indexed(len)?;
+        self.set_indexed(len)?;
         self.flush()
     }
 
-    /// A handle on the alert index that other threads may read while the
-    /// node writes (sled trees are shared).
-    pub fn alert_index(&self) -> AlertIndex {
-        AlertIndex(self.alerts.clone())
+    /// A handle for reading entries and indexes from other threads while
+    /// the node writes (sled trees are shared).
+    pub fn reader(&self) -> JournalReader {
+        JournalReader {
+            entries: self.entries.clone(),
+            alerts: self.alerts.clone(),
+            commands: self.commands.clone(),
+        }
     }
 
     /// Buffers the latest signed checkpoint.
@@ -187,7 +301,8 @@ impl Journal {
             .map(|v| String::from_utf8_lossy(&v).into_owned()))
     }
 
-    /// Makes everything appended so far durable (one fsync).
+    /// Makes everything appended so far durable: sled writes it out, then
+    /// its log is synced (one `fdatasync`; see [`Durability`]).
     pub fn flush(&self) -> Result<(), StoreError> {
         let left = self.flushes_left.load(Ordering::Relaxed);
         if left != u64::MAX {
@@ -197,6 +312,9 @@ impl Journal {
             self.flushes_left.store(left - 1, Ordering::Relaxed);
         }
         self.db.flush()?;
+        if let Some(d) = &self.durability {
+            d.sync()?;
+        }
         Ok(())
     }
 
@@ -243,16 +361,42 @@ impl Journal {
     }
 }
 
-/// The journal's alerts by date, readable beside the writer. It may hold
-/// alerts of a batch not yet durable: readers keep to the sequence numbers
-/// below the journal length the sequencer last reported.
-#[derive(Clone)]
-pub struct AlertIndex(sled::Tree);
+/// The key of a command in the command index.
+fn command_key(actor: &str, nonce: u64) -> Vec<u8> {
+    let mut key = Vec::with_capacity(actor.len() + 9);
+    key.extend_from_slice(actor.as_bytes());
+    key.push(0);
+    key.extend_from_slice(&nonce.to_be_bytes());
+    key
+}
 
-impl AlertIndex {
+/// The journal's entries and indexes, readable beside the writer. They may
+/// hold a batch not yet durable: readers keep to the sequence numbers below
+/// the journal length the sequencer last reported.
+#[derive(Clone)]
+pub struct JournalReader {
+    entries: sled::Tree,
+    alerts: sled::Tree,
+    commands: sled::Tree,
+}
+
+impl JournalReader {
+    /// The raw bytes of entry `seq`.
+    pub fn raw(&self, seq: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.entries.get(seq.to_be_bytes())?.map(|v| v.to_vec()))
+    }
+
+    /// The journal position of `actor`'s command with `nonce`, if one was journalled.
+    pub fn command(&self, actor: &str, nonce: u64) -> Result<Option<u64>, StoreError> {
+        self.commands
+            .get(command_key(actor, nonce))?
+            .map(|v| seq_of(&v))
+            .transpose()
+    }
+
     /// Indexed alerts of the days `from_date..=to_date` (empty: unbounded),
     /// in date order and, within a day, journal order: `(seq, alert)`.
-    pub fn range(
+    pub fn alerts(
         &self,
         from_date: &str,
         to_date: &str,
@@ -267,7 +411,7 @@ impl AlertIndex {
             e
         };
         let range = if start > end { end.clone()..end } else { start..end };
-        self.0.range(range).map(|r| {
+        self.alerts.range(range).map(|r| {
             let (k, v) = r?;
             let at = k
                 .len()
@@ -280,9 +424,255 @@ impl AlertIndex {
     }
 }
 
+/// What sled (0.34) leaves undone for its writes to survive a power cut,
+/// done by the journal:
+///
+/// - `Db::flush` writes sled's log (`db`) and, on Linux, waits on
+///   `sync_file_range`, which neither writes the file's metadata (its size:
+///   the log grows) nor flushes the drive's write cache. Only sled's
+///   background thread calls `fsync`, every 500 ms; a batch acknowledged
+///   in between is lost with the power. [`Durability::sync`] calls
+///   `fdatasync` on the log after every `Db::flush`.
+/// - A value or tree node larger than about 128 KiB goes to a file of its
+///   own in `blobs/`, written and never synced. Every flush syncs the
+///   blob files it has not synced yet, and the folder.
+/// - sled creates the ledger's folder (`create_dir_all`), `db`, `conf` and
+///   `blobs/` and syncs no directory, so a power cut may take the names
+///   themselves: a new ledger could vanish whole. [`Durability::open`]
+///   syncs `conf`, `blobs/`, the folder and every folder above it.
+///
+/// The power-loss tests (`tests/tests/power_loss.rs`) run the journal on a
+/// file system that drops everything not synced this way.
+struct Durability {
+    blobs: PathBuf,
+    /// sled's log.
+    log: File,
+    /// Blob files synced, with the length they had then (sled writes one
+    /// in several calls: a file seen mid-write is synced again).
+    synced_blobs: Mutex<HashMap<OsString, u64>>,
+}
+
+/// `fsync` of a file or folder, naming it in the error.
+fn sync_path(path: &Path, data_only: bool) -> std::io::Result<()> {
+    File::open(path)
+        .and_then(|f| if data_only { f.sync_data() } else { f.sync_all() })
+        .map_err(|e| std::io::Error::new(e.kind(), format!("syncing {}: {e}", path.display())))
+}
+
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    sync_path(dir, false)
+}
+
+impl Durability {
+    /// Called once sled has opened (or created) the database in `dir`.
+    fn open(dir: &Path) -> std::io::Result<Durability> {
+        let log_path = dir.join("db");
+        let log = File::open(&log_path)
+            .map_err(|e| std::io::Error::new(e.kind(), format!("opening {}: {e}", log_path.display())))?;
+        sync_path(&dir.join("conf"), false)?;
+        let d = Durability {
+            blobs: dir.join("blobs"),
+            log,
+            synced_blobs: Mutex::new(HashMap::new()),
+        };
+        d.sync_blobs()?; // any a crash left unsynced
+        sync_dir(&d.blobs)?;
+        sync_dir(dir)?;
+        // The folder's own name, and those above it (sled creates every
+        // missing one). Beyond the parent, a folder that cannot be read is
+        // not an error: it was there before.
+        let absolute = std::path::absolute(dir)?;
+        for (n, ancestor) in absolute.ancestors().skip(1).enumerate() {
+            match sync_dir(ancestor) {
+                Err(e) if n == 0 => return Err(e),
+                Err(e) => tracing::debug!("not synced: {e}"),
+                Ok(()) => {}
+            }
+        }
+        Ok(d)
+    }
+
+    /// After sled's flush: the log and any new blob files are synced.
+    fn sync(&self) -> std::io::Result<()> {
+        // The blobs first: the log is what points to them.
+        self.sync_blobs()?;
+        self.log.sync_data()
+    }
+
+    fn sync_blobs(&self) -> std::io::Result<()> {
+        let mut synced = self.synced_blobs.lock().unwrap_or_else(|e| e.into_inner());
+        let mut now = HashMap::with_capacity(synced.len());
+        let mut any = false;
+        let gone = |e: &std::io::Error| e.kind() == std::io::ErrorKind::NotFound;
+        for item in std::fs::read_dir(&self.blobs)? {
+            let item = item?;
+            // sled removes the blobs it no longer needs, maybe right now.
+            let len = match item.metadata() {
+                Ok(m) => m.len(),
+                Err(e) if gone(&e) => continue,
+                Err(e) => return Err(e),
+            };
+            let name = item.file_name();
+            if synced.get(&name) != Some(&len) {
+                match sync_path(&item.path(), true) {
+                    Err(e) if gone(&e) => continue,
+                    other => other?,
+                }
+                any = true;
+            }
+            now.insert(name, len);
+        }
+        if any {
+            sync_dir(&self.blobs)?;
+        }
+        *synced = now;
+        Ok(())
+    }
+}
+
+/// Copies sled's files in `from` (`conf`, `db`, `snap.*`, `blobs/`) into
+/// the empty folder `to`, writable by their owner whatever their modes were
+/// (an archive's files may be read-only; sled opens them for writing).
+fn copy_sled_files(from: &Path, to: &Path) -> std::io::Result<()> {
+    fn copy_file(from: &Path, to: &Path) -> std::io::Result<()> {
+        std::fs::copy(from, to)?;
+        let mut perms = std::fs::metadata(to)?.permissions();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            perms.set_mode(0o600);
+        }
+        #[cfg(not(unix))]
+        #[allow(clippy::permissions_set_readonly_false)] // not unix: no world-writable bits
+        perms.set_readonly(false);
+        std::fs::set_permissions(to, perms)
+    }
+    for item in std::fs::read_dir(from)? {
+        let item = item?;
+        let name = item.file_name();
+        let Some(text) = name.to_str() else { continue };
+        let kind = item.file_type()?;
+        if kind.is_file() && (text == "conf" || text == "db" || text.starts_with("snap.")) {
+            copy_file(&item.path(), &to.join(&name))?;
+        } else if kind.is_dir() && text == "blobs" {
+            std::fs::create_dir(to.join(&name))?;
+            for blob in std::fs::read_dir(item.path())? {
+                let blob = blob?;
+                if blob.file_type()?.is_file() {
+                    copy_file(&blob.path(), &to.join(&name).join(blob.file_name()))?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 fn seq_of(key: &[u8]) -> Result<u64, StoreError> {
     let arr: [u8; 8] = key
         .try_into()
         .map_err(|_| StoreError::Corrupt(format!("journal key of {} bytes", key.len())))?;
     Ok(u64::from_be_bytes(arr))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+    use std::path::PathBuf;
+
+    /// Every file under `dir` with its bytes.
+    fn contents(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+        let mut out = BTreeMap::new();
+        let mut todo = vec![dir.to_path_buf()];
+        while let Some(d) = todo.pop() {
+            for item in std::fs::read_dir(&d).unwrap() {
+                let path = item.unwrap().path();
+                if path.is_dir() {
+                    out.insert(path.strip_prefix(dir).unwrap().join(""), Vec::new());
+                    todo.push(path);
+                } else {
+                    out.insert(
+                        path.strip_prefix(dir).unwrap().to_path_buf(),
+                        std::fs::read(&path).unwrap(),
+                    );
+                }
+            }
+        }
+        out
+    }
+
+    fn entry(seq: u64) -> Vec<u8> {
+        pb::JournalEntry {
+            seq,
+            ..Default::default()
+        }
+        .encode_to_vec()
+    }
+
+    fn written(dir: &Path, n: u64) {
+        let j = Journal::open(dir).unwrap();
+        for seq in 0..n {
+            j.append(seq, &entry(seq)).unwrap();
+        }
+        j.set_checkpoint("a checkpoint").unwrap();
+        j.flush().unwrap();
+    }
+
+    /// Opening the journal in place writes to its folder (sled's own
+    /// recovery and snapshot files); a copy reads the same entries and
+    /// leaves the folder byte for byte as it was, even when written to.
+    #[test]
+    fn open_copy_never_writes_to_the_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        written(dir.path(), 100);
+        let before = contents(dir.path());
+        for _ in 0..2 {
+            let j = Journal::open_copy(dir.path()).unwrap();
+            assert_eq!(j.len().unwrap(), 100);
+            assert_eq!(j.raw(42).unwrap().unwrap(), entry(42));
+            assert_eq!(j.checkpoint().unwrap().as_deref(), Some("a checkpoint"));
+            // Writes reach the copy only.
+            j.append(100, &entry(100)).unwrap();
+            j.catch_up_indexes().unwrap();
+            j.flush().unwrap();
+            drop(j);
+            assert_eq!(contents(dir.path()), before, "open_copy changed the folder");
+        }
+        // The folder's own journal does not hold what was written to copies.
+        assert_eq!(Journal::open(dir.path()).unwrap().len().unwrap(), 100);
+        // ... and opening it in place is what writes (the reason for the copy).
+        assert_ne!(
+            contents(dir.path()),
+            before,
+            "sled no longer writes on open: open_copy may be needless"
+        );
+    }
+
+    /// A ledger another handle holds (a running server) is refused, not
+    /// copied half-written.
+    #[test]
+    fn open_copy_refuses_a_ledger_held_open() {
+        let dir = tempfile::tempdir().unwrap();
+        written(dir.path(), 3);
+        let held = Journal::open(dir.path()).unwrap();
+        match Journal::open_copy(dir.path()) {
+            Err(StoreError::Locked(path)) => assert!(path.ends_with("db"), "{path}"),
+            Err(e) => panic!("another error: {e}"),
+            Ok(_) => panic!("a held ledger was copied"),
+        }
+        drop(held);
+        assert_eq!(Journal::open_copy(dir.path()).unwrap().len().unwrap(), 3);
+    }
+
+    /// The copy is removed with the journal.
+    #[test]
+    fn open_copy_removes_its_copy() {
+        let dir = tempfile::tempdir().unwrap();
+        written(dir.path(), 3);
+        let j = Journal::open_copy(dir.path()).unwrap();
+        let copy = j._copy.as_ref().unwrap().path().to_path_buf();
+        assert!(copy.join("db").is_file());
+        drop(j);
+        assert!(!copy.exists(), "{} left behind", copy.display());
+    }
 }

@@ -135,6 +135,7 @@ fn parse(text: &str) -> Form<Line> {
                         ("entity", pb::Role::Entity as i32),
                         ("investor", pb::Role::Investor as i32),
                         ("verifier", pb::Role::Verifier as i32),
+                        ("auditor", pb::Role::Auditor as i32),
                     ],
                 )?,
                 jurisdiction: f.string("jurisdiction")?,

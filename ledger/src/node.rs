@@ -7,6 +7,12 @@
 //! checkpoint and makes the whole batch durable with one flush. Only then
 //! does it return, so an answer always means durable. A storage error is
 //! fatal: the node refuses everything afterwards.
+//!
+//! When a [snapshot](crate::snapshot) falls due (every so many entries, or
+//! when asked), the node encodes the state, appends a `StateDigest` entry
+//! holding the SHA-256 of that encoding, signs and flushes as usual, and
+//! only then writes the snapshot: a snapshot always ends at its own durable,
+//! signed digest, which is what lets [`Node::open`] refuse an altered one.
 
 use std::path::Path;
 
@@ -19,7 +25,7 @@ use crate::checkpoint::Checkpoint;
 use crate::code::Code;
 use crate::journal::{Journal, StoreError};
 use crate::merkle::{leaf_hash, Hash, MerkleTree};
-use crate::snapshot::{self, Snapshots, DEFAULT_EVERY_ENTRIES};
+use crate::snapshot::{self, digest_entry, EncodedState, Snapshots, DEFAULT_EVERY_ENTRIES};
 use crate::state::{outcome_to_pb, Applied, State};
 
 /// Most envelopes in one batch: bounds the sequencer's work per flush.
@@ -59,7 +65,14 @@ pub struct Node {
     operator_key: SigningKey,
     checkpoint: String,
     failed: Option<String>,
+    /// Envelopes handed to `submit` without a verified signature, whose
+    /// signature the sequencer had to check (a gauge of sequencer time spent
+    /// on signatures; the service verifies on its handlers).
+    unchecked_envelopes: u64,
     snapshots: Snapshots,
+    /// Why [`Node::open`] did not resume from the snapshot beside the
+    /// journal, when there was one.
+    snapshot_refused: Option<String>,
 }
 
 impl Node {
@@ -91,19 +104,13 @@ impl Node {
             operator_key: operator,
             checkpoint: String::new(),
             failed: None,
+            unchecked_envelopes: 0,
             snapshots: Snapshots::new(dir, Some(DEFAULT_EVERY_ENTRIES), 0),
+            snapshot_refused: None,
         };
-        let entry = pb::JournalEntry {
-            seq: 0,
-            prev_hash: vec![0; 32],
-            input: Some(pb::journal_entry::Input::Genesis(genesis)),
-            outcome: Some(pb::Outcome {
-                ok: true,
-                ..Default::default()
-            }),
-        };
-        node.append(entry)?;
+        node.append(crate::state::genesis_entry(&genesis))?;
         node.commit()?;
+        debug_assert_eq!(node.tree.leaf(0), Some(node.state.ledger_id));
         Ok(node)
     }
 
@@ -112,11 +119,11 @@ impl Node {
     /// is no usable snapshot.
     pub fn open(dir: &Path, operator: SigningKey) -> Result<Node, NodeError> {
         let journal = Journal::open(dir)?;
-        let (r, snapshot_size) = Self::rebuild(dir, &journal)?;
+        let (r, snapshot_size, snapshot_refused) = Self::rebuild(dir, &journal)?;
         if operator_key(&r.genesis) != Some(operator.verifying_key()) {
             return Err(NodeError::WrongOperatorKey);
         }
-        journal.catch_up_alert_index()?;
+        journal.catch_up_indexes()?;
         let checkpoint = r.checkpoint.map(|(note, _)| note).unwrap_or_default();
         let mut node = Node {
             state: r.state,
@@ -127,7 +134,9 @@ impl Node {
             operator_key: operator,
             checkpoint,
             failed: None,
+            unchecked_envelopes: 0,
             snapshots: Snapshots::new(dir, Some(DEFAULT_EVERY_ENTRIES), snapshot_size),
+            snapshot_refused,
         };
         // Entries past the stored checkpoint (none after a clean stop) get one now.
         if node.current_checkpoint_size() != Some(node.tree.len()) {
@@ -136,29 +145,48 @@ impl Node {
         Ok(node)
     }
 
-    /// The state rebuilt, and the tree size of the snapshot it started from (0: none).
-    fn rebuild(dir: &Path, journal: &Journal) -> Result<(Rebuilt, u64), NodeError> {
-        let resume = match snapshot::load(dir, journal) {
-            Ok(r) => r,
-            Err(why) => {
-                tracing::warn!("not using the snapshot ({why}): replaying the whole journal");
-                None
-            }
-        };
-        if let Some(resume) = resume {
-            let size = resume.tree.len();
-            match rebuild_from(journal, resume, |_| {}) {
-                Ok(r) => {
-                    tracing::info!(
-                        "resumed from the snapshot at {size} entries; replayed {}",
-                        r.tree.len() - size
-                    );
-                    return Ok((r, size));
+    /// The state rebuilt, the tree size of the snapshot it started from (0:
+    /// none), and why a snapshot that was there was not used.
+    fn rebuild(dir: &Path, journal: &Journal) -> Result<(Rebuilt, u64, Option<String>), NodeError> {
+        let refused = match snapshot::load(dir, journal) {
+            Ok(None) => None,
+            Ok(Some(resume)) => {
+                let size = resume.tree.len();
+                match rebuild_from(journal, resume, |_| {}) {
+                    // Its digest entry (entry `size - 1`) must be under the
+                    // operator's signature: the node signs the batch that
+                    // records a digest before it writes the snapshot, so an
+                    // older checkpoint put back is all that could fail this.
+                    Ok(r) => match r.checkpoint.as_ref().map(|(_, cp)| cp.tree_size) {
+                        Some(signed) if signed >= size => {
+                            tracing::info!(
+                                "resumed from the snapshot at {size} entries; replayed {}",
+                                r.tree.len() - size
+                            );
+                            return Ok((r, size, None));
+                        }
+                        signed => Some(format!(
+                            "no signed checkpoint covers its digest entry (the stored one covers {} entries, \
+                             the snapshot {size})",
+                            signed.unwrap_or(0)
+                        )),
+                    },
+                    Err(e) => Some(format!("the journal after it does not replay: {e}")),
                 }
-                Err(e) => tracing::warn!("the journal after the snapshot does not replay ({e}): replaying it whole"),
             }
+            Err(why) => Some(why),
+        };
+        if let Some(why) = &refused {
+            tracing::warn!("not using the snapshot ({why}): replaying the whole journal");
         }
-        Ok((rebuild(journal, false, |_| {})?, 0))
+        Ok((rebuild(journal, false, |_| {})?, 0, refused))
+    }
+
+    /// Why [`Node::open`] replayed the whole journal instead of resuming
+    /// from the snapshot beside it (`None`: it resumed, or there was none).
+    /// Also logged as a warning.
+    pub fn snapshot_refused(&self) -> Option<&str> {
+        self.snapshot_refused.as_deref()
     }
 
     /// The tree size of the latest snapshot written or loaded (0: none);
@@ -174,13 +202,33 @@ impl Node {
     }
 
     /// Writes a snapshot of the state now (at a clean stop), so that the
-    /// next start replays nothing. A failure is reported but harms nothing:
-    /// the journal is the ledger.
+    /// next start replays nothing: its digest entry is appended and
+    /// committed first (one more journal entry, unless the last snapshot is
+    /// already at the journal's end). A failure to write the snapshot is
+    /// reported but harms nothing: the journal is the ledger. A failure to
+    /// commit the digest is a storage failure like any other: the node stops.
     pub fn snapshot(&mut self) -> std::io::Result<()> {
         if self.failed.is_some() {
             return Ok(()); // the state may hold effects that never became durable
         }
-        self.snapshots.take_now(&self.state, &self.tree)
+        self.snapshots.wait();
+        if self.tree.len() == self.snapshots.last_size() {
+            return Ok(());
+        }
+        let recorded = self.record_state().and_then(|encoded| {
+            self.seal()?;
+            Ok(encoded)
+        });
+        let encoded = recorded.map_err(|e| std::io::Error::other(self.fail(e)))?;
+        self.snapshots.write_now(encoded, &self.tree)
+    }
+
+    /// Encodes the state for a snapshot and appends the entry that records
+    /// its digest (durable with the next flush).
+    fn record_state(&mut self) -> Result<EncodedState, StoreError> {
+        let encoded = self.snapshots.encode(&self.state);
+        self.append(digest_entry(self.tree.len(), self.last_hash, encoded.digest()))?;
+        Ok(encoded)
     }
 
     fn current_checkpoint_size(&self) -> Option<u64> {
@@ -211,7 +259,7 @@ impl Node {
     /// The ledger's identity: the leaf hash of its genesis entry, to which
     /// read credentials are bound (`credential`).
     pub fn ledger_id(&self) -> [u8; 32] {
-        self.tree.leaf(0).expect("a ledger has its genesis entry")
+        self.state.ledger_id
     }
 
     pub fn origin(&self) -> &str {
@@ -221,6 +269,11 @@ impl Node {
     /// Number of journal entries.
     pub fn len(&self) -> u64 {
         self.tree.len()
+    }
+
+    /// How many envelopes reached `submit` with an unchecked signature.
+    pub fn unchecked_envelopes(&self) -> u64 {
+        self.unchecked_envelopes
     }
 
     /// Never true: a node always holds its genesis.
@@ -238,8 +291,25 @@ impl Node {
         Ok(seq)
     }
 
-    /// Signs a checkpoint over everything appended and flushes once.
+    /// Ends a batch: records the state's digest if a snapshot is due, signs
+    /// a checkpoint over everything appended and flushes once; then starts
+    /// the due snapshot, now that its digest is durable.
     fn commit(&mut self) -> Result<(), StoreError> {
+        let snapshot = if self.snapshots.due(self.tree.len()) {
+            Some(self.record_state()?)
+        } else {
+            None
+        };
+        self.seal()?;
+        // Only what is durable goes into a snapshot.
+        if let Some(encoded) = snapshot {
+            self.snapshots.start(encoded, &self.tree);
+        }
+        Ok(())
+    }
+
+    /// Signs a checkpoint over everything appended and flushes once.
+    fn seal(&mut self) -> Result<(), StoreError> {
         let cp = Checkpoint {
             origin: self.origin.clone(),
             tree_size: self.tree.len(),
@@ -247,11 +317,8 @@ impl Node {
         };
         self.checkpoint = cp.sign(&self.origin, &self.operator_key);
         self.journal.set_checkpoint(&self.checkpoint)?;
-        self.journal.set_alerts_indexed(self.tree.len())?;
-        self.journal.flush()?;
-        // Only what is durable goes into a snapshot.
-        self.snapshots.after_commit(&self.state, &self.tree);
-        Ok(())
+        self.journal.set_indexed(self.tree.len())?;
+        self.journal.flush()
     }
 
     /// Sequences a batch: each envelope is authenticated (`signature_checked`
@@ -265,6 +332,7 @@ impl Node {
         let mut out = Vec::with_capacity(batch.len());
         let mut journalled = false;
         for (env, checked) in batch {
+            self.unchecked_envelopes += u64::from(!checked);
             let auth = match self.state.authenticate(env, *checked) {
                 Ok(a) => a,
                 Err(code) => {
@@ -282,9 +350,15 @@ impl Node {
                 input: Some(pb::journal_entry::Input::Command(env.clone())),
                 outcome: Some(outcome_to_pb(&result)),
             };
-            if let Some(o) = &entry.outcome {
-                self.journal.index_alerts(entry.seq, o).map_err(|e| self.fail(e))?;
-            }
+            let actor = &self.state.accounts[auth.actor as usize].id;
+            let indexed =
+                self.journal
+                    .index_command(actor, auth.nonce, entry.seq)
+                    .and_then(|()| match &entry.outcome {
+                        Some(o) => self.journal.index_alerts(entry.seq, o),
+                        None => Ok(()),
+                    });
+            indexed.map_err(|e| self.fail(e))?;
             let seq = self.append(entry).map_err(|e| self.fail(e))?;
             journalled = true;
             out.push(Submitted { seq: Some(seq), result });
@@ -341,7 +415,9 @@ mod tests {
                 nonce: Some(nonce),
                 body: Some(body),
             };
-            node.submit(&[(sign_command(&test_key(&actor), &cmd), false)]).unwrap();
+            let id = node.ledger_id();
+            node.submit(&[(sign_command(&test_key(&actor), &id, &cmd), false)])
+                .unwrap();
             after_each(node);
         }
     }
@@ -440,7 +516,16 @@ mod tests {
     #[test]
     fn an_unusable_snapshot_is_ignored() {
         type Spoil = fn(&Path);
-        let spoilers: [(&str, &str, Spoil); 5] = [
+        let spoilers: [(&str, &str, Spoil); 6] = [
+            (
+                "an edited state (a valid checksum)",
+                "does not hash to the digest",
+                |d| {
+                    let mut p = crate::snapshot::forge::read(d);
+                    move_cash(&mut p.state);
+                    crate::snapshot::forge::write(d, &p);
+                },
+            ),
             ("a flipped byte", "checksum", |d| {
                 let p = d.join("state.snapshot");
                 let mut b = std::fs::read(&p).unwrap();
@@ -452,7 +537,7 @@ mod tests {
                 use sha2::{Digest, Sha256};
                 let p = d.join("state.snapshot");
                 let mut b = std::fs::read(&p).unwrap();
-                let code_id_at = b"carbon-ledger snapshot v1\n".len();
+                let code_id_at = b"carbon-ledger snapshot v2\n".len();
                 assert_eq!(b[code_id_at..code_id_at + 32], crate::snapshot::code_id());
                 b[code_id_at] ^= 1;
                 let body_end = b.len() - 32;
@@ -514,5 +599,205 @@ mod tests {
             std::fs::copy(long.path().join(f), short.path().join(f)).unwrap();
         }
         assert_eq!(open_and_compare(short.path()), 0);
+    }
+
+    /// Moves half the cash of the richest account to another: an edit that
+    /// keeps every invariant (nothing but the digest can tell).
+    fn move_cash(state: &mut State) {
+        let rich = (0..state.accounts.len())
+            .max_by_key(|&i| state.accounts[i].cash_available)
+            .unwrap();
+        let other = (rich + 1) % state.accounts.len();
+        let half = state.accounts[rich].cash_available / 2;
+        assert!(half > 0);
+        state.accounts[rich].cash_available -= half;
+        state.accounts[other].cash_available += half;
+    }
+
+    /// A snapshot ends at its own `StateDigest` entry, and the digest is
+    /// that of the state the snapshot holds (and of the state the journal
+    /// gives there).
+    #[test]
+    fn a_snapshot_ends_at_the_digest_of_its_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let n = ledger_with_snapshot(dir.path(), 100);
+        let journal = Journal::open(dir.path()).unwrap();
+        let last = pb::JournalEntry::decode(journal.raw(n - 1).unwrap().unwrap().as_slice()).unwrap();
+        let Some(pb::journal_entry::Input::StateDigest(d)) = last.input else {
+            panic!("entry {} is not a state digest: {last:?}", n - 1)
+        };
+        assert_eq!(d.tree_size, n - 1);
+        assert_eq!(d.code_id, crate::snapshot::code_id().to_vec());
+        let snap = crate::snapshot::forge::read(dir.path());
+        assert_eq!(snap.tree_size, n);
+        use sha2::{Digest, Sha256};
+        assert_eq!(d.sha256, Sha256::digest(image(&snap.state)).to_vec());
+        let full = rebuild(&journal, true, |_| {}).unwrap();
+        assert_eq!(d.sha256, crate::snapshot::state_digest(&full.state).to_vec());
+        assert_eq!((full.digests_checked, full.digests_of_other_builds), (1, 0));
+        drop(journal);
+        // A second stop at the same place adds nothing.
+        let mut node = Node::open(dir.path(), operator()).unwrap();
+        assert_eq!(node.last_snapshot_size(), n);
+        node.snapshot().unwrap();
+        assert_eq!(node.len(), n, "no second digest entry");
+    }
+
+    /// Issue 14, point 9: a snapshot whose state was edited and whose
+    /// checksum was recomputed does not load; the node says why and
+    /// replays the whole journal.
+    #[test]
+    fn an_edited_snapshot_state_is_refused_at_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let n = ledger_with_snapshot(dir.path(), 150);
+        let mut p = crate::snapshot::forge::read(dir.path());
+        let honest = image(&p.state);
+        move_cash(&mut p.state);
+        crate::snapshot::forge::write(dir.path(), &p);
+        let node = Node::open(dir.path(), operator()).unwrap();
+        assert_eq!(node.last_snapshot_size(), 0, "replayed from the genesis");
+        let why = node.snapshot_refused().expect("the node says why");
+        assert!(
+            why.contains(&format!("does not hash to the digest journal entry {} records", n - 1)),
+            "{why}"
+        );
+        assert_eq!(image(node.state()), honest, "the journal's state, not the edited one");
+    }
+
+    /// Rewrites a ledger with a snapshot at `n` entries as someone with
+    /// write access to its folder could: the snapshot's state edited, the
+    /// journal's digest entry rewritten to match, and the leaf hashes and
+    /// the snapshot's header made to agree (checksum recomputed).
+    fn forge_state_and_digest(dir: &Path, n: u64) {
+        let mut p = crate::snapshot::forge::read(dir);
+        move_cash(&mut p.state);
+        let bytes = {
+            let journal = Journal::open(dir).unwrap();
+            let honest = pb::JournalEntry::decode(journal.raw(n - 1).unwrap().unwrap().as_slice()).unwrap();
+            let prev: Hash = honest.prev_hash.as_slice().try_into().unwrap();
+            let bytes = digest_entry(n - 1, prev, crate::snapshot::state_digest(&p.state)).encode_to_vec();
+            journal.tamper_raw(n - 1, Some(&bytes)).unwrap();
+            bytes
+        };
+        let mut leaves = std::fs::read(dir.join("leaves.snapshot")).unwrap();
+        let at = ((n - 1) * 32) as usize;
+        leaves[at..at + 32].copy_from_slice(&leaf_hash(&bytes));
+        std::fs::write(dir.join("leaves.snapshot"), &leaves).unwrap();
+        let mut tree = MerkleTree::new();
+        for leaf in leaves[..(n * 32) as usize].chunks_exact(32) {
+            tree.push(leaf.try_into().unwrap());
+        }
+        p.last_hash = leaf_hash(&bytes);
+        p.root = tree.root();
+        crate::snapshot::forge::write(dir, &p);
+        // The file and its journal entry agree now.
+        let journal = Journal::open(dir).unwrap();
+        assert!(snapshot::load(dir, &journal).is_ok());
+    }
+
+    /// The forged digest is named by the replay the node falls back to.
+    fn assert_refused_at_the_digest(dir: &Path, n: u64) {
+        match Node::open(dir, operator()) {
+            Err(NodeError::Rebuild(RebuildError::Mismatch(m))) => {
+                assert_eq!(m.seq, n - 1);
+                assert!(m.what.contains("recorded state digest"), "{m}");
+            }
+            Err(e) => panic!("refused for another reason: {e}"),
+            Ok(_) => panic!("a forged journal opened"),
+        }
+    }
+
+    /// Rewriting the journal's digest entry too does not get an edited
+    /// state in: the entry is a leaf under the operator's signed
+    /// checkpoint, and a replay recomputes the digest, so the node refuses
+    /// to open at all.
+    #[test]
+    fn rewriting_the_recorded_digest_too_is_caught_by_the_signature() {
+        let dir = tempfile::tempdir().unwrap();
+        let n = ledger_with_snapshot(dir.path(), 150);
+        forge_state_and_digest(dir.path(), n);
+        assert_refused_at_the_digest(dir.path(), n);
+    }
+
+    /// Nor does putting back an older signed checkpoint, one that does not
+    /// cover the digest entry: a snapshot is used only under a signed
+    /// checkpoint that covers its digest.
+    #[test]
+    fn a_snapshot_whose_digest_no_signed_checkpoint_covers_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let (n, older) = {
+            let mut r = replay(&head(150), dir.path()).unwrap();
+            let older = r.node.checkpoint().to_string();
+            r.node.snapshot().unwrap();
+            (r.node.len(), older)
+        };
+        forge_state_and_digest(dir.path(), n);
+        {
+            let journal = Journal::open(dir.path()).unwrap();
+            journal.set_checkpoint(&older).unwrap();
+            journal.flush().unwrap();
+        }
+        assert_refused_at_the_digest(dir.path(), n);
+    }
+
+    /// `carbon audit verify` recomputes every recorded digest: one the
+    /// operator recorded wrong (chained and signed like any entry) is
+    /// named; one recorded by another build whose encoding differs is
+    /// counted as not checkable.
+    #[test]
+    fn the_audit_checks_every_recorded_digest() {
+        type Edit = fn(&mut pb::StateDigest);
+        let cases: [(&str, Edit, Option<&str>); 4] = [
+            (
+                "a wrong digest",
+                |d| d.sha256[0] ^= 1,
+                Some("not the digest of the state"),
+            ),
+            ("a wrong position", |d| d.tree_size += 1, Some("stands at position")),
+            ("a short digest", |d| d.sha256.truncate(31), Some("not 32 bytes")),
+            (
+                "another build's digest",
+                |d| {
+                    d.sha256[0] ^= 1;
+                    d.code_id[0] ^= 1;
+                },
+                None,
+            ),
+        ];
+        for (what, edit, refused) in cases {
+            let dir = tempfile::tempdir().unwrap();
+            let n = ledger_with_snapshot(dir.path(), 100);
+            let journal = Journal::open(dir.path()).unwrap();
+            let mut e = pb::JournalEntry::decode(journal.raw(n - 1).unwrap().unwrap().as_slice()).unwrap();
+            let Some(pb::journal_entry::Input::StateDigest(d)) = &mut e.input else {
+                panic!("no digest at the end")
+            };
+            edit(d);
+            journal.tamper_raw(n - 1, Some(&e.encode_to_vec())).unwrap();
+            // The operator signs the journal as it now is.
+            let mut tree = MerkleTree::new();
+            for r in journal.iter_raw(0) {
+                tree.push(leaf_hash(&r.unwrap().1));
+            }
+            let origin = crate::replay::REPLAY_ORIGIN;
+            let cp = Checkpoint {
+                origin: origin.into(),
+                tree_size: tree.len(),
+                root_hash: tree.root(),
+            };
+            journal.set_checkpoint(&cp.sign(origin, &operator())).unwrap();
+            journal.flush().unwrap();
+            match (rebuild(&journal, true, |_| {}), refused) {
+                (Err(RebuildError::Mismatch(m)), Some(why)) => {
+                    assert_eq!(m.seq, n - 1, "{what}");
+                    assert!(m.what.contains(why), "{what}: {m}");
+                }
+                (Ok(r), None) => {
+                    assert_eq!((r.digests_checked, r.digests_of_other_builds), (0, 1), "{what}")
+                }
+                (Err(e), _) => panic!("{what}: {e}"),
+                (Ok(_), Some(_)) => panic!("{what}: the audit passed"),
+            }
+        }
     }
 }

@@ -3,10 +3,16 @@
 //! Prices are integer ticks of 0.01 CNY (`i64`), money is integer cents
 //! (`i128`, so that no sum of `price * qty` can overflow), quantities are
 //! whole tonnes (`i64`). Factors and measures that need more decimals
-//! (benchmarks, load factors, emission factors) stay `rust_decimal::Decimal`
-//! and are rounded once, at the end, exactly. No floating point touches money;
-//! the one float in the rulebook is the load-factor power of 9.1.
+//! (benchmarks, load factors, emission factors) stay `rust_decimal::Decimal`;
+//! the products and sums the rulebook makes of them (allocations, emission
+//! reports) are taken in [`Exact`], never rounded on the way, and rounded
+//! once, at the end. No floating point touches money; the one float in the
+//! rulebook is the load-factor power of 9.1.
 
+use std::fmt;
+use std::ops::{Add, Mul, Sub};
+
+use num_bigint::{BigInt, Sign};
 use rust_decimal::prelude::*;
 
 /// Largest quantity of tonnes any command may name (RULEBOOK.md 1).
@@ -168,6 +174,141 @@ pub fn round_whole(x: Decimal) -> Option<i64> {
         .to_i64()
 }
 
+/// An exact decimal of any length: `units / 10^scale`.
+///
+/// The arithmetic of RULEBOOK.md 9.1, 9.2 and 10 (13.3: exact, rounded once
+/// at the end). A `Decimal` cannot do it: it holds 28 significant digits and
+/// silently rounds a product or a sum that needs more, so a total just under
+/// `n + 0.5` can be carried onto it. Products of up to four 28-digit factors
+/// need some 380 bits, beyond `i128`, hence a big integer. Sums, differences
+/// and products are exact and never overflow; only [`Exact::round_ratio`]
+/// rounds, once, and fails when the whole number does not fit an `i64`.
+#[derive(Clone, Debug)]
+pub struct Exact {
+    units: BigInt,
+    scale: u32,
+}
+
+impl Exact {
+    /// Zero.
+    pub fn zero() -> Exact {
+        Exact::int(0)
+    }
+
+    /// A whole number.
+    pub fn int(n: i64) -> Exact {
+        Exact {
+            units: BigInt::from(n),
+            scale: 0,
+        }
+    }
+
+    /// A decimal, as it is (mantissa and scale).
+    pub fn dec(d: Decimal) -> Exact {
+        Exact {
+            units: BigInt::from(d.mantissa()),
+            scale: d.scale(),
+        }
+    }
+
+    /// The units of `self` at the finer scale `scale` (`>= self.scale`).
+    fn units_at(&self, scale: u32) -> BigInt {
+        &self.units * BigInt::from(10u32).pow(scale - self.scale)
+    }
+
+    /// `self * num / den` rounded half away from zero to a whole number,
+    /// exactly (the division as a fraction, RULEBOOK.md 13.3). `None` when
+    /// the whole number does not fit an `i64`.
+    pub fn round_ratio(&self, num: u32, den: u32) -> Option<i64> {
+        assert!(den > 0, "division by zero");
+        let n = &self.units * num;
+        let d = BigInt::from(10u32).pow(self.scale) * den;
+        let mut q = &n / &d; // truncated towards zero, as is the remainder
+        let r = &n % &d;
+        if r.magnitude() * 2u32 >= *d.magnitude() {
+            q += if n.sign() == Sign::Minus { -1 } else { 1 };
+        }
+        i64::try_from(&q).ok()
+    }
+
+    /// `self` rounded half away from zero to a whole number, exactly;
+    /// `None` when it does not fit an `i64`.
+    pub fn round(&self) -> Option<i64> {
+        self.round_ratio(1, 1)
+    }
+}
+
+impl From<Decimal> for Exact {
+    fn from(d: Decimal) -> Exact {
+        Exact::dec(d)
+    }
+}
+
+impl Add for Exact {
+    type Output = Exact;
+    fn add(self, rhs: Exact) -> Exact {
+        let scale = self.scale.max(rhs.scale);
+        Exact {
+            units: self.units_at(scale) + rhs.units_at(scale),
+            scale,
+        }
+    }
+}
+
+impl Sub for Exact {
+    type Output = Exact;
+    fn sub(self, rhs: Exact) -> Exact {
+        let scale = self.scale.max(rhs.scale);
+        Exact {
+            units: self.units_at(scale) - rhs.units_at(scale),
+            scale,
+        }
+    }
+}
+
+impl Mul for Exact {
+    type Output = Exact;
+    fn mul(self, rhs: Exact) -> Exact {
+        Exact {
+            units: self.units * rhs.units,
+            scale: self.scale + rhs.scale,
+        }
+    }
+}
+
+impl std::iter::Sum for Exact {
+    fn sum<I: Iterator<Item = Exact>>(iter: I) -> Exact {
+        iter.fold(Exact::zero(), |a, b| a + b)
+    }
+}
+
+/// Equal in value, whatever the scales (`1.50 == 1.5`).
+impl PartialEq for Exact {
+    fn eq(&self, other: &Exact) -> bool {
+        let scale = self.scale.max(other.scale);
+        self.units_at(scale) == other.units_at(scale)
+    }
+}
+
+impl Eq for Exact {}
+
+/// The exact decimal form, without trailing zeros after the point (`"-12.05"`).
+impl fmt::Display for Exact {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sign = if self.units.sign() == Sign::Minus { "-" } else { "" };
+        let digits = self.units.magnitude().to_string();
+        let scale = self.scale as usize;
+        let digits = format!("{digits:0>width$}", width = scale + 1);
+        let (int, frac) = digits.split_at(digits.len() - scale);
+        let frac = frac.trim_end_matches('0');
+        if frac.is_empty() {
+            write!(f, "{sign}{int}")
+        } else {
+            write!(f, "{sign}{int}.{frac}")
+        }
+    }
+}
+
 /// Formats cents as CNY with exactly two decimals (`"-12.05"`).
 pub fn fmt_cents(c: Cents) -> String {
     let sign = if c < 0 { "-" } else { "" };
@@ -237,6 +378,53 @@ mod tests {
         assert_eq!(round_ratio(dec("1.5"), 1, 1), Some(2));
         assert_eq!(round_ratio(dec("3"), 44, 12), Some(11));
         assert_eq!(round_whole(dec("2.5")), Some(3));
+    }
+
+    #[test]
+    fn exact_decimals_never_round_on_the_way() {
+        let x = |s: &str| Exact::dec(dec(s));
+        // 1.948051948051948051948051948 * 1.1 has 29 significant digits; a
+        // Decimal rounds it up to ...143, and 70% of that to just over 1.5.
+        let p = x("1.948051948051948051948051948") * x("1.1");
+        assert_eq!(p.to_string(), "2.1428571428571428571428571428");
+        assert_eq!((p.clone() * x("0.70")).to_string(), "1.49999999999999999999999999996");
+        assert_eq!((p.clone() * x("0.70")).round(), Some(1));
+        assert_eq!(p.round_ratio(7, 10), Some(1));
+        assert_eq!(x("1.50") + x("0.5"), Exact::int(2));
+        assert_eq!(
+            x("1") - x("0.0000000000000000000000000001"),
+            x("0.9999999999999999999999999999")
+        );
+        assert_eq!(Exact::zero().to_string(), "0");
+        assert_eq!(x("0.05").to_string(), "0.05");
+        assert_eq!((Exact::zero() - x("12.05")).to_string(), "-12.05");
+        assert_eq!(vec![x("0.25"), x("0.25")].into_iter().sum::<Exact>(), x("0.5"));
+    }
+
+    #[test]
+    fn exact_rounding_is_half_away_from_zero_and_fits_an_i64() {
+        let x = |s: &str| Exact::dec(dec(s));
+        assert_eq!(x("2.5").round(), Some(3));
+        assert_eq!(x("-2.5").round(), Some(-3));
+        assert_eq!(x("2.4999999999999999999999999999").round(), Some(2));
+        assert_eq!(x("-2.4999999999999999999999999999").round(), Some(-2));
+        assert_eq!(x("3").round_ratio(44, 12), Some(11));
+        assert_eq!(x("1").round_ratio(44, 12), Some(4)); // 3.67
+        assert_eq!(x("0.1875").round_ratio(44, 12), Some(1)); // 0.6875
+                                                              // 0.49999...99976 and 0.5000...00013
+        assert_eq!(x("0.1363636363636363636363636363").round_ratio(44, 12), Some(0));
+        assert_eq!(x("0.1363636363636363636363636364").round_ratio(44, 12), Some(1));
+        assert_eq!(Exact::zero().round(), Some(0));
+        // i64::MAX is the limit of the rounded figure, not of the way there.
+        let max = Exact::int(i64::MAX);
+        assert_eq!(max.round(), Some(i64::MAX));
+        assert_eq!((max.clone() + x("0.4999")).round(), Some(i64::MAX));
+        assert_eq!((max.clone() + x("0.5")).round(), None);
+        let huge = x("79228162514264337593543950335");
+        let tiny = x("0.0000000000000000000000000001");
+        assert_eq!((huge.clone() * huge.clone()).round(), None);
+        // (7.9e28)^2 * (1e-28)^2 = 62.77...
+        assert_eq!((huge.clone() * huge * tiny.clone() * tiny).round(), Some(63));
     }
 
     #[test]

@@ -72,10 +72,10 @@ impl Keys {
     }
 }
 
-/// Signs a command as `actor` with its test key.
-pub fn sign_command(key: &SigningKey, command: &pb::Command) -> pb::SignedCommand {
+/// Signs a command with `key` for the ledger `ledger_id` (docs/SIGNING.md).
+pub fn sign_command(key: &SigningKey, ledger_id: &[u8; 32], command: &pb::Command) -> pb::SignedCommand {
     let payload = command.encode_to_vec();
-    let signature = key.sign(&signing_message(&payload)).to_bytes().to_vec();
+    let signature = key.sign(&signing_message(ledger_id, &payload)).to_bytes().to_vec();
     pb::SignedCommand { payload, signature }
 }
 
@@ -137,7 +137,8 @@ pub fn replay(text: &str, dir: &Path) -> Result<Replay, ReplayError> {
     // (signing is what costs), ahead of the node, which applies them in order.
     std::thread::scope(|scope| -> Result<(), ReplayError> {
         let (tx, rx) = mpsc::sync_channel::<Result<Vec<Item>, ReplayError>>(WINDOWS_AHEAD);
-        scope.spawn(move || sign_windows(lines, keys, tx));
+        let ledger_id = node.ledger_id();
+        scope.spawn(move || sign_windows(lines, keys, ledger_id, tx));
         for window in rx {
             for item in window? {
                 match item {
@@ -193,6 +194,7 @@ type Unsigned<'k> = (usize, &'k SigningKey, pb::Command);
 fn sign_windows<'a>(
     mut lines: impl Iterator<Item = (usize, &'a str)>,
     mut keys: Keys,
+    ledger_id: [u8; 32],
     tx: mpsc::SyncSender<Result<Vec<Item>, ReplayError>>,
 ) {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -257,7 +259,9 @@ fn sign_windows<'a>(
                     s.spawn(move || {
                         chunk
                             .iter()
-                            .map(|(i, (line, key, command))| (*i, Item::Signed(*line, sign_command(key, command))))
+                            .map(|(i, (line, key, command))| {
+                                (*i, Item::Signed(*line, sign_command(key, &ledger_id, command)))
+                            })
                             .collect::<Vec<_>>()
                     })
                 })

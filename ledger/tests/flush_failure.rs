@@ -37,7 +37,8 @@ fn define(symbol: &str, nonce: u64) -> (pb::SignedCommand, bool) {
         nonce: Some(nonce),
         body: Some(body),
     };
-    (sign_command(&test_key(OPERATOR), &command), false)
+    let ledger_id = carbon_ledger::state::ledger_id_of(&genesis());
+    (sign_command(&test_key(OPERATOR), &ledger_id, &command), false)
 }
 
 #[test]

@@ -14,11 +14,8 @@ pub mod v1 {
 /// The serialized `FileDescriptorSet`, for the gRPC reflection service.
 pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/carbon_descriptor.bin"));
 
-/// The domain-separation prefix signed in front of every command payload.
-pub const COMMAND_SIGNING_PREFIX: &[u8] = b"carbon-ledger/v1/command\n";
+/// The domain-separation prefix signed in front of the ledger id and every
+/// command payload (docs/SIGNING.md). Version 2: version 1 signed no ledger id.
+pub const COMMAND_SIGNING_PREFIX: &[u8] = b"carbon-ledger/v2/command\n";
 
 pub use v1::*;
-
-/// The domain-separation prefix signed in front of every `AccountQuery`
-/// payload: a signed query can never pass for a signed command.
-pub const QUERY_SIGNING_PREFIX: &[u8] = b"carbon-ledger/v1/query\n";

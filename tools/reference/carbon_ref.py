@@ -90,6 +90,9 @@ A20 15.2: energy carriers are matched exactly as spelled in the table
 A21 14.4.2.4: "above its reporting threshold" is taken literally: with a
     negative quota (14.5.1) the threshold may be negative, and the entity is
     then a large holder even with no position.
+A22 Beyond the rulebook (docs/RULES.md): role "auditor", read-only, created by
+    the ZJ regulator only (NOT_PERMITTED otherwise); every command an auditor
+    signs is NOT_PERMITTED, which the role checks of every command give.
 """
 import hashlib
 import json
@@ -466,7 +469,7 @@ class Market:
 
     def c_create_account(self, f, actor_id):
         nid = f.id_("id")
-        role = f.enum("role", ("operator", "regulator", "entity", "investor", "verifier"))
+        role = f.enum("role", ("operator", "regulator", "entity", "investor", "verifier", "auditor"))
         jur = f.str_("jurisdiction", optional=True)
         pk = f.str_("public_key", optional=True)
         if pk is not None:
@@ -478,7 +481,8 @@ class Market:
             raise Reject("MALFORMED")
         actor = self.acct(actor_id)
         self.role(actor, "regulator")
-        need(role in ("entity", "investor", "verifier"), "NOT_PERMITTED")
+        # A22 (docs/RULES.md, beyond the rulebook): read-only auditors, created by ZJ only.
+        need(role in ("entity", "investor", "verifier") or (role == "auditor" and actor.jur == "ZJ"), "NOT_PERMITTED")
         if actor.jur != "ZJ":
             need(jur is None or jur == actor.jur, "NOT_PERMITTED")
             jur = actor.jur

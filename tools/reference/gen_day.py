@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Random market-day generator (REPLAY.md format), realistic and adversarial.
 
-    python3 gen_day.py --seed N --kind registry|exchange|compliance|mixed|supervision|energy --lines L
+    python3 gen_day.py --seed N --kind registry|exchange|compliance|mixed|supervision|energy|precision --lines L
 
 It runs the reference model (carbon_ref.py) alongside, so that most commands
 are plausible given the state (sellers hold what they sell, fok orders meet a
@@ -18,13 +18,22 @@ holds a sequence of trading days whose closes move the next day's band.
 
 The `supervision` and `energy` kinds (RULEBOOK v3, sections 14 and 15) add the
 actions of gen_v3.py; the four older kinds are generated as before.
+
+The `precision` kind is a compliance day whose allocations and reports often
+carry long decimals (up to 28 significant digits, as many as the ledger
+holds): random ones, and ones chosen so that the exact figure to be rounded
+(`A * 0.70`, `A`, `baseline * (1 - decline)`, `E`, the indirect emissions)
+lies within about 10^-27 of a half, on either side, where any rounding on
+the way would show (RULEBOOK 13.3).  The other kinds draw no extra random
+numbers: their days are what they were.
 """
 import argparse
 import json
 import os
 import random
 import sys
-from decimal import Decimal
+from decimal import Decimal, localcontext, ROUND_DOWN, ROUND_UP
+from fractions import Fraction
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import carbon_ref as ref  # noqa: E402
@@ -48,6 +57,8 @@ class Gen(V3Mixin):
         self.results = []
         self.pending_accepts = []
         self.day_start, self.day_len = 0, 10 ** 9
+        # long decimals in allocations and reports (the `precision` kind only)
+        self.long_decimals = kind == "precision"
 
     # -- emitting
     def emit(self, obj=None, raw=None):
@@ -154,7 +165,7 @@ class Gen(V3Mixin):
             for s in ("ZJEA-2025", "ZJEA-2024", "ZJEA-2026", "CCER"):
                 if self.chance(0.7):
                     self.cmd(ZJ, "issue", instrument=s, to=a, qty=self.r.randint(1000, 60000))
-        if self.kind in ("compliance", "mixed", "energy", "supervision"):
+        if self.kind in ("compliance", "mixed", "energy", "supervision", "precision"):
             self.cmd(ZJ, "define_factor_set", id="FS-2025", grid_tco2_per_mwh="0.4974",
                      fuels={"coal": {"ncv_gj_per_unit": "20.908", "carbon_tc_per_gj": "0.03085", "oxidation": "0.99"},
                             "gas": {"ncv_gj_per_unit": "389.31", "carbon_tc_per_gj": "0.01532", "oxidation": "0.99"}})
@@ -522,6 +533,103 @@ class Gen(V3Mixin):
             return self.cmd(self.pick(tr), "order", id=self.nid("o"), instrument="ZJEA-2025", side="hold", type="limit", tif="day", price="58.00", qty=1)
         return self.cmd(self.pick(tr), "order", id=self.nid("o"), instrument="ZJEA-2025", side="buy", type="limit", tif="day", price="5.8e1", qty=1)
 
+    # -- long decimals (the `precision` kind)
+    @staticmethod
+    def dec28(v, up=False):
+        """`v` (>= 0, below 10^27) as a decimal of at most 28 significant digits
+        and 28 places, truncated (or rounded up), never with an exponent."""
+        v = Fraction(v)
+        with localcontext() as c:
+            c.prec = 90
+            d = Decimal(v.numerator) / Decimal(v.denominator)
+            places = 28 if d == 0 else min(28, 27 - d.adjusted())
+            d = d.quantize(Decimal(1).scaleb(-places), rounding=ROUND_UP if up else ROUND_DOWN)
+        return format(d, "f")
+
+    def random_long(self, lo_exp=-3, hi_exp=9):
+        """A random decimal of 20 to 28 significant digits, about 10^lo_exp to 10^hi_exp."""
+        e = self.r.randint(lo_exp, hi_exp)
+        digits = self.r.randint(20, 28)
+        return self.dec28(Fraction(self.r.randint(10 ** (digits - 1), 10 ** digits - 1), 10 ** (digits - 1)) * Fraction(10) ** e)
+
+    def near_half(self, rest, per_unit, mult, lo, hi):
+        """A value `x` of 28 digits with `(rest + x * per_unit) * mult` just off `n + 1/2`
+        for a random `n` above `(rest * mult)` in [lo, hi): truncated (just under the
+        half) or rounded up (just over it). `None` when `per_unit * mult` is 0."""
+        if per_unit * mult == 0:
+            return None
+        base = int(rest * mult)
+        n = base + self.r.randint(lo, hi)
+        x = (Fraction(2 * n + 1, 2) / mult - rest) / per_unit
+        if x < 0 or x >= 10 ** 26:
+            return None
+        return self.dec28(x, up=self.chance(0.5))
+
+    @staticmethod
+    def load_factor_ff(fuel, lf):
+        """Ff as the model computes it (RULEBOOK 9.1, 13.3)."""
+        lf = Decimal(lf)
+        if fuel == "coal" and lf < Decimal("0.65"):
+            return Fraction(ref.rnd(Decimal(repr(1.015 ** float(Decimal(16) - 20 * lf))), 6))
+        return Fraction(1)
+
+    def long_units(self, us, phase):
+        """Long decimals in the units of an allocation; mostly with A (or 70% of it
+        for a pre-allocation) just off a half."""
+        for u in us:
+            for k in ("power_benchmark", "heat_benchmark"):
+                if self.chance(0.3):
+                    u[k] = self.random_long(-2, 0)
+            for k in ("power_mwh", "heat_gj"):
+                if self.chance(0.3):
+                    u[k] = self.random_long(0, 6)
+        if self.chance(0.8) and us[0]["fuel"] in ("coal", "gas") and Decimal(us[0]["load_factor"]) <= 1:
+            rest = sum((Fraction(u["power_mwh"]) * Fraction(u["power_benchmark"]) * self.load_factor_ff(u["fuel"], u["load_factor"])
+                        + Fraction(u["heat_gj"]) * Fraction(u["heat_benchmark"]) for u in us[1:]), Fraction(0))
+            rest += Fraction(us[0]["heat_gj"]) * Fraction(us[0]["heat_benchmark"])
+            per = Fraction(us[0]["power_benchmark"]) * self.load_factor_ff(us[0]["fuel"], us[0]["load_factor"])
+            mult = Fraction(7, 10) if phase == "pre" else Fraction(1)
+            x = self.near_half(rest, per, mult, *self.pick([(0, 3), (0, 1000), (1000, 10 ** 9)]))
+            if x is not None:
+                us[0]["power_mwh"] = x
+        return us
+
+    def long_grandfather(self):
+        """`baseline` and a long `decline` with `baseline * (1 - decline)` mostly just off a half."""
+        baseline = self.pick([self.r.randint(1, 1000), self.r.randint(50000, 400000), self.r.randint(10 ** 9, 10 ** 12)])
+        if self.chance(0.2):
+            return baseline, self.dec28(Fraction(self.r.randint(0, 10 ** 27), 10 ** 27))
+        n = self.r.randint(0, baseline - 1)
+        keep = Fraction(2 * n + 1, 2) / baseline  # 1 - decline
+        return baseline, self.dec28(1 - keep, up=self.chance(0.5))
+
+    def long_report(self, fsid, fuels):
+        """Long decimals in a report's fuels and electricity; mostly with E and the
+        indirect emissions just off a half."""
+        fs = self.market.factor_sets.get(fsid)
+        for fu in fuels:
+            for k, lo, hi in (("ncv", 1, 2), ("carbon", -2, -1), ("oxidation", -1, -1), ("consumption", 2, 5)):
+                if self.chance(0.3):
+                    fu[k] = self.random_long(lo, hi)
+        elec = self.random_long(0, 5)
+        if fs is None or not fuels or any(fu["fuel"] not in fs["fuels"] for fu in fuels):
+            return fuels, elec
+
+        def factors(fu):
+            dn, dc, do = fs["fuels"][fu["fuel"]]
+            return Fraction(fu.get("ncv", dn)) * Fraction(fu.get("carbon", dc)) * Fraction(fu.get("oxidation", do))
+
+        if self.chance(0.8):
+            rest = sum((Fraction(fu["consumption"]) * factors(fu) for fu in fuels[1:]), Fraction(0))
+            x = self.near_half(rest, factors(fuels[0]), Fraction(44, 12), *self.pick([(0, 3), (0, 1000), (1000, 10 ** 8)]))
+            if x is not None:
+                fuels[0]["consumption"] = x
+        if self.chance(0.7):
+            x = self.near_half(Fraction(0), Fraction(fs["grid"]), Fraction(1), *self.pick([(0, 3), (0, 100000)]))
+            if x is not None:
+                elec = x
+        return fuels, elec
+
     # -- compliance
     def units(self, coal):
         us = []
@@ -549,24 +657,37 @@ class Gen(V3Mixin):
         reg = REG_OF.get(ea.jur, ZJ) if not self.chance(0.15) else self.pick([ZJ, "HZ-EEB", "NB-EEB"])
         rep = m.reports.get((e, year))
         x = self.r.random()
+        if self.long_decimals and x >= 0.65 and self.chance(0.8):
+            x = self.r.random() * 0.65  # fewer surrenders and year closes, more figures
         if x < 0.15:
             phase = "final" if (rep and rep["status"] == "confirmed" and self.chance(0.7)) else self.pick(["pre", "pre", "final"])
-            return self.cmd(reg, "allocate_benchmark", entity=e, year=year, phase=phase, units=self.units(self.chance(0.5)))
+            units = self.units(self.chance(0.5))
+            if self.long_decimals and self.chance(0.7):
+                units = self.long_units(units, phase)
+            return self.cmd(reg, "allocate_benchmark", entity=e, year=year, phase=phase, units=units)
         if x < 0.2:
+            if self.long_decimals and self.chance(0.7):
+                baseline, decline = self.long_grandfather()
+                return self.cmd(reg, "allocate_grandfather", entity=e, year=year, baseline=baseline, decline=decline)
             return self.cmd(reg, "allocate_grandfather", entity=e, year=year, baseline=self.r.randint(50000, 400000),
                             decline=self.pick(["0.02", "0.0373", "0", "1.5"]))
         if x < 0.35:
             fuels = []
             for _ in range(self.r.randint(0, 3)):
-                fu = {"fuel": self.pick(["coal", "coal", "gas", "oil"]), "consumption": "%.3f" % self.r.uniform(1000, 60000)}
+                names = ["coal", "coal", "gas", "oil"] if not self.long_decimals else ["coal", "coal", "gas"] * 6 + ["oil"]
+                fu = {"fuel": self.pick(names), "consumption": "%.3f" % self.r.uniform(1000, 60000)}
                 if self.chance(0.3):
                     fu["ncv"] = "%.3f" % self.r.uniform(19, 22) if fu["fuel"] == "coal" else "%.2f" % self.r.uniform(380, 395)
                 if self.chance(0.2):
                     fu["carbon"] = "0.02779"
                 fuels.append(fu)
             actor = e if not self.chance(0.05) else self.pick(self.accounts("investor"))
-            return self.cmd(actor, "submit_report", year=year, factor_set=self.pick(["FS-2025"] * 9 + ["FS-X"]), fuels=fuels,
-                            electricity_mwh=str(self.r.randint(0, 80000)), power_mwh="0", heat_gj="0")
+            fsid = self.pick(["FS-2025"] * (9 if not self.long_decimals else 30) + ["FS-X"])
+            elec = str(self.r.randint(0, 80000))
+            if self.long_decimals and self.chance(0.7):
+                fuels, elec = self.long_report(fsid, fuels)
+            return self.cmd(actor, "submit_report", year=year, factor_set=fsid, fuels=fuels,
+                            electricity_mwh=elec, power_mwh="0", heat_gj="0")
         if x < 0.5:
             ve = None
             if rep and self.chance(0.3):
@@ -606,6 +727,7 @@ class Gen(V3Mixin):
             "registry": [("a_registry", 70), ("a_open", 8), ("a_order", 7), ("a_compliance", 0), ("a_block", 3), ("a_auction", 3), ("a_cancel", 2), ("garbage", 7)],
             "exchange": [("a_burst", 30), ("a_order", 35), ("a_accept", 6), ("a_cancel", 6), ("a_open", 6), ("a_block", 5), ("a_auction", 6), ("a_registry", 5), ("garbage", 1)],
             "compliance": [("a_compliance", 55), ("a_order", 20), ("a_open", 6), ("a_registry", 8), ("a_cancel", 4), ("a_auction", 4), ("garbage", 3)],
+            "precision": [("a_compliance", 70), ("a_order", 10), ("a_open", 5), ("a_registry", 5), ("a_cancel", 3), ("a_auction", 3), ("garbage", 2)],
             "supervision": [("a_burst", 8), ("a_order", 10), ("a_accept", 3), ("a_cancel", 4), ("a_open", 5), ("a_block", 3),
                             ("a_auction", 3), ("a_registry", 3), ("a_limits", 5), ("a_limit_edge", 10), ("a_halt", 4),
                             ("a_halt_scene", 4), ("a_group", 7), ("a_related", 6), ("a_spoof", 4), ("a_scripted", 4),
@@ -636,7 +758,7 @@ class Gen(V3Mixin):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seed", type=int, required=True)
-    ap.add_argument("--kind", choices=["registry", "exchange", "compliance", "mixed", "supervision", "energy"],
+    ap.add_argument("--kind", choices=["registry", "exchange", "compliance", "mixed", "supervision", "energy", "precision"],
                     default="mixed")
     ap.add_argument("--lines", type=int, default=400)
     a = ap.parse_args()

@@ -8,7 +8,7 @@ use super::{AcctIdx, Applied, State};
 use crate::code::Code;
 use crate::command::{Phase, Role, Unit};
 use crate::instrument::allowance_symbol;
-use crate::num::{load_factor_correction, round_ratio, round_whole};
+use crate::num::{load_factor_correction, Exact};
 
 type Outcome = Result<Applied, Code>;
 
@@ -41,14 +41,35 @@ pub struct Allocation {
     pub clawed_back: i64,
 }
 
-/// `A`: the sum over units of `Qe * Be * Ff + Qh * Bh`, exact. `None` on overflow.
-pub fn benchmark_total(units: &[Unit]) -> Option<Decimal> {
-    units.iter().try_fold(Decimal::ZERO, |acc, u| {
-        let ff = load_factor_correction(u.coal, u.load_factor);
-        let power = u.power_mwh.checked_mul(u.power_benchmark)?.checked_mul(ff)?;
-        let heat = u.heat_gj.checked_mul(u.heat_benchmark)?;
-        acc.checked_add(power)?.checked_add(heat)
-    })
+/// `A`: the sum over units of `Qe * Be * Ff + Qh * Bh`, exact whatever its
+/// length (`Ff` itself is the rounded double of 13.3).
+pub fn benchmark_total(units: &[Unit]) -> Exact {
+    units
+        .iter()
+        .map(|u| {
+            let ff = load_factor_correction(u.coal, u.load_factor);
+            Exact::dec(u.power_mwh) * Exact::dec(u.power_benchmark) * Exact::dec(ff)
+                + Exact::dec(u.heat_gj) * Exact::dec(u.heat_benchmark)
+        })
+        .sum()
+}
+
+/// The pre-allocation `round(A * 0.70)`, exact and rounded once; `None` when
+/// it does not fit an `i64`.
+pub fn pre_allocation(total: &Exact) -> Option<i64> {
+    total.round_ratio(70, 100)
+}
+
+/// The final allocation `max(round(A), round(0.80 * verified))`, each
+/// rounded once; `None` when `round(A)` does not fit an `i64`.
+pub fn final_allocation(total: &Exact, verified: i64) -> Option<i64> {
+    let floor = Exact::int(verified).round_ratio(80, 100)?;
+    Some(total.round()?.max(floor))
+}
+
+/// Grandfathering: `round(baseline * (1 - decline))`, exact and rounded once.
+pub fn grandfather_quantity(baseline: i64, decline: Decimal) -> Option<i64> {
+    (Exact::int(baseline) * (Exact::int(1) - Exact::dec(decline))).round()
 }
 
 impl State {
@@ -112,11 +133,10 @@ impl State {
         if refused {
             return Err(Code::AllocationExists);
         }
-        let total = benchmark_total(units).ok_or(Code::InvalidQuantity)?;
+        let total = benchmark_total(units);
         match verified {
             None => {
-                let pre = round_whole(total.checked_mul(Decimal::new(70, 2)).ok_or(Code::InvalidQuantity)?)
-                    .ok_or(Code::InvalidQuantity)?;
+                let pre = pre_allocation(&total).ok_or(Code::InvalidQuantity)?;
                 let (issued, deducted) = self.issue_allocation(e, &symbol, pre);
                 self.allocations.insert(
                     key,
@@ -131,9 +151,7 @@ impl State {
                 );
             }
             Some(verified) => {
-                let by_benchmark = round_whole(total).ok_or(Code::InvalidQuantity)?;
-                let floor = round_ratio(Decimal::from(verified), 4, 5).ok_or(Code::InvalidQuantity)? as i64;
-                let final_qty = by_benchmark.max(floor);
+                let final_qty = final_allocation(&total, verified).ok_or(Code::InvalidQuantity)?;
                 let before = existing.and_then(|a| a.pre).unwrap_or(0);
                 let diff = final_qty - before;
                 let (mut issued, mut deducted, mut clawed) = (0, 0, 0);
@@ -182,7 +200,7 @@ impl State {
         if baseline > crate::num::MAX_QTY_TONNES {
             return Err(Code::InvalidQuantity);
         }
-        let qty = round_whole(Decimal::from(baseline) * (Decimal::ONE - decline)).ok_or(Code::InvalidQuantity)?;
+        let qty = grandfather_quantity(baseline, decline).ok_or(Code::InvalidQuantity)?;
         let (issued, deducted) = self.issue_allocation(e, &symbol, qty);
         self.allocations.insert(
             key,
@@ -219,7 +237,7 @@ mod tests {
             load_factor: d("0.3"),
         };
         // 1000 * 0.3288 + 500 * 0.0533 = 328.8 + 26.65
-        assert_eq!(benchmark_total(&[u]), Some(d("355.45")));
+        assert_eq!(benchmark_total(&[u]), Exact::dec(d("355.45")));
     }
 
     #[test]
@@ -233,11 +251,11 @@ mod tests {
             load_factor: d("0.5"),
         };
         // Ff = 1.015^6 -> 1.093443; 1000 * 0.7910 * 1.093443 = 864.913413
-        assert_eq!(benchmark_total(&[u]), Some(d("864.913413")));
+        assert_eq!(benchmark_total(&[u]), Exact::dec(d("864.913413")));
     }
 
     #[test]
     fn no_units_allocate_nothing() {
-        assert_eq!(benchmark_total(&[]), Some(Decimal::ZERO));
+        assert_eq!(benchmark_total(&[]), Exact::zero());
     }
 }

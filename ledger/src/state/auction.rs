@@ -1,9 +1,11 @@
 //! One-way uniform-price auctions (RULEBOOK.md 7 and 13.14): a regulator
 //! sells its own holdings; bids are filled highest price first, earliest
 //! first within a price, and every winner pays the lowest filled price.
+//! An auction takes at most [`MAX_BIDS_PER_AUCTION`] bids (a limit on
+//! hostile input, docs/RULES.md): the next is `INVALID_ORDER`.
 
 use super::registry::check_qty;
-use super::{AcctIdx, Applied, Event, State, Trade, TradeMode};
+use super::{AcctIdx, Applied, Event, State, Trade, TradeMode, MAX_BIDS_PER_AUCTION};
 use crate::code::Code;
 use crate::command::Role;
 use crate::num::{Amount, Cents, Ticks, Worth};
@@ -102,6 +104,10 @@ impl State {
         // A price too large to hold reserves more cash than any account has.
         if price == Ticks::MAX || self.acct(actor).cash_available < value {
             return Err(Code::InsufficientFunds);
+        }
+        if au.bids.len() >= MAX_BIDS_PER_AUCTION {
+            // A hostile-input limit, not a market rule: see docs/RULES.md.
+            return Err(Code::InvalidOrder);
         }
         let instrument = au.instrument.clone();
         self.check_position_limit(actor, &instrument, qty)?;

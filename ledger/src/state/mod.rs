@@ -65,6 +65,14 @@ pub const TRADE_TAPE_DAYS: usize = 5;
 /// Most resting orders one account may have at once (hostile-input limit).
 pub const MAX_OPEN_ORDERS_PER_ACCOUNT: usize = 10_000;
 
+/// Most bids one auction holds (hostile-input limit, docs/RULES.md). A bid
+/// costs about 200 bytes of state (the bid, its id, the bidder's set of
+/// bid ids) and, at the close, one trade in the close's outcome (about 170
+/// bytes with 36-character ids): a full auction holds ~2 MB, clears in one
+/// command in milliseconds, and its close's answer and journal entry
+/// (1.7 MB, `tests_auction`) stay well under the 4 MiB of a gRPC message.
+pub const MAX_BIDS_PER_AUCTION: usize = 10_000;
+
 /// Holdings of one instrument in one account (RULEBOOK.md 3).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Holding {
@@ -209,6 +217,9 @@ struct RestingInfo {
 /// allocation and compliance result.
 #[derive(serde::Serialize, serde::Deserialize)]
 pub struct State {
+    /// The ledger's identity ([`ledger_id_of`] its genesis): what every
+    /// command signature covers.
+    pub ledger_id: [u8; 32],
     pub operator: AcctIdx,
     pub jurisdictions: BTreeSet<String>,
     pub accounts: Vec<Account>,
@@ -254,12 +265,39 @@ pub struct Authenticated {
     pub cmd: Cmd,
 }
 
-/// The domain-separated message an account signs for `payload`.
-pub fn signing_message(payload: &[u8]) -> Vec<u8> {
-    let mut m = Vec::with_capacity(carbon_proto::COMMAND_SIGNING_PREFIX.len() + payload.len());
+/// The message an account signs for `payload` on the ledger `ledger_id`:
+/// the domain prefix, the ledger's id, the payload (docs/SIGNING.md). The
+/// ledger id binds a signature to one ledger: a command signed for a
+/// staging ledger is worthless on production, even where the same account
+/// holds the same key on both.
+pub fn signing_message(ledger_id: &[u8; 32], payload: &[u8]) -> Vec<u8> {
+    let mut m = Vec::with_capacity(carbon_proto::COMMAND_SIGNING_PREFIX.len() + 32 + payload.len());
     m.extend_from_slice(carbon_proto::COMMAND_SIGNING_PREFIX);
+    m.extend_from_slice(ledger_id);
     m.extend_from_slice(payload);
     m
+}
+
+/// The first journal entry of the ledger founded by `g`. Its bytes are
+/// determined by the genesis, so the ledger's id can be computed from the
+/// genesis alone.
+pub fn genesis_entry(g: &pb::Genesis) -> pb::JournalEntry {
+    pb::JournalEntry {
+        seq: 0,
+        prev_hash: vec![0; 32],
+        input: Some(pb::journal_entry::Input::Genesis(g.clone())),
+        outcome: Some(pb::Outcome {
+            ok: true,
+            ..Default::default()
+        }),
+    }
+}
+
+/// The ledger's identity: the RFC 6962 leaf hash of its genesis entry, the
+/// first leaf of its Merkle tree (so a checkpoint's inclusion proof of entry
+/// 0 proves it). Commands and read credentials are signed over it.
+pub fn ledger_id_of(g: &pb::Genesis) -> [u8; 32] {
+    crate::merkle::leaf_hash(&genesis_entry(g).encode_to_vec())
 }
 
 impl State {
@@ -306,6 +344,7 @@ impl State {
             }
         }
         Ok(State {
+            ledger_id: ledger_id_of(g),
             operator: 0,
             jurisdictions,
             accounts,
@@ -363,18 +402,11 @@ impl State {
     /// service verifies in parallel before the sequencer) and the nonce
     /// (`REPLAYED`). Read-only.
     pub fn authenticate(&self, envelope: &pb::SignedCommand, signature_checked: bool) -> Result<Authenticated, Code> {
-        let command = pb::Command::decode(envelope.payload.as_slice()).map_err(|_| Code::Malformed)?;
-        let (Some(actor), Some(nonce)) = (command.actor.as_deref(), command.nonce) else {
-            return Err(Code::Malformed);
-        };
-        if !is_valid_id(actor) {
-            return Err(Code::Malformed);
-        }
-        let cmd = validate(command.body.as_ref(), &self.jurisdictions)?;
-        let idx = self.idx(actor)?;
+        let (actor, nonce, cmd) = decode_command(&envelope.payload, &self.jurisdictions)?;
+        let idx = self.idx(&actor)?;
         let account = self.acct(idx);
         if !signature_checked {
-            verify_signature(&account.public_key, envelope)?;
+            verify_signature(&account.public_key, &self.ledger_id, envelope)?;
         }
         if nonce <= account.last_nonce {
             return Err(Code::Replayed);
@@ -622,10 +654,28 @@ impl State {
     }
 }
 
-/// Checks an envelope's signature against an account key.
-pub fn verify_signature(key: &VerifyingKey, envelope: &pb::SignedCommand) -> Result<(), Code> {
+/// The first checks of RULEBOOK.md 12, on a command's bytes alone: it
+/// decodes (`MALFORMED`), names an actor and a nonce (`MALFORMED`), and its
+/// body has the right form (`UNKNOWN_COMMAND`, `MALFORMED`). The service
+/// runs them too, on the handler, before it answers `BAD_SIGNATURE`: a
+/// command that fails them is refused for that first.
+pub fn decode_command(payload: &[u8], jurisdictions: &BTreeSet<String>) -> Result<(String, u64, Cmd), Code> {
+    let command = pb::Command::decode(payload).map_err(|_| Code::Malformed)?;
+    let (Some(actor), Some(nonce)) = (command.actor, command.nonce) else {
+        return Err(Code::Malformed);
+    };
+    if !is_valid_id(&actor) {
+        return Err(Code::Malformed);
+    }
+    let cmd = validate(command.body.as_ref(), jurisdictions)?;
+    Ok((actor, nonce, cmd))
+}
+
+/// Checks an envelope's signature against an account key, on the ledger
+/// `ledger_id`.
+pub fn verify_signature(key: &VerifyingKey, ledger_id: &[u8; 32], envelope: &pb::SignedCommand) -> Result<(), Code> {
     let sig = Signature::from_slice(&envelope.signature).map_err(|_| Code::BadSignature)?;
-    if crate::signature::verify_strict(key, &signing_message(&envelope.payload), &sig) {
+    if crate::signature::verify_strict(key, &signing_message(ledger_id, &envelope.payload), &sig) {
         Ok(())
     } else {
         Err(Code::BadSignature)
@@ -634,3 +684,11 @@ pub fn verify_signature(key: &VerifyingKey, envelope: &pb::SignedCommand) -> Res
 
 #[cfg(test)]
 pub(crate) mod tests;
+#[cfg(test)]
+mod tests_auction;
+#[cfg(test)]
+mod tests_energy;
+#[cfg(test)]
+mod tests_exact;
+#[cfg(test)]
+mod tests_supervision;

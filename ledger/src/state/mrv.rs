@@ -10,7 +10,7 @@ use super::{AcctIdx, Applied, State};
 use crate::code::Code;
 use crate::command::{FuelFactors, FuelUse, Role};
 use crate::energy::{energy_use_tce, Carrier};
-use crate::num::{round_ratio, round_whole, MAX_QTY_TONNES};
+use crate::num::{Exact, MAX_QTY_TONNES};
 
 type Outcome = Result<Applied, Code>;
 
@@ -61,24 +61,27 @@ pub struct Report {
 }
 
 /// Direct emissions: `round(sum(consumption * ncv * carbon * oxidation) * 44 / 12)`,
-/// the sum exact and the division done as a fraction. `Err(fuel)` names a fuel
-/// missing from the set; `Ok(None)` means overflow.
+/// the products and the sum exact whatever their length, the division done
+/// as a fraction and the whole rounded once (RULEBOOK.md 13.3). `Err(fuel)`
+/// names a fuel missing from the set; `Ok(None)` means that `E` does not fit
+/// an `i64`.
 pub fn direct_emissions(set: &BTreeMap<String, FuelFactors>, fuels: &[FuelUse]) -> Result<Option<i64>, String> {
-    let mut sum = Decimal::ZERO;
+    let mut sum = Exact::zero();
     for f in fuels {
         let dflt = set.get(&f.fuel).ok_or_else(|| f.fuel.clone())?;
-        let term = f
-            .consumption
-            .checked_mul(f.ncv.unwrap_or(dflt.ncv_gj_per_unit))
-            .and_then(|x| x.checked_mul(f.carbon.unwrap_or(dflt.carbon_tc_per_gj)))
-            .and_then(|x| x.checked_mul(f.oxidation.unwrap_or(dflt.oxidation)))
-            .and_then(|x| sum.checked_add(x));
-        match term {
-            Some(s) => sum = s,
-            None => return Ok(None),
-        }
+        sum = sum
+            + Exact::dec(f.consumption)
+                * Exact::dec(f.ncv.unwrap_or(dflt.ncv_gj_per_unit))
+                * Exact::dec(f.carbon.unwrap_or(dflt.carbon_tc_per_gj))
+                * Exact::dec(f.oxidation.unwrap_or(dflt.oxidation));
     }
-    Ok(round_ratio(sum, 44, 12).and_then(|e| i64::try_from(e).ok()))
+    Ok(sum.round_ratio(44, 12))
+}
+
+/// Indirect emissions: `round(electricity_mwh * grid)`, the product exact and
+/// rounded once. `None` when the figure does not fit an `i64`.
+pub fn indirect_emissions(electricity_mwh: Decimal, grid: Decimal) -> Option<i64> {
+    (Exact::dec(electricity_mwh) * Exact::dec(grid)).round()
 }
 
 impl State {
@@ -135,10 +138,7 @@ impl State {
         let direct = direct_emissions(&set.fuels, fuels)
             .map_err(|_| Code::UnknownFactorSet)?
             .ok_or(Code::InvalidQuantity)?;
-        let indirect = electricity_mwh
-            .checked_mul(set.grid_tco2_per_mwh)
-            .and_then(round_whole)
-            .ok_or(Code::InvalidQuantity)?;
+        let indirect = indirect_emissions(electricity_mwh, set.grid_tco2_per_mwh).ok_or(Code::InvalidQuantity)?;
         let energy_tce = energy_use_tce(energy).ok_or(Code::InvalidQuantity)?;
         history.push(ReportStatus::Submitted);
         self.reports.insert(

@@ -37,7 +37,13 @@ impl State {
         if reg.is_zj_regulator() && jurisdiction.is_none() {
             return Err(Code::Malformed);
         }
-        if reg.role != Role::Regulator || !matches!(role, Role::Entity | Role::Investor | Role::Verifier) {
+        // Auditors are the provincial regulator's to create (docs/RULES.md).
+        let creatable = match role {
+            Role::Entity | Role::Investor | Role::Verifier => true,
+            Role::Auditor => reg.is_zj_regulator(),
+            Role::Operator | Role::Regulator => false,
+        };
+        if reg.role != Role::Regulator || !creatable {
             return Err(Code::NotPermitted);
         }
         let jurisdiction = if reg.is_zj_regulator() {

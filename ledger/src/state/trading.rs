@@ -197,7 +197,9 @@ impl State {
         let outcome = match inst.book.submit(order, &mut fills) {
             Ok(o) => o,
             Err(e) => {
-                // The book refused before changing anything: undo the reservation.
+                // The book refused before changing anything: undo the reservation
+                // and the reference, so the refusal changes nothing.
+                self.next_order_ref -= 1;
                 self.acct_mut(actor).order_ids.remove(id);
                 self.release(actor, instrument, side, lock_price, qty);
                 self.fills = fills;
