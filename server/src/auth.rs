@@ -16,10 +16,20 @@
 //!
 //! Denials: UNAUTHENTICATED for a missing or bad credential (with the
 //! reason), PERMISSION_DENIED for a known caller the call is not for.
+//! Who may call what is docs/ACCESS.md; each handler asks [`Caller`].
+//!
+//! Reads are also **budgeted** ([`ReadBudget`]): every read, public or not,
+//! spends a token of its client address's bucket, and an authenticated one
+//! also of its account's, so that a flood of reads cannot take the
+//! sequencer's time from the market (RESOURCE_EXHAUSTED past them).
 
 use std::collections::{HashSet, VecDeque};
+use std::net::IpAddr;
+use std::num::NonZeroU32;
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
+
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use carbon_ledger::command::Role;
 use carbon_ledger::credential::{Credential, ACCOUNT_KEY, FRESHNESS_MS, SIGNATURE_KEY, TIMESTAMP_KEY};
@@ -30,6 +40,16 @@ use crate::sequencer::KeyMap;
 
 /// Most credentials remembered against replay.
 pub const MAX_REMEMBERED: usize = 200_000;
+
+/// Reads per second one client address may make, sustained, and in a burst.
+pub const READS_PER_ADDRESS_PER_S: u32 = 2_000;
+pub const READ_BURST_PER_ADDRESS: u32 = 4_000;
+/// Reads per second one account may make, sustained, and in a burst.
+pub const READS_PER_ACCOUNT_PER_S: u32 = 500;
+pub const READ_BURST_PER_ACCOUNT: u32 = 1_000;
+/// Buckets kept before idle ones are forgotten (a full bucket is the same
+/// as none, so forgetting costs nothing).
+const MAX_BUCKETS: usize = 100_000;
 
 /// The account behind a call, as the ledger knows it.
 #[derive(Clone, Debug)]
@@ -44,9 +64,11 @@ pub struct Caller {
 }
 
 impl Caller {
-    /// The operator and the provincial (`ZJ`) regulator see the whole market.
+    /// The operator, the provincial (`ZJ`) regulator and auditors read the
+    /// whole market.
     pub fn sees_everything(&self) -> bool {
-        self.role == Role::Operator || (self.role == Role::Regulator && self.jurisdiction.as_deref() == Some("ZJ"))
+        matches!(self.role, Role::Operator | Role::Auditor)
+            || (self.role == Role::Regulator && self.jurisdiction.as_deref() == Some("ZJ"))
     }
 
     /// True when the caller may see what concerns an account of
@@ -56,24 +78,93 @@ impl Caller {
             || (self.role == Role::Regulator && jurisdiction.is_some() && jurisdiction == self.jurisdiction.as_deref())
     }
 
-    /// PERMISSION_DENIED unless the caller is a regulator or the operator.
+    /// True when the caller may read what belongs to `account` (of
+    /// `jurisdiction`): the account itself or one who governs it.
+    pub fn may_read(&self, account: &str, jurisdiction: Option<&str>) -> bool {
+        self.account == account || self.governs(jurisdiction)
+    }
+
+    /// Regulators, the operator and auditors: who watches the market.
+    pub fn is_supervisor(&self) -> bool {
+        matches!(self.role, Role::Regulator | Role::Operator | Role::Auditor)
+    }
+
+    /// PERMISSION_DENIED unless the caller is a regulator, the operator or an auditor.
     pub fn require_supervisor(&self, method: &str) -> Result<(), Status> {
-        match self.role {
-            Role::Regulator | Role::Operator => Ok(()),
-            other => Err(Status::permission_denied(format!(
-                "{method} is for regulators and the operator; {} is {}",
+        if self.is_supervisor() {
+            Ok(())
+        } else {
+            Err(Status::permission_denied(format!(
+                "{method} is for regulators, the operator and auditors; {} is {}",
                 self.account,
-                other.as_str()
-            ))),
+                self.role.as_str()
+            )))
+        }
+    }
+
+    /// PERMISSION_DENIED naming the rule: `what` belongs to `owner`.
+    pub fn denied(&self, what: &str, owner: &str) -> Status {
+        Status::permission_denied(format!(
+            "{what} of {owner} is for {owner} itself and its regulators; {} ({}) may not read it",
+            self.account,
+            self.role.as_str()
+        ))
+    }
+}
+
+/// Token buckets for reads, per client address and per account.
+pub struct ReadBudget {
+    per_address: DefaultKeyedRateLimiter<IpAddr>,
+    per_account: DefaultKeyedRateLimiter<String>,
+}
+
+impl Default for ReadBudget {
+    fn default() -> Self {
+        let quota = |per_s: u32, burst: u32| {
+            Quota::per_second(NonZeroU32::new(per_s).expect("positive"))
+                .allow_burst(NonZeroU32::new(burst).expect("positive"))
+        };
+        ReadBudget {
+            per_address: RateLimiter::keyed(quota(READS_PER_ADDRESS_PER_S, READ_BURST_PER_ADDRESS)),
+            per_account: RateLimiter::keyed(quota(READS_PER_ACCOUNT_PER_S, READ_BURST_PER_ACCOUNT)),
         }
     }
 }
 
-/// Checks read credentials against the ledger's accounts.
+impl ReadBudget {
+    /// Spends one read of `address` (when known) and of `account` (when
+    /// authenticated), or RESOURCE_EXHAUSTED.
+    pub fn spend(&self, address: Option<IpAddr>, account: Option<&str>) -> Result<(), Status> {
+        if self.per_address.len() > MAX_BUCKETS {
+            self.per_address.retain_recent();
+        }
+        if self.per_account.len() > MAX_BUCKETS {
+            self.per_account.retain_recent();
+        }
+        if let Some(ip) = address.map(crate::connections::client_key) {
+            if self.per_address.check_key(&ip).is_err() {
+                return Err(Status::resource_exhausted(format!(
+                    "more than {READS_PER_ADDRESS_PER_S} reads a second from {ip}; slow down"
+                )));
+            }
+        }
+        if let Some(a) = account {
+            if self.per_account.check_key(&a.to_string()).is_err() {
+                return Err(Status::resource_exhausted(format!(
+                    "more than {READS_PER_ACCOUNT_PER_S} reads a second by {a}; slow down"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Checks read credentials against the ledger's accounts, and spends reads.
 pub struct Authenticator {
     keys: KeyMap,
     ledger_id: [u8; 32],
     remembered: Mutex<Remembered>,
+    budget: ReadBudget,
 }
 
 /// Signatures taken recently, oldest first.
@@ -99,13 +190,33 @@ impl Authenticator {
             keys,
             ledger_id,
             remembered: Mutex::default(),
+            budget: ReadBudget::default(),
         }
     }
 
+    /// The ledger's id, which credentials and commands are signed over.
+    pub fn ledger_id(&self) -> [u8; 32] {
+        self.ledger_id
+    }
+
     /// The caller of `method` (its full name, `/carbon.v1.Service/Method`)
-    /// with this request, or why not.
+    /// with this request, or why not: for reads that need one.
     pub fn caller<T: prost::Message>(&self, request: &Request<T>, method: &str) -> Result<Caller, Status> {
-        self.check(request.metadata(), method, &request.get_ref().encode_to_vec(), now_ms())
+        let address = request.remote_addr().map(|a| a.ip());
+        self.budget.spend(address, None)?;
+        let caller = self.check(request.metadata(), method, &request.get_ref().encode_to_vec(), now_ms())?;
+        self.budget.spend(None, Some(&caller.account))?;
+        Ok(caller)
+    }
+
+    /// For a public read: anyone may call, and a caller who sends a
+    /// credential is checked (a bad one is refused) and may be shown more.
+    pub fn public<T: prost::Message>(&self, request: &Request<T>, method: &str) -> Result<Option<Caller>, Status> {
+        if request.metadata().get(SIGNATURE_KEY).is_none() {
+            self.budget.spend(request.remote_addr().map(|a| a.ip()), None)?;
+            return Ok(None);
+        }
+        self.caller(request, method).map(Some)
     }
 
     fn check(&self, md: &MetadataMap, method: &str, request: &[u8], now: u64) -> Result<Caller, Status> {
@@ -277,6 +388,23 @@ mod tests {
             code(auth.check(&metadata(&c), METHOD, b"r", NOW)),
             tonic::Code::Unauthenticated
         );
+    }
+
+    #[test]
+    fn reads_past_a_bucket_are_refused_and_other_buckets_are_not() {
+        let budget = ReadBudget::default();
+        let (a, b): (IpAddr, IpAddr) = ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
+        // The bucket refills while the loop runs: a burst and a little more
+        // pass, then reads are refused.
+        let taken = |spend: &dyn Fn() -> Result<(), Status>, burst: u32| {
+            let n = (0..2 * burst).take_while(|_| spend().is_ok()).count() as u32;
+            assert!((burst..2 * burst).contains(&n), "{n} reads passed a burst of {burst}");
+            assert_eq!(spend().unwrap_err().code(), tonic::Code::ResourceExhausted);
+        };
+        taken(&|| budget.spend(Some(a), None), READ_BURST_PER_ADDRESS);
+        budget.spend(Some(b), None).unwrap();
+        taken(&|| budget.spend(None, Some("HZ-EEB")), READ_BURST_PER_ACCOUNT);
+        budget.spend(None, Some("NB-EEB")).unwrap();
     }
 
     #[test]

@@ -35,6 +35,22 @@ pub struct Config<'a> {
     pub genesis: Option<&'a Path>,
     pub operator_key: Option<&'a Path>,
     pub origin: &'a str,
+    /// Use an operator key file that others may read (with a warning)
+    /// instead of refusing it.
+    pub allow_exposed_key: bool,
+}
+
+impl Config<'_> {
+    /// Reads the operator's key file, refusing one that others may read
+    /// unless allowed.
+    fn read_operator_key(&self, path: &Path) -> anyhow::Result<SigningKey> {
+        let exposed = if self.allow_exposed_key {
+            keyfile::Exposed::Warn
+        } else {
+            keyfile::Exposed::Refuse
+        };
+        keyfile::read_private(path, exposed)
+    }
 }
 
 /// The folder of key files inside the data folder.
@@ -93,7 +109,8 @@ fn open(c: &Config, stored: &pb::Genesis) -> anyhow::Result<Node> {
         .operator_key
         .map(Path::to_path_buf)
         .unwrap_or_else(|| keys_dir(c.data).join(format!("{}.key", stored.operator)));
-    let key = keyfile::read(&key_path)
+    let key = c
+        .read_operator_key(&key_path)
         .with_context(|| format!("the operator key of {} (give it with --operator-key)", stored.operator))?;
     Ok(Node::open(c.data, key)?)
 }
@@ -135,7 +152,7 @@ fn create_from_file(c: &Config, file: &Path) -> anyhow::Result<Node> {
     let Some(key_path) = c.operator_key else {
         bail!("--genesis needs --operator-key: the operator signs every checkpoint");
     };
-    let key = keyfile::read(key_path)?;
+    let key = c.read_operator_key(key_path)?;
     if operator_key(&genesis) != Some(key.verifying_key()) {
         bail!(
             "{} is not the key of operator {} named in {}",

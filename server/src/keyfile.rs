@@ -2,8 +2,14 @@
 //! `{"secret_key": "<64 hex>", "public_key": "<64 hex>"}`, mode 0600.
 //! Written by `carbon keygen` and by `carbon serve` for a development
 //! genesis; read by `carbon submit` and by `carbon serve` (operator key).
+//!
+//! A key file that its group or others may access (any of the mode bits
+//! 0o077) is exposed. Clients read one with a warning ([`read`]); the server
+//! refuses to sign checkpoints with one ([`read_private`] with
+//! [`Exposed::Refuse`]) unless told otherwise (`carbon serve
+//! --allow-exposed-key`, for development).
 
-use std::io::Write;
+use std::io::{Read as _, Write};
 use std::path::Path;
 
 use anyhow::{bail, Context};
@@ -46,21 +52,51 @@ pub fn write(path: &Path, key: &SigningKey) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What to do with a key file its group or others may access.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exposed {
+    /// Log a warning and use it (clients; a server told to allow it).
+    Warn,
+    /// Refuse it (the server's operator key).
+    Refuse,
+}
+
 /// Reads a key file; its public key, when present, must match the secret.
+/// An exposed key file is used with a warning.
 pub fn read(path: &Path) -> anyhow::Result<SigningKey> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading key file {}", path.display()))?;
+    read_private(path, Exposed::Warn)
+}
+
+/// Reads a key file, as [`read`], doing `exposed` with one that its group
+/// or others may access. The mode checked is the mode of the file read
+/// (taken from the open file, not looked up again by name).
+pub fn read_private(path: &Path, exposed: Exposed) -> anyhow::Result<SigningKey> {
+    let mut file = std::fs::File::open(path).with_context(|| format!("reading key file {}", path.display()))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(path)?.permissions().mode();
+        let mode = file
+            .metadata()
+            .with_context(|| format!("reading key file {}", path.display()))?
+            .permissions()
+            .mode();
         if mode & 0o077 != 0 {
-            tracing::warn!(
-                "key file {} is readable by others (mode {:o}); chmod 600 it",
+            let what = format!(
+                "key file {} may be read by others than its owner (mode {:o}); chmod 600 it",
                 path.display(),
                 mode & 0o777
             );
+            match exposed {
+                Exposed::Warn => tracing::warn!("{what}"),
+                Exposed::Refuse => bail!("{what} (or, for development only, start with --allow-exposed-key)"),
+            }
         }
     }
+    #[cfg(not(unix))]
+    let _ = exposed;
+    let mut text = String::new();
+    file.read_to_string(&mut text)
+        .with_context(|| format!("reading key file {}", path.display()))?;
     let f: KeyFile = serde_json::from_str(&text).with_context(|| format!("{} is not a key file", path.display()))?;
     let Some(secret) = parse_key_hex(&f.secret_key) else {
         bail!("{}: secret_key is not 64 hex digits", path.display());
@@ -72,4 +108,46 @@ pub fn read(path: &Path) -> anyhow::Result<SigningKey> {
         }
     }
     Ok(key)
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn key_file(dir: &Path, mode: u32) -> std::path::PathBuf {
+        let path = dir.join(format!("op-{mode:o}.key"));
+        write(&path, &SigningKey::from_bytes(&[7; 32])).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        path
+    }
+
+    #[test]
+    fn written_key_files_are_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.key");
+        write(&path, &SigningKey::from_bytes(&[7; 32])).unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        read_private(&path, Exposed::Refuse).unwrap();
+    }
+
+    /// The server refuses an exposed key file; clients (and a server told
+    /// to allow it) read it.
+    #[test]
+    fn an_exposed_key_file_is_refused_unless_allowed() {
+        let dir = tempfile::tempdir().unwrap();
+        for mode in [0o644, 0o640, 0o604, 0o660, 0o602] {
+            let path = key_file(dir.path(), mode);
+            let e = read_private(&path, Exposed::Refuse).expect_err("an exposed key file is refused");
+            let e = format!("{e:#}");
+            assert!(e.contains(&format!("mode {mode:o}")), "{e}");
+            assert!(e.contains("chmod 600") && e.contains("--allow-exposed-key"), "{e}");
+            let key = SigningKey::from_bytes(&[7; 32]);
+            assert_eq!(read_private(&path, Exposed::Warn).unwrap().to_bytes(), key.to_bytes());
+            assert_eq!(read(&path).unwrap().to_bytes(), key.to_bytes());
+        }
+        for mode in [0o600, 0o400] {
+            read_private(&key_file(dir.path(), mode), Exposed::Refuse).unwrap();
+        }
+    }
 }

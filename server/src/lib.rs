@@ -12,10 +12,11 @@
 //! port when `--listen` asks for port 0.
 
 mod auth;
+mod connections;
 mod feed;
 mod genesis;
 pub mod keyfile;
-mod limits;
+pub mod limits;
 mod market;
 mod regulator;
 mod sequencer;
@@ -31,7 +32,6 @@ use anyhow::Context;
 use carbon_ledger::checkpoint::verifier_key_string;
 use carbon_proto::v1 as pb;
 use tokio::sync::watch;
-use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Identity, ServerTlsConfig};
 use tonic_health::ServingStatus;
 
@@ -46,7 +46,15 @@ pub const DEFAULT_ORIGIN: &str = "carbon-ledger.zj";
 const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Most concurrent calls on one HTTP/2 connection.
-const MAX_STREAMS_PER_CONNECTION: u32 = 1024;
+const MAX_HTTP2_STREAMS_PER_CONNECTION: u32 = 1024;
+
+/// HTTP/2 keep-alive: the server pings a connection that has been quiet
+/// this long, and closes it when the answer takes longer than the timeout,
+/// so that a call held open by a peer that is gone (a stream on a dead
+/// network) frees its place within 80 s. An idle connection is closed
+/// anyway (`connections::IDLE_TIMEOUT`); pings do not keep it open.
+const HTTP2_KEEPALIVE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
+const HTTP2_KEEPALIVE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// Test hook (fault injection): `CARBON_FAULT_FAIL_FLUSH_AFTER=N` makes every
 /// journal flush after the first N of this process fail, as a broken disk
@@ -54,13 +62,20 @@ const MAX_STREAMS_PER_CONNECTION: u32 = 1024;
 /// NOT_SERVING). Read once at start-up; for tests only.
 const FAULT_FAIL_FLUSH_AFTER: &str = "CARBON_FAULT_FAIL_FLUSH_AFTER";
 
-fn fault_fail_flush_after() -> anyhow::Result<Option<u64>> {
-    match std::env::var(FAULT_FAIL_FLUSH_AFTER) {
-        Ok(v) => {
-            Ok(Some(v.trim().parse().with_context(|| {
-                format!("{FAULT_FAIL_FLUSH_AFTER}={v:?} is not a number")
-            })?))
-        }
+/// Test hook (fault injection): `CARBON_FAULT_PANIC_AFTER=N` makes the
+/// sequencer thread panic when it is about to sequence its batch after the
+/// first N, as a bug would; the server then refuses everything
+/// (UNAVAILABLE, health NOT_SERVING). Read once at start-up; for tests only.
+const FAULT_PANIC_AFTER: &str = "CARBON_FAULT_PANIC_AFTER";
+
+/// A fault hook's number, if its variable is set.
+fn fault_hook(name: &str) -> anyhow::Result<Option<u64>> {
+    match std::env::var(name) {
+        Ok(v) => Ok(Some(
+            v.trim()
+                .parse()
+                .with_context(|| format!("{name}={v:?} is not a number"))?,
+        )),
         Err(_) => Ok(None),
     }
 }
@@ -83,6 +98,10 @@ pub struct Config {
     pub tls: Option<(PathBuf, PathBuf)>,
     /// Journal entries between two snapshots; `None`: only at a clean stop.
     pub snapshot_every: Option<u64>,
+    /// Start even when the operator's key file may be read by others than
+    /// its owner (with a warning); otherwise such a file stops the server.
+    /// For development only.
+    pub allow_exposed_key: bool,
 }
 
 /// The server's TLS identity from `--tls-cert` and `--tls-key`, read before
@@ -105,11 +124,16 @@ pub fn run(a: Config) -> anyhow::Result<()> {
         genesis: a.genesis.as_deref(),
         operator_key: a.operator_key.as_deref(),
         origin: &a.origin,
+        allow_exposed_key: a.allow_exposed_key,
     })?;
     node.set_snapshot_every(a.snapshot_every);
-    if let Some(n) = fault_fail_flush_after()? {
+    if let Some(n) = fault_hook(FAULT_FAIL_FLUSH_AFTER)? {
         tracing::warn!("test hook {FAULT_FAIL_FLUSH_AFTER}={n}: every flush after the next {n} fails");
         node.journal().fail_flushes_after(n);
+    }
+    let panic_after = fault_hook(FAULT_PANIC_AFTER)?;
+    if let Some(n) = panic_after {
+        tracing::warn!("test hook {FAULT_PANIC_AFTER}={n}: the sequencer panics after {n} batches");
     }
     let state = node.state();
     let operator = &state.accounts[state.operator as usize];
@@ -149,17 +173,24 @@ pub fn run(a: Config) -> anyhow::Result<()> {
         .thread_name("carbon-serve")
         .build()?;
     let ledger_id = node.ledger_id();
-    let alert_index = node.journal().alert_index();
-    let (sequencer, handle, keys, failed) = Sequencer::start(node)?;
+    let journal = node.journal().reader();
+    let (sequencer, handle, keys, failed) = Sequencer::start(node, panic_after)?;
     let auth = std::sync::Arc::new(auth::Authenticator::new(keys.clone(), ledger_id));
+    let connections = connections::Limits::from_env()?;
     let served = runtime.block_on(serve(
         a.listen,
         tls,
+        connections,
         Services {
-            market: market::MarketService::new(handle.clone()),
-            regulator: regulator::RegulatorService::new(handle.clone()),
-            supervision: supervision::SupervisionService::new(handle.clone(), auth, keys.clone(), alert_index),
-            ledger: LedgerService::new(handle, keys),
+            market: market::MarketService::new(handle.clone(), auth.clone(), keys.clone()),
+            regulator: regulator::RegulatorService::new(handle.clone(), auth.clone(), keys.clone()),
+            supervision: supervision::SupervisionService::new(
+                handle.clone(),
+                auth.clone(),
+                keys.clone(),
+                journal.clone(),
+            ),
+            ledger: LedgerService::new(handle, keys, auth, journal),
         },
         failed,
     ));
@@ -181,6 +212,7 @@ struct Services {
 async fn serve(
     listen: SocketAddr,
     tls: Option<ServerTlsConfig>,
+    mut held: connections::Limits,
     services: Services,
     mut failed: watch::Receiver<Option<String>>,
 ) -> anyhow::Result<()> {
@@ -197,20 +229,38 @@ async fn serve(
     health
         .set_serving::<pb::supervision_server::SupervisionServer<supervision::SupervisionService>>()
         .await;
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(carbon_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()
-        .context("building the reflection service")?;
+    // Reflection v1, and v1alpha for the clients that speak only that
+    // (older grpcurl, grpcui, Postman, grpcio-reflection).
+    let reflection = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(carbon_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
+    let reflection_v1 = reflection().build_v1().context("building the reflection service")?;
+    let reflection_v1alpha = reflection()
+        .build_v1alpha()
+        .context("building the reflection service (v1alpha)")?;
 
-    // A failed node: tell health checkers, keep answering UNAVAILABLE.
+    // A failed node, or a sequencer thread that is gone (the watch's sender
+    // went with it): tell health checkers, for the server and every
+    // service (all of them stand on the sequencer); calls are answered
+    // UNAVAILABLE.
     {
         let health = health.clone();
         tokio::spawn(async move {
-            if failed.wait_for(Option::is_some).await.is_ok() {
-                for name in ["", pb::ledger_server::SERVICE_NAME] {
-                    health.set_service_status(name, ServingStatus::NotServing).await;
-                }
+            let why = match failed.wait_for(Option::is_some).await {
+                Ok(why) => why.clone().unwrap_or_default(),
+                Err(_) => "the sequencer thread has stopped".to_string(),
+            };
+            tracing::error!("health: NOT_SERVING ({why})");
+            for name in [
+                "",
+                pb::ledger_server::SERVICE_NAME,
+                pb::regulator_server::SERVICE_NAME,
+                pb::market_server::SERVICE_NAME,
+                pb::supervision_server::SERVICE_NAME,
+            ] {
+                health.set_service_status(name, ServingStatus::NotServing).await;
             }
         });
     }
@@ -225,19 +275,34 @@ async fn serve(
     tracing::info!("serving carbon.v1.Ledger on {scheme}://{local}");
 
     let (stopping_tx, stopping) = tokio::sync::oneshot::channel::<()>();
-    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+    let fit = connections::fit_open_files(held.max_open);
+    if fit < held.max_open {
+        tracing::warn!(
+            "the limit on open files leaves room for {fit} connections, not {}: serving at most {fit}",
+            held.max_open
+        );
+        held.max_open = fit;
+    }
+    let connections = connections::Connections::new(held);
+    let incoming = connections::Incoming::new(listener, connections.clone());
     let mut builder = tonic::transport::Server::builder();
     if let Some(tls) = tls {
         builder = builder.tls_config(tls).context("the TLS certificate and key")?;
     }
     let server = builder
-        .max_concurrent_streams(MAX_STREAMS_PER_CONNECTION)
+        .max_concurrent_streams(MAX_HTTP2_STREAMS_PER_CONNECTION)
+        .http2_keepalive_interval(Some(HTTP2_KEEPALIVE_INTERVAL))
+        .http2_keepalive_timeout(Some(HTTP2_KEEPALIVE_TIMEOUT))
+        .layer(connections::CallLayer(connections))
         .add_service(health_svc)
-        .add_service(reflection)
-        .add_service(service::server(services.ledger))
-        .add_service(regulator::server(services.regulator))
-        .add_service(market::server(services.market))
-        .add_service(supervision::server(services.supervision))
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        // Answers up to MAX_ANSWER_BYTES: the largest outcome the rules
+        // allow fits (limits.rs); the clients accept as much.
+        .add_service(service::server(services.ledger).max_encoding_message_size(limits::MAX_ANSWER_BYTES))
+        .add_service(regulator::server(services.regulator).max_encoding_message_size(limits::MAX_ANSWER_BYTES))
+        .add_service(market::server(services.market).max_encoding_message_size(limits::MAX_ANSWER_BYTES))
+        .add_service(supervision::server(services.supervision).max_encoding_message_size(limits::MAX_ANSWER_BYTES))
         .serve_with_incoming_shutdown(incoming, async move {
             shutdown_signal().await;
             let _ = stopping_tx.send(());

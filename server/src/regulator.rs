@@ -2,21 +2,42 @@
 //! entity's report with its history, the allocations of a year, and the
 //! compliance table of a closed year. Reads run on the sequencer thread
 //! between batches ([`Handle::read`]) and copy out only what they return.
+//!
+//! Who reads what (docs/ACCESS.md): a report is its entity's, its
+//! regulators' and the verifiers' (any verifier may verify any report);
+//! allocations are shown to each caller as far as it governs them (an
+//! entity sees its own); a closed year's compliance table is published.
+//! The jurisdiction a caller sees comes from its credential, never from
+//! the request.
 
+use std::sync::Arc;
+
+use carbon_ledger::command::Role;
 use carbon_ledger::views;
 use carbon_proto::v1 as pb;
 use tonic::{Request, Response, Status};
 
-use crate::sequencer::Handle;
+use crate::auth::Authenticator;
+use crate::sequencer::{Handle, KeyMap};
+
+const SERVICE: &str = "/carbon.v1.Regulator/";
 
 /// The regulator query service.
 pub struct RegulatorService {
     seq: Handle,
+    auth: Arc<Authenticator>,
+    keys: KeyMap,
 }
 
 impl RegulatorService {
-    pub fn new(seq: Handle) -> Self {
-        RegulatorService { seq }
+    pub fn new(seq: Handle, auth: Arc<Authenticator>, keys: KeyMap) -> Self {
+        RegulatorService { seq, auth, keys }
+    }
+
+    /// The jurisdiction of an account the ledger knows.
+    fn jurisdiction_of(&self, account: &str) -> Option<Option<String>> {
+        let keys = self.keys.read().unwrap_or_else(|p| p.into_inner());
+        keys.get(account).map(|m| m.jurisdiction.clone())
     }
 }
 
@@ -27,6 +48,16 @@ fn unavailable(u: crate::sequencer::Unavailable) -> Status {
 #[tonic::async_trait]
 impl pb::regulator_server::Regulator for RegulatorService {
     async fn get_report(&self, req: Request<pb::GetReportRequest>) -> Result<Response<pb::ReportView>, Status> {
+        let caller = self.auth.caller(&req, &format!("{SERVICE}GetReport"))?;
+        let entity = &req.get_ref().entity;
+        let allowed = caller.role == Role::Verifier
+            || self
+                .jurisdiction_of(entity)
+                .is_some_and(|j| caller.may_read(entity, j.as_deref()))
+            || caller.sees_everything();
+        if !allowed {
+            return Err(caller.denied("the report", entity));
+        }
         let r = req.into_inner();
         let view = self
             .seq
@@ -53,12 +84,25 @@ impl pb::regulator_server::Regulator for RegulatorService {
         &self,
         req: Request<pb::ListAllocationsRequest>,
     ) -> Result<Response<pb::AllocationList>, Status> {
+        let caller = self.auth.caller(&req, &format!("{SERVICE}ListAllocations"))?;
+        if !matches!(caller.role, Role::Entity) && !caller.is_supervisor() {
+            return Err(Status::permission_denied(format!(
+                "allocations are for the entities they are made to and their regulators; {} is {}",
+                caller.account,
+                caller.role.as_str()
+            )));
+        }
         let year = req.into_inner().year;
+        let keys = self.keys.clone();
         let allocations = self
             .seq
             .read(move |node| {
+                let keys = keys.read().unwrap_or_else(|p| p.into_inner());
                 views::allocations_of_year(node.state(), year)
                     .into_iter()
+                    .filter(|(entity, _)| {
+                        caller.may_read(entity, keys.get(*entity).and_then(|m| m.jurisdiction.as_deref()))
+                    })
                     .map(|(entity, a)| pb::AllocationView {
                         entity: entity.to_string(),
                         year,
@@ -80,6 +124,9 @@ impl pb::regulator_server::Regulator for RegulatorService {
         &self,
         req: Request<pb::ComplianceTableRequest>,
     ) -> Result<Response<pb::ComplianceTable>, Status> {
+        // Published once the year is closed (as the EU's transaction log
+        // publishes compliance status): anyone may read it.
+        self.auth.public(&req, &format!("{SERVICE}GetComplianceTable"))?;
         let r = req.into_inner();
         let year = r.year;
         let lines = self

@@ -49,8 +49,16 @@
 //! report UNAVAILABLE too), because the in-memory state may hold effects
 //! that never became durable. The `failed` watch tells the server so that
 //! the health service can say NOT_SERVING.
+//!
+//! A panic on the sequencer thread (a bug: in the state machine, the node,
+//! or a query closure) is the same failure: the panic is caught, the node is
+//! never touched again, the `failed` watch says why, and the thread goes on
+//! refusing everything as above until the server stops. The server also
+//! takes a `failed` watch whose sender is gone (the thread ended some other
+//! way) as a failure: a sequencer that is not running never looks healthy.
 
 use std::collections::HashMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, RwLock};
 use std::thread::JoinHandle;
 
@@ -216,8 +224,15 @@ pub struct Sequencer {
 impl Sequencer {
     /// Starts the sequencer thread, taking ownership of `node`. Returns the
     /// thread, the handlers' handle, the key map it keeps up to date and a
-    /// watch that turns `Some(reason)` if the node fails.
-    pub fn start(node: Node) -> std::io::Result<(Sequencer, Handle, KeyMap, watch::Receiver<Option<String>>)> {
+    /// watch that turns `Some(reason)` if the node fails (and whose sender
+    /// is dropped when the thread ends).
+    ///
+    /// `panic_after`: a test hook (`CARBON_FAULT_PANIC_AFTER`); the thread
+    /// panics when it is about to sequence the batch after the first `n`.
+    pub fn start(
+        node: Node,
+        panic_after: Option<u64>,
+    ) -> std::io::Result<(Sequencer, Handle, KeyMap, watch::Receiver<Option<String>>)> {
         let (tx, rx) = mpsc::channel(QUEUE_REQUESTS);
         let keys: KeyMap = Arc::default();
         let (failed_tx, failed_rx) = watch::channel(None);
@@ -230,11 +245,12 @@ impl Sequencer {
             known_accounts: 0,
             failed: None,
             failed_tx,
+            batches_before_panic: panic_after,
         };
         worker.publish_keys();
         let thread = std::thread::Builder::new()
             .name("sequencer".into())
-            .spawn(move || worker.run())?;
+            .spawn(move || worker.run_catching_panics())?;
         let handle = Handle {
             tx,
             permits: Arc::new(Semaphore::new(QUEUE_ENVELOPES)),
@@ -264,6 +280,8 @@ struct Worker {
     failed_tx: watch::Sender<Option<String>>,
     /// Subscribers' feed (market data, executions); fed only when someone listens.
     feed: broadcast::Sender<Arc<Feed>>,
+    /// Test hook: batches left to sequence before the thread panics.
+    batches_before_panic: Option<u64>,
 }
 
 /// Where a Submit request is answered.
@@ -277,7 +295,37 @@ struct Pending {
 }
 
 impl Worker {
-    fn run(mut self) {
+    /// [`Worker::run`]; a panic fails the node (see the module doc) and the
+    /// thread goes on refusing everything until every handle is dropped.
+    fn run_catching_panics(mut self) {
+        loop {
+            match catch_unwind(AssertUnwindSafe(|| self.run())) {
+                Ok(()) => return,
+                Err(panic) => {
+                    let what = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "(no message)".into());
+                    // Requests of the interrupted batch were dropped with it:
+                    // their handlers answer UNAVAILABLE.
+                    self.fail(format!("the sequencer panicked: {what}"));
+                    // Loop: `run` again, now refusing everything. It
+                    // touches the node no more (its state may be half
+                    // applied); a second panic would only land here again.
+                }
+            }
+        }
+    }
+
+    /// The node is dead: refuse everything from now on, and say so.
+    fn fail(&mut self, why: String) {
+        tracing::error!("the ledger has failed; refusing everything from now on: {why}");
+        self.failed = Some(why.clone());
+        self.failed_tx.send_replace(Some(why));
+    }
+
+    fn run(&mut self) {
         let mut carried: Option<Request> = None;
         let mut pending = Pending {
             batch: Vec::with_capacity(MAX_BATCH),
@@ -306,12 +354,17 @@ impl Worker {
             }
             debug_assert!(pending.batch.is_empty() && pending.replies.is_empty());
         }
-        tracing::info!("sequencer stopped at {} journal entries", self.node.len());
         // A clean stop leaves a snapshot, so the next start replays nothing.
-        if self.failed.is_none() {
-            if let Err(e) = self.node.snapshot() {
-                tracing::warn!("no snapshot at shutdown (the journal is unaffected): {e}");
+        // A failed node is not touched (after a panic its state may be
+        // half applied).
+        match &self.failed {
+            None => {
+                tracing::info!("sequencer stopped at {} journal entries", self.node.len());
+                if let Err(e) = self.node.snapshot() {
+                    tracing::warn!("no snapshot at shutdown (the journal is unaffected): {e}");
+                }
             }
+            Some(why) => tracing::info!("sequencer stopped, failed: {why}"),
         }
     }
 
@@ -339,6 +392,13 @@ impl Worker {
     /// One `Node::submit` (one flush) for the whole batch, then the answers.
     fn sequence(&mut self, pending: &mut Pending) {
         debug_assert!(pending.batch.len() <= MAX_BATCH);
+        if let Some(left) = self.batches_before_panic.as_mut() {
+            if *left == 0 {
+                self.batches_before_panic = None;
+                panic!("test hook CARBON_FAULT_PANIC_AFTER: a panic on the sequencer thread");
+            }
+            *left -= 1;
+        }
         match self.node.submit(&pending.batch) {
             Ok(answers) => {
                 assert_eq!(answers.len(), pending.batch.len());
@@ -363,9 +423,7 @@ impl Worker {
                     NodeError::Failed(why) => why,
                     other => other.to_string(),
                 };
-                tracing::error!("the ledger has failed; refusing everything from now on: {why}");
-                self.failed = Some(why.clone());
-                let _ = self.failed_tx.send(Some(why.clone()));
+                self.fail(why.clone());
                 for (_, reply, _permit) in pending.replies.drain(..) {
                     let _ = reply.send(Err(Unavailable(why.clone())));
                 }

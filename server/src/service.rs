@@ -34,14 +34,16 @@
 //! pays the strict price (BENCHMARKS.md has both figures). The offline audit
 //! may use batches: every signature the service accepted passes them.
 
+use std::collections::BTreeSet;
 use std::pin::Pin;
 use std::sync::Arc;
 
 use carbon_ledger::code::{Code, StatusClass};
 use carbon_ledger::command::Role;
+use carbon_ledger::journal::JournalReader;
 use carbon_ledger::node::{Node, Submitted, MAX_BATCH};
 use carbon_ledger::num::{fmt_cents, fmt_ticks};
-use carbon_ledger::state::{outcome_to_pb, verify_signature};
+use carbon_ledger::state::{decode_command, outcome_to_pb, verify_signature};
 use carbon_proto::v1 as pb;
 use pb::ledger_server::Ledger;
 use prost::Message;
@@ -50,6 +52,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status, Streaming};
 
+use crate::auth::Authenticator;
 use crate::limits::StreamLimits;
 use crate::sequencer::{Handle, KeyMap, Queued, Unavailable, JOURNAL_CHUNK};
 use crate::submit_stream;
@@ -77,32 +80,49 @@ const STREAM_BUFFER: usize = 256;
 /// Most SubmitStream calls open at once over the whole server.
 pub const MAX_SUBMIT_STREAMS: usize = 256;
 
-/// Most SubmitStream calls open at once on one connection, so that one
+/// Most SubmitStream calls open at once from one client address, so that one
 /// client cannot take all of [`MAX_SUBMIT_STREAMS`].
-pub const MAX_SUBMIT_STREAMS_PER_CONNECTION: usize = 16;
+pub const MAX_SUBMIT_STREAMS_PER_CLIENT: usize = 16;
 
 /// The service: shared by every connection (tonic wraps it in an `Arc`).
 pub struct LedgerService {
     seq: Handle,
+    auth: Arc<Authenticator>,
+    /// Entries and the command index, read off the sequencer.
+    journal: JournalReader,
     submitter: Submitter,
     /// Proofs are answered one at a time: each copies the Merkle tree.
     proofs: Arc<tokio::sync::Semaphore>,
-    /// Open SubmitStream calls, over the server and per connection.
+    /// Open SubmitStream calls, over the server and per client address.
     submit_streams: StreamLimits,
 }
 
 impl LedgerService {
-    pub fn new(seq: Handle, keys: KeyMap) -> Self {
+    pub fn new(seq: Handle, keys: KeyMap, auth: Arc<Authenticator>, journal: JournalReader) -> Self {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        // Regulators exist from genesis on, and only they: their
+        // jurisdictions are the market's.
+        let jurisdictions = keys
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .filter(|m| m.role == Role::Regulator)
+            .filter_map(|m| m.jurisdiction.clone())
+            .collect();
+        let ledger_id = auth.ledger_id();
         LedgerService {
+            auth,
+            journal,
             submitter: Submitter {
                 seq: seq.clone(),
+                jurisdictions: Arc::new(jurisdictions),
+                ledger_id,
                 keys,
                 verify_tasks: cores,
             },
             seq,
             proofs: Arc::new(tokio::sync::Semaphore::new(1)),
-            submit_streams: StreamLimits::new("submit streams", MAX_SUBMIT_STREAMS, MAX_SUBMIT_STREAMS_PER_CONNECTION),
+            submit_streams: StreamLimits::new("submit streams", MAX_SUBMIT_STREAMS, MAX_SUBMIT_STREAMS_PER_CLIENT),
         }
     }
 
@@ -147,6 +167,11 @@ impl LedgerService {
 pub(super) struct Submitter {
     seq: Handle,
     keys: KeyMap,
+    /// The market's jurisdictions (fixed at genesis), for the form checks
+    /// that come before `BAD_SIGNATURE`.
+    jurisdictions: Arc<BTreeSet<String>>,
+    /// The ledger every signature must be bound to.
+    ledger_id: [u8; 32],
     /// Blocking tasks one request spreads its verification over.
     verify_tasks: usize,
 }
@@ -198,29 +223,45 @@ impl Submitter {
                 to_sequence.push(env);
             }
         }
-        let queued = if to_sequence.is_empty() {
+        let mut checked = Vec::with_capacity(to_sequence.len());
+        if !to_sequence.is_empty() {
+            // Refused on the handler: answered now, in place, never sequenced.
+            let mut slots = results.iter_mut().filter(|r| r.is_none());
+            for (env, check) in self.preverify(to_sequence).await? {
+                let slot = slots.next().expect("one slot per envelope to sequence");
+                match check {
+                    Precheck::Refused(code) => {
+                        *slot = Some(command_result(Submitted {
+                            seq: None,
+                            result: Err(code),
+                        }))
+                    }
+                    check => checked.push((env, check == Precheck::Verified)),
+                }
+            }
+        }
+        let queued = if checked.is_empty() {
             None
         } else {
-            let checked = self.preverify(to_sequence).await?;
             Some(self.seq.enqueue(checked).await.map_err(unavailable)?)
         };
         Ok(PendingResults { results, queued })
     }
 
-    /// Verifies the envelopes' signatures; returns each with whether its
-    /// signature verified. Several are spread over the cores on the blocking
-    /// pool, with the decoding and key lookups, off the async workers. One
-    /// alone (a unary Submit) is checked right here: about 50 µs, within
-    /// tokio's budget between two awaits, and cheaper than the hop to a
-    /// blocking thread, which gave the unary path its latency tail (p99.9
-    /// 12-51 ms there, 10-13 ms here, in alternating runs at 5,000/s).
-    async fn preverify(&self, envs: Vec<pb::SignedCommand>) -> Result<Vec<(pb::SignedCommand, bool)>, Status> {
+    /// Checks the envelopes' signatures; returns each with its [`Precheck`].
+    /// Several are spread over the cores on the blocking pool, with the
+    /// decoding and key lookups, off the async workers. One alone (a unary
+    /// Submit) is checked right here: about 50 µs, within tokio's budget
+    /// between two awaits, and cheaper than the hop to a blocking thread,
+    /// which gave the unary path its latency tail (p99.9 12-51 ms there,
+    /// 10-13 ms here, in alternating runs at 5,000/s).
+    async fn preverify(&self, envs: Vec<pb::SignedCommand>) -> Result<Vec<(pb::SignedCommand, Precheck)>, Status> {
         if envs.len() == 1 {
             return Ok(envs
                 .into_iter()
                 .map(|e| {
-                    let ok = key_for(&self.keys, &e).is_some_and(|k| verify_signature(&k, &e).is_ok());
-                    (e, ok)
+                    let check = precheck(&self.keys, &self.jurisdictions, &self.ledger_id, &e);
+                    (e, check)
                 })
                 .collect());
         }
@@ -231,12 +272,14 @@ impl Submitter {
             let tail = rest.split_off(per_task.min(rest.len()));
             let chunk = std::mem::replace(&mut rest, tail);
             let keys = self.keys.clone();
+            let jurisdictions = self.jurisdictions.clone();
+            let ledger_id = self.ledger_id;
             tasks.push(tokio::task::spawn_blocking(move || {
                 chunk
                     .into_iter()
                     .map(|e| {
-                        let ok = key_for(&keys, &e).is_some_and(|k| verify_signature(&k, &e).is_ok());
-                        (e, ok)
+                        let check = precheck(&keys, &jurisdictions, &ledger_id, &e);
+                        (e, check)
                     })
                     .collect::<Vec<_>>()
             }));
@@ -246,6 +289,41 @@ impl Submitter {
             out.extend(t.await.map_err(|e| Status::internal(format!("signature check: {e}")))?);
         }
         Ok(out)
+    }
+}
+
+/// What the handler found of an envelope before the sequencer sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Precheck {
+    /// The signature is the actor's: the sequencer does not check it again.
+    Verified,
+    /// The payload does not decode or its actor is not known yet (it may be
+    /// created by a command queued ahead): the sequencer decides, and it
+    /// refuses such a command before any signature check unless the account
+    /// has appeared meanwhile.
+    Unchecked,
+    /// Refused here and never sequenced: the actor is known and the
+    /// signature is not its, so the first failing check of RULEBOOK.md 12
+    /// (a form error, else `BAD_SIGNATURE`). A flood of forged envelopes
+    /// costs the handlers' cores, never the sequencer's time.
+    Refused(Code),
+}
+
+/// The [`Precheck`] of one envelope.
+fn precheck(
+    keys: &KeyMap,
+    jurisdictions: &BTreeSet<String>,
+    ledger_id: &[u8; 32],
+    env: &pb::SignedCommand,
+) -> Precheck {
+    match key_for(keys, env) {
+        None => Precheck::Unchecked,
+        Some(key) if verify_signature(&key, ledger_id, env).is_ok() => Precheck::Verified,
+        Some(_) => Precheck::Refused(
+            decode_command(&env.payload, jurisdictions)
+                .err()
+                .unwrap_or(Code::BadSignature),
+        ),
     }
 }
 
@@ -318,6 +396,7 @@ pub fn role_to_pb(r: Role) -> pb::Role {
         Role::Entity => pb::Role::Entity,
         Role::Investor => pb::Role::Investor,
         Role::Verifier => pb::Role::Verifier,
+        Role::Auditor => pb::Role::Auditor,
     }
 }
 
@@ -406,14 +485,25 @@ impl Ledger for LedgerService {
         if oversized(&env) {
             return Err(rejection(Code::Malformed, oversized_why(&env)));
         }
-        let checked = self.submitter.preverify(vec![env]).await?;
-        let answer = self
-            .seq
-            .submit(checked)
-            .await
-            .map_err(unavailable)?
+        let (env, check) = self
+            .submitter
+            .preverify(vec![env])
+            .await?
             .pop()
-            .expect("one answer for one envelope");
+            .expect("one check for one envelope");
+        let answer = match check {
+            Precheck::Refused(code) => Submitted {
+                seq: None,
+                result: Err(code),
+            },
+            check => self
+                .seq
+                .submit(vec![(env, check == Precheck::Verified)])
+                .await
+                .map_err(unavailable)?
+                .pop()
+                .expect("one answer for one envelope"),
+        };
         match answer.result {
             Ok(_) => Ok(Response::new(command_result(answer))),
             Err(code) => Err(rejection(code, rejected_why(answer.seq))),
@@ -449,6 +539,7 @@ impl Ledger for LedgerService {
     }
 
     async fn get_account(&self, request: Request<pb::GetAccountRequest>) -> Result<Response<pb::AccountView>, Status> {
+        let caller = self.auth.caller(&request, "/carbon.v1.Ledger/GetAccount")?;
         let id = request.into_inner().id;
         if id.len() > MAX_ID_BYTES {
             return Err(rejection(Code::Malformed, "the account id is too long".into()));
@@ -457,18 +548,25 @@ impl Ledger for LedgerService {
             let id = id.clone();
             self.read(move |node| account_pb(node.state(), &id)).await?
         };
-        view.map(Response::new)
-            .ok_or_else(|| rejection(Code::UnknownAccount, format!("no account {id:?}")))
+        match view {
+            Some(v) if caller.may_read(&id, Some(v.jurisdiction.as_str()).filter(|j| !j.is_empty())) => {
+                Ok(Response::new(v))
+            }
+            None if caller.sees_everything() => Err(rejection(Code::UnknownAccount, format!("no account {id:?}"))),
+            _ => Err(caller.denied("the account view", &id)),
+        }
     }
 
-    async fn get_supply(&self, _request: Request<pb::GetSupplyRequest>) -> Result<Response<pb::SupplyView>, Status> {
+    async fn get_supply(&self, request: Request<pb::GetSupplyRequest>) -> Result<Response<pb::SupplyView>, Status> {
+        self.auth.public(&request, "/carbon.v1.Ledger/GetSupply")?;
         Ok(Response::new(self.read(|node| supply_pb(node.state())).await?))
     }
 
     async fn list_instruments(
         &self,
-        _request: Request<pb::ListInstrumentsRequest>,
+        request: Request<pb::ListInstrumentsRequest>,
     ) -> Result<Response<pb::InstrumentList>, Status> {
+        self.auth.public(&request, "/carbon.v1.Ledger/ListInstruments")?;
         Ok(Response::new(self.read(instrument_list).await?))
     }
 
@@ -481,6 +579,8 @@ impl Ledger for LedgerService {
         &self,
         request: Request<pb::StreamJournalRequest>,
     ) -> Result<Response<Self::StreamJournalStream>, Status> {
+        const METHOD: &str = "/carbon.v1.Ledger/StreamJournal";
+        self.auth.caller(&request, METHOD)?.require_supervisor(METHOD)?;
         let from = request.into_inner().from_seq;
         let until = self.read(|node| node.len()).await?;
         let (tx, rx) = mpsc::channel(STREAM_BUFFER);
@@ -521,8 +621,9 @@ impl Ledger for LedgerService {
 
     async fn get_checkpoint(
         &self,
-        _request: Request<pb::GetCheckpointRequest>,
+        request: Request<pb::GetCheckpointRequest>,
     ) -> Result<Response<pb::Checkpoint>, Status> {
+        self.auth.public(&request, "/carbon.v1.Ledger/GetCheckpoint")?;
         Ok(Response::new(self.read(checkpoint_view).await?))
     }
 
@@ -530,9 +631,26 @@ impl Ledger for LedgerService {
         &self,
         request: Request<pb::InclusionProofRequest>,
     ) -> Result<Response<pb::InclusionProof>, Status> {
+        let caller = self.auth.caller(&request, "/carbon.v1.Ledger/GetInclusionProof")?;
         let r = request.into_inner();
         let read = move |node: &Node| (node.tree().clone(), node.journal().raw(r.seq).ok().flatten());
         self.prove(read, move |(tree, entry)| {
+            // An account proves its own commands; the genesis is everyone's.
+            let own = |raw: &[u8]| {
+                r.seq == 0
+                    || pb::JournalEntry::decode(raw).ok().and_then(|e| match e.input {
+                        Some(pb::journal_entry::Input::Command(env)) => {
+                            pb::Command::decode(env.payload.as_slice()).ok().and_then(|c| c.actor)
+                        }
+                        _ => None,
+                    }) == Some(caller.account.clone())
+            };
+            if !caller.is_supervisor() && !entry.as_deref().is_some_and(own) {
+                return Err(Status::permission_denied(format!(
+                    "{} may prove its own journal entries only; entry {} is not one",
+                    caller.account, r.seq
+                )));
+            }
             let size = if r.tree_size == 0 { tree.len() } else { r.tree_size };
             if r.seq >= size || size > tree.len() {
                 return Err(Status::out_of_range(format!(
@@ -557,10 +675,52 @@ impl Ledger for LedgerService {
         .await
     }
 
+    async fn lookup_command(
+        &self,
+        request: Request<pb::LookupCommandRequest>,
+    ) -> Result<Response<pb::LookupCommandResponse>, Status> {
+        let caller = self.auth.caller(&request, "/carbon.v1.Ledger/LookupCommand")?;
+        let r = request.into_inner();
+        let jurisdiction = {
+            let keys = self.submitter.keys.read().unwrap_or_else(|p| p.into_inner());
+            keys.get(&r.actor).map(|m| m.jurisdiction.clone())
+        };
+        match &jurisdiction {
+            Some(j) if caller.may_read(&r.actor, j.as_deref()) => {}
+            None if caller.sees_everything() => {
+                return Err(rejection(Code::UnknownAccount, format!("no account {:?}", r.actor)))
+            }
+            _ => return Err(caller.denied("the commands", &r.actor)),
+        }
+        // Only what is durable: below the length the sequencer reports.
+        let durable = self.read(Node::len).await?;
+        let internal = |e: carbon_ledger::journal::StoreError| Status::internal(e.to_string());
+        let seq = self.journal.command(&r.actor, r.nonce).map_err(internal)?;
+        let Some(seq) = seq.filter(|&s| s < durable) else {
+            return Err(Status::not_found(format!(
+                "no command of {} with nonce {} is in the journal: it was not sequenced (resend it)",
+                r.actor, r.nonce
+            )));
+        };
+        let raw = self.journal.raw(seq).map_err(internal)?;
+        let entry = raw
+            .and_then(|raw| pb::JournalEntry::decode(raw.as_slice()).ok())
+            .ok_or_else(|| Status::internal(format!("journal entry {seq} is missing or damaged")))?;
+        let Some(pb::journal_entry::Input::Command(command)) = entry.input else {
+            return Err(Status::internal(format!("journal entry {seq} holds no command")));
+        };
+        Ok(Response::new(pb::LookupCommandResponse {
+            seq,
+            command: Some(command),
+            outcome: entry.outcome,
+        }))
+    }
+
     async fn get_consistency_proof(
         &self,
         request: Request<pb::ConsistencyProofRequest>,
     ) -> Result<Response<pb::ConsistencyProof>, Status> {
+        self.auth.public(&request, "/carbon.v1.Ledger/GetConsistencyProof")?;
         let r = request.into_inner();
         self.prove(
             |node| node.tree().clone(),
@@ -590,7 +750,98 @@ impl Ledger for LedgerService {
 }
 
 /// The service wrapped for tonic, with the incoming message size limit
-/// (answers are not limited: a batch's results may carry many trades).
+/// (answers get theirs, `limits::MAX_ANSWER_BYTES`, where the server is built).
 pub fn server(svc: LedgerService) -> pb::ledger_server::LedgerServer<LedgerService> {
     pb::ledger_server::LedgerServer::from_arc(Arc::new(svc)).max_decoding_message_size(MAX_MESSAGE_BYTES)
+}
+
+#[cfg(test)]
+mod tests {
+    use carbon_ledger::keys::test_key;
+    use carbon_ledger::node::Node;
+    use carbon_ledger::replay::sign_command;
+
+    use super::*;
+    use crate::sequencer::Sequencer;
+
+    fn command(actor: &str, nonce: u64, body: pb::command::Body) -> pb::Command {
+        pb::Command {
+            actor: Some(actor.into()),
+            nonce: Some(nonce),
+            body: Some(body),
+        }
+    }
+
+    /// Forged envelopes of a known actor are refused on the handler and
+    /// never cost the sequencer a signature check (review point 1).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn bad_signatures_are_refused_before_the_sequencer() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = |id: &str| test_key(id).verifying_key().to_bytes().to_vec();
+        let genesis = pb::Genesis {
+            operator: "OP".into(),
+            operator_public_key: key("OP"),
+            regulators: vec![pb::GenesisRegulator {
+                id: "ZJ-DEE".into(),
+                jurisdiction: "ZJ".into(),
+                public_key: key("ZJ-DEE"),
+            }],
+            origin: "test".into(),
+        };
+        let node = Node::create(dir.path(), genesis, test_key("OP")).unwrap();
+        let ledger_id = node.ledger_id();
+        let journal = node.journal().reader();
+        let (sequencer, handle, keys, _failed) = Sequencer::start(node, None).unwrap();
+        let auth = Arc::new(Authenticator::new(keys.clone(), ledger_id));
+        let svc = LedgerService::new(handle.clone(), keys, auth, journal);
+
+        let instrument = |symbol: &str| {
+            pb::command::Body::DefineInstrument(pb::DefineInstrument {
+                symbol: Some(symbol.into()),
+                reference_price: Some("10.00".into()),
+            })
+        };
+        let forged = |nonce: u64, body: pb::command::Body| {
+            let mut env = sign_command(&test_key("OP"), &ledger_id, &command("OP", nonce, body));
+            env.signature = sign_command(
+                &test_key("NOT-OP"),
+                &ledger_id,
+                &command("OP", nonce, instrument("CCER")),
+            )
+            .signature;
+            env
+        };
+        let mut batch: Vec<_> = (1..=100).map(|n| forged(n, instrument("CCER"))).collect();
+        // A form error comes before BAD_SIGNATURE.
+        batch.push(forged(101, instrument("EUA")));
+        // An unknown actor is the sequencer's to decide (UNKNOWN_ACCOUNT).
+        batch.push(sign_command(
+            &test_key("NOBODY"),
+            &ledger_id,
+            &command("NOBODY", 1, instrument("CCER")),
+        ));
+        // An honest command goes through.
+        batch.push(sign_command(
+            &test_key("OP"),
+            &ledger_id,
+            &command("OP", 1, instrument("CCER")),
+        ));
+        let results = svc.submitter.enqueue(batch).await.unwrap().results().await.unwrap();
+        let codes: Vec<_> = results
+            .iter()
+            .map(|r| r.outcome.as_ref().map_or("", |o| o.code.as_str()))
+            .collect();
+        assert!(codes[..100].iter().all(|c| *c == "BAD_SIGNATURE"), "{codes:?}");
+        assert_eq!(&codes[100..], ["MALFORMED", "UNKNOWN_ACCOUNT", ""]);
+        assert!(
+            results[..102].iter().all(|r| r.seq == 0),
+            "nothing refused is journalled"
+        );
+        assert!(results[102].seq > 0);
+        // The sequencer checked one signature: the unknown actor's envelope.
+        let unchecked = handle.read(Node::unchecked_envelopes).await.unwrap();
+        assert_eq!(unchecked, 1);
+        drop((svc, handle));
+        sequencer.join();
+    }
 }
