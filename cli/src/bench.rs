@@ -66,7 +66,7 @@ use prost::Message;
 use serde_json::{json, Value};
 use tonic::transport::{Channel, Endpoint};
 
-use crate::client::keyfile;
+use crate::client::{keyfile, Reader};
 use crate::splitmix::SplitMix64;
 
 /// The operator and the regulator of a self-started server (test keys).
@@ -127,6 +127,12 @@ pub struct Args {
     /// Seconds each ceiling measurement runs (0 skips it).
     #[arg(long, default_value_t = 2.0)]
     ceiling_secs: f64,
+    /// During the timed run, also send this many forged envelopes a second
+    /// (known accounts, signatures by another key) in SubmitBatch requests
+    /// of 256 on a connection of their own: the honest load's latency with
+    /// and without them shows what a flood of forgeries costs the market.
+    #[arg(long, default_value_t = 0.0)]
+    forged_per_s: f64,
     /// Keep the self-started server's data folder here instead of a temporary one.
     #[arg(long)]
     data: Option<PathBuf>,
@@ -194,11 +200,12 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         let tag = run_tag();
         let firms: Vec<String> = (0..a.enterprises).map(|i| format!("B{tag}-E{i:05}")).collect();
         eprintln!("setting up {} enterprises...", firms.len());
-        setup(&channels[0], &operator, &regulator, &firms).await?;
+        let ledger_id = crate::client::ledger_id(&mut crate::grpc::ledger(channels[0].clone())).await?;
+        setup(&channels[0], &ledger_id, &operator, &regulator, &firms).await?;
         let warmup = a.warmup_orders.unwrap_or(a.orders / 10);
         eprintln!("signing {} orders on {cores} cores...", warmup + a.orders);
         let t = Instant::now();
-        let (warmup_plan, plan) = Plan::build(&firms, warmup + a.orders, cores).split(warmup);
+        let (warmup_plan, plan) = Plan::build(&ledger_id, &firms, warmup + a.orders, cores).split(warmup);
         let signing_secs = t.elapsed().as_secs_f64();
         let load = a.rate.map_or("full speed".to_string(), |r| format!("{r} commands/s"));
         let run = |plan| async {
@@ -213,18 +220,29 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             run(warmup_plan).await;
         }
         eprintln!("running {} at {load}...", a.mode.name());
+        let flood = (a.forged_per_s > 0.0).then(|| {
+            eprintln!("  beside {} forged envelopes a second", a.forged_per_s);
+            tokio::spawn(forge(url.clone(), ledger_id, firms.clone(), a.forged_per_s))
+        });
         let outcome = run(plan).await;
-        let journal = pb::ledger_client::LedgerClient::new(channels[0].clone())
+        let forged = match flood {
+            Some(task) => {
+                task.abort();
+                FORGED_SENT.load(std::sync::atomic::Ordering::Relaxed)
+            }
+            None => 0,
+        };
+        let journal = crate::grpc::ledger(channels[0].clone())
             .get_checkpoint(pb::GetCheckpointRequest::default())
             .await
             .map(|c| c.into_inner().tree_size)
             .ok();
-        anyhow::Ok((outcome, journal, signing_secs, warmup))
+        anyhow::Ok((outcome, journal, signing_secs, warmup, forged))
     });
     drop(runtime);
     let memory = server.memory();
     server.stop();
-    let (outcome, journal_entries, signing_secs, warmup_orders) = result?;
+    let (outcome, journal_entries, signing_secs, warmup_orders, forged_sent) = result?;
 
     let report = Report {
         mode: a.mode,
@@ -240,6 +258,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         cores,
         signing_secs,
         warmup_orders,
+        forged_per_s: a.forged_per_s,
+        forged_sent,
         outcome,
         ceiling,
         journal_entries,
@@ -411,7 +431,10 @@ impl Ceiling {
         let items: Vec<(Vec<u8>, Signature, VerifyingKey)> = (0..CEILING_BATCH * 4)
             .map(|i| {
                 let key = test_key(&format!("CEIL-{i}"));
-                let msg = signing_message(format!("order {i} of a ceiling run, about as long as one").as_bytes());
+                let msg = signing_message(
+                    &[0; 32],
+                    format!("order {i} of a ceiling run, about as long as one").as_bytes(),
+                );
                 (msg.clone(), key.sign(&msg), key.verifying_key())
             })
             .collect();
@@ -465,7 +488,13 @@ impl Ceiling {
 // ---------------------------------------------------------------- setup
 
 /// Builds and signs a market-day line as `actor` with `nonce`.
-fn signed(key: &SigningKey, actor: &str, nonce: u64, line: Value) -> anyhow::Result<pb::SignedCommand> {
+fn signed(
+    key: &SigningKey,
+    ledger_id: &[u8; 32],
+    actor: &str,
+    nonce: u64,
+    line: Value,
+) -> anyhow::Result<pb::SignedCommand> {
     let mut line = line;
     line["as"] = Value::String(actor.into());
     match parse_line(&line.to_string()) {
@@ -477,6 +506,7 @@ fn signed(key: &SigningKey, actor: &str, nonce: u64, line: Value) -> anyhow::Res
             }
             Ok(sign_command(
                 key,
+                ledger_id,
                 &pb::Command {
                     actor: Some(actor),
                     nonce: Some(nonce),
@@ -488,9 +518,15 @@ fn signed(key: &SigningKey, actor: &str, nonce: u64, line: Value) -> anyhow::Res
     }
 }
 
-async fn last_nonce(client: &mut pb::ledger_client::LedgerClient<Channel>, id: &str) -> anyhow::Result<u64> {
+/// The last nonce of `id`, read with the operator's credential.
+async fn last_nonce(
+    client: &mut pb::ledger_client::LedgerClient<Channel>,
+    operator: &Reader,
+    id: &str,
+) -> anyhow::Result<u64> {
+    let request = pb::GetAccountRequest { id: id.into() };
     let view = client
-        .get_account(pb::GetAccountRequest { id: id.into() })
+        .get_account(operator.request("/carbon.v1.Ledger/GetAccount", request))
         .await
         .with_context(|| format!("reading account {id}"))?;
     Ok(view.into_inner().last_nonce)
@@ -500,22 +536,22 @@ async fn last_nonce(client: &mut pb::ledger_client::LedgerClient<Channel>, id: &
 /// Rejections of the instrument and the day (already there) are fine.
 async fn setup(
     channel: &Channel,
+    ledger_id: &[u8; 32],
     operator: &SigningKey,
     regulator: &SigningKey,
     firms: &[String],
 ) -> anyhow::Result<()> {
-    let mut client = pb::ledger_client::LedgerClient::new(channel.clone())
-        .max_decoding_message_size(64 << 20)
-        .max_encoding_message_size(64 << 20);
-    let mut op_nonce = last_nonce(&mut client, OPERATOR).await?;
-    let mut reg_nonce = last_nonce(&mut client, REGULATOR).await?;
+    let mut client = crate::grpc::ledger(channel.clone()).max_encoding_message_size(64 << 20);
+    let reader = Reader::with_key(channel.clone(), operator.clone(), OPERATOR).await?;
+    let mut op_nonce = last_nonce(&mut client, &reader, OPERATOR).await?;
+    let mut reg_nonce = last_nonce(&mut client, &reader, REGULATOR).await?;
     let mut op = |line: Value| {
         op_nonce += 1;
-        signed(operator, OPERATOR, op_nonce, line)
+        signed(operator, ledger_id, OPERATOR, op_nonce, line)
     };
     let mut reg = |line: Value| {
         reg_nonce += 1;
-        signed(regulator, REGULATOR, reg_nonce, line)
+        signed(regulator, ledger_id, REGULATOR, reg_nonce, line)
     };
     // A self-started ledger has no day yet; on a running server a day may
     // already be open (then this is rejected and that day is used).
@@ -574,7 +610,7 @@ impl Plan {
     /// enterprise `i % N`. Buys at 57.00-58.20 and sells at 57.80-59.00, so
     /// a share of them trade; one in ten is a cancel of the enterprise's
     /// order of two steps before (rejected if that one has filled).
-    fn build(firms: &[String], total: usize, cores: usize) -> Plan {
+    fn build(ledger_id: &[u8; 32], firms: &[String], total: usize, cores: usize) -> Plan {
         let n = firms.len();
         let per: Vec<usize> = (0..n).map(|e| total / n + usize::from(e < total % n)).collect();
         let jobs: Vec<(usize, &String, usize)> = firms.iter().enumerate().map(|(e, f)| (e, f, per[e])).collect();
@@ -586,7 +622,7 @@ impl Plan {
                     s.spawn(move || {
                         chunk
                             .iter()
-                            .map(|&(e, firm, count)| (e, firm_orders(e, firm, count)))
+                            .map(|&(e, firm, count)| (e, firm_orders(ledger_id, e, firm, count)))
                             .collect::<Vec<_>>()
                     })
                 })
@@ -616,7 +652,7 @@ impl Plan {
     }
 }
 
-fn firm_orders(e: usize, firm: &str, count: usize) -> Vec<pb::SignedCommand> {
+fn firm_orders(ledger_id: &[u8; 32], e: usize, firm: &str, count: usize) -> Vec<pb::SignedCommand> {
     let key = test_key(firm);
     let mut rng = SplitMix64(0xbe4c_0000 ^ e as u64);
     (0..count)
@@ -646,6 +682,7 @@ fn firm_orders(e: usize, firm: &str, count: usize) -> Vec<pb::SignedCommand> {
             };
             sign_command(
                 &key,
+                ledger_id,
                 &pb::Command {
                     actor: Some(firm.to_string()),
                     nonce: Some(nonce),
@@ -657,6 +694,54 @@ fn firm_orders(e: usize, firm: &str, count: usize) -> Vec<pb::SignedCommand> {
 }
 
 // ---------------------------------------------------------------- the load
+
+/// Forged envelopes sent by [`forge`] so far.
+static FORGED_SENT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Sends forged envelopes (the enterprises' orders signed by another key)
+/// at `per_s` in SubmitBatch requests of 256, on a connection of its own,
+/// until aborted; checks that each is refused with BAD_SIGNATURE.
+async fn forge(url: String, ledger_id: [u8; 32], firms: Vec<String>, per_s: f64) -> anyhow::Result<()> {
+    const FORGED_BATCH: usize = 256;
+    let forger = test_key("FORGER");
+    let pool: Vec<pb::SignedCommand> = (0..4 * FORGED_BATCH)
+        .map(|i| {
+            let firm = &firms[i % firms.len()];
+            let line = json!({"as": firm, "cmd": "order", "id": format!("forged{i}"), "instrument": SYMBOL,
+                              "side": "buy", "type": "limit", "tif": "day", "price": "58.00", "qty": 1});
+            let Line::Command { actor, body, .. } = parse_line(&line.to_string()) else {
+                unreachable!("a well-formed order")
+            };
+            let command = pb::Command {
+                actor: Some(actor),
+                nonce: Some(u64::MAX - i as u64),
+                body: Some(body),
+            };
+            sign_command(&forger, &ledger_id, &command)
+        })
+        .collect();
+    let mut client = pb::ledger_client::LedgerClient::new(connect(&url).await?)
+        .max_encoding_message_size(64 << 20)
+        .max_decoding_message_size(64 << 20);
+    let every = Duration::from_secs_f64(FORGED_BATCH as f64 / per_s);
+    let mut tick = tokio::time::interval(every);
+    for chunk in pool.chunks(FORGED_BATCH).cycle() {
+        tick.tick().await;
+        let answer = client
+            .submit_batch(pb::SubmitBatchRequest {
+                commands: chunk.to_vec(),
+            })
+            .await?
+            .into_inner();
+        let refused = answer
+            .results
+            .iter()
+            .all(|r| r.outcome.as_ref().is_some_and(|o| o.code == "BAD_SIGNATURE"));
+        anyhow::ensure!(refused, "a forged envelope was not refused BAD_SIGNATURE");
+        FORGED_SENT.fetch_add(chunk.len() as u64, std::sync::atomic::Ordering::Relaxed);
+    }
+    Ok(())
+}
 
 /// What one sender saw.
 struct Tally {
@@ -769,9 +854,7 @@ where
     let start = Instant::now() + Duration::from_millis(50);
     let mut tasks = Vec::with_capacity(queues.len());
     for (index, commands) in queues.into_iter().enumerate() {
-        let client = pb::ledger_client::LedgerClient::new(channels[index % channels.len()].clone())
-            .max_decoding_message_size(64 << 20)
-            .max_encoding_message_size(64 << 20);
+        let client = crate::grpc::ledger(channels[index % channels.len()].clone()).max_encoding_message_size(64 << 20);
         let work = body(
             Sender {
                 index,
@@ -986,6 +1069,9 @@ struct Report {
     signing_secs: f64,
     /// Orders sent before the timed run and not measured.
     warmup_orders: usize,
+    /// The forged flood beside the run: its rate, and envelopes sent.
+    forged_per_s: f64,
+    forged_sent: u64,
     outcome: Outcome,
     ceiling: Option<Ceiling>,
     journal_entries: Option<u64>,
@@ -1032,6 +1118,8 @@ impl Report {
             "cores": self.cores,
             "signing_secs": self.signing_secs,
             "warmup_orders": self.warmup_orders,
+            "forged_per_sec": self.forged_per_s,
+            "forged_sent": self.forged_sent,
             "sent": self.outcome.sent,
             "durable": t.durable(),
             "accepted": t.accepted,
@@ -1078,6 +1166,12 @@ impl Report {
             "  signed:      {} orders, and {} to warm up (sent first, not measured), in {:.2} s before the run",
             self.outcome.sent, self.warmup_orders, self.signing_secs
         );
+        if self.forged_sent > 0 {
+            println!(
+                "  forged:      {} envelopes beside the run (target {}/s), every one BAD_SIGNATURE",
+                self.forged_sent, self.forged_per_s
+            );
+        }
         println!(
             "  durable:     {} of {} ({} accepted, {} rejected by the rulebook{})",
             t.durable(),

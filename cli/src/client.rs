@@ -115,11 +115,12 @@ pub fn keygen(a: KeygenArgs) -> anyhow::Result<()> {
 pub fn submit(a: SubmitArgs) -> anyhow::Result<()> {
     let key = keyfile::read(&a.key)?;
     let command = build_command(&a.command, a.actor.as_deref(), a.nonce.unwrap_or_else(now_micros))?;
-    let envelope = sign_command(&key, &command);
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let answer = runtime.block_on(async {
-        let mut client = pb::ledger_client::LedgerClient::new(channel(&a.server, &a.tls).await?);
-        anyhow::Ok(client.submit(envelope).await)
+        let mut client = crate::grpc::ledger(channel(&a.server, &a.tls).await?);
+        // A signature is bound to one ledger: ask the server which.
+        let id = ledger_id(&mut client).await?;
+        anyhow::Ok(client.submit(sign_command(&key, &id, &command)).await)
     })?;
     let nonce = command.nonce.unwrap_or_default();
     match answer {
@@ -154,39 +155,58 @@ pub fn submit(a: SubmitArgs) -> anyhow::Result<()> {
     }
 }
 
+/// The server's ledger id (public, in its checkpoint): what command
+/// signatures and read credentials are bound to.
+pub async fn ledger_id(client: &mut pb::ledger_client::LedgerClient<Channel>) -> anyhow::Result<[u8; 32]> {
+    let cp = client
+        .get_checkpoint(pb::GetCheckpointRequest {})
+        .await
+        .context("asking the server for its ledger id")?
+        .into_inner();
+    cp.ledger_id
+        .as_slice()
+        .try_into()
+        .map_err(|_| anyhow!("the server sent no ledger id; is it an older version?"))
+}
+
 /// An account that signs its reads with a read credential (docs/SIGNING.md):
 /// the ledger's id comes from the server's public checkpoint.
 pub struct Reader {
     key: SigningKey,
     account: String,
     ledger_id: [u8; 32],
+    /// The last timestamp signed: the server takes each credential once, so
+    /// two identical reads in one millisecond need distinct timestamps.
+    last_ms: std::sync::atomic::AtomicU64,
 }
 
 impl Reader {
     /// Reads `account`'s key file and asks the server for its ledger id.
     pub async fn new(channel: Channel, key_file: &Path, account: &str) -> anyhow::Result<Reader> {
-        let key = keyfile::read(key_file)?;
-        let cp = pb::ledger_client::LedgerClient::new(channel)
-            .get_checkpoint(pb::GetCheckpointRequest {})
-            .await
-            .context("asking the server for its ledger id")?
-            .into_inner();
-        let ledger_id = cp
-            .ledger_id
-            .as_slice()
-            .try_into()
-            .map_err(|_| anyhow!("the server sent no ledger id; is it an older version?"))?;
+        Reader::with_key(channel, keyfile::read(key_file)?, account).await
+    }
+
+    /// `account` with its key; asks the server for its ledger id.
+    pub async fn with_key(channel: Channel, key: SigningKey, account: &str) -> anyhow::Result<Reader> {
+        let ledger_id = ledger_id(&mut crate::grpc::ledger(channel)).await?;
         Ok(Reader {
             key,
             account: account.to_string(),
             ledger_id,
+            last_ms: Default::default(),
         })
     }
 
     /// `message` as a request of `method` (`/carbon.v1.Service/Method`),
     /// with a fresh credential.
     pub fn request<T: Message>(&self, method: &str, message: T) -> tonic::Request<T> {
-        let now_ms = now_micros() / 1000;
+        let clock = now_micros() / 1000;
+        let order = std::sync::atomic::Ordering::SeqCst;
+        let last = self
+            .last_ms
+            .fetch_update(order, order, |l| Some(clock.max(l + 1)))
+            .expect("the update always succeeds");
+        let now_ms = clock.max(last + 1);
         let c = carbon_ledger::credential::Credential::sign(
             &self.key,
             &self.account,

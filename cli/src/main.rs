@@ -4,6 +4,7 @@ mod audit;
 mod bench;
 mod client;
 mod gen_day;
+mod grpc;
 mod regulate;
 mod replay_cmd;
 mod serve;

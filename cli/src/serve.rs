@@ -37,6 +37,11 @@ pub struct Args {
     /// only the entries after the latest); 0: only at a clean stop.
     #[arg(long, value_name = "ENTRIES", default_value_t = carbon_ledger::snapshot::DEFAULT_EVERY_ENTRIES)]
     snapshot_every: u64,
+    /// Start even when the operator's key file may be read by others than
+    /// its owner (mode not 0600): for development only. Without it such a
+    /// key file stops the server.
+    #[arg(long)]
+    allow_exposed_key: bool,
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
@@ -48,5 +53,6 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         origin: a.origin,
         tls: a.tls_cert.zip(a.tls_key),
         snapshot_every: (a.snapshot_every > 0).then_some(a.snapshot_every),
+        allow_exposed_key: a.allow_exposed_key,
     })
 }

@@ -362,7 +362,7 @@ async fn follow(s: &Signer, filter: &AlertFilter, from_seq: Option<u64>, format:
     let mut next = match from_seq {
         Some(n) => n,
         None => {
-            let mut ledger = pb::ledger_client::LedgerClient::new(ch.clone());
+            let mut ledger = crate::grpc::ledger(ch.clone());
             ledger
                 .get_checkpoint(pb::GetCheckpointRequest {})
                 .await
@@ -374,7 +374,7 @@ async fn follow(s: &Signer, filter: &AlertFilter, from_seq: Option<u64>, format:
     if !format.json {
         eprintln!("following alerts from journal position {next} (Ctrl-C to stop)");
     }
-    let mut client = pb::supervision_client::SupervisionClient::new(ch);
+    let mut client = crate::grpc::supervision(ch);
     loop {
         let req = pb::AlertStreamRequest {
             from_seq: next,
@@ -451,7 +451,7 @@ pub fn supervise(c: Supervise) -> anyhow::Result<()> {
                     account: filter.account.clone().unwrap_or_default(),
                     limit: 0,
                 };
-                let list = pb::supervision_client::SupervisionClient::new(ch)
+                let list = crate::grpc::supervision(ch)
                     .list_alerts(reader.request(&format!("{METHOD}ListAlerts"), req))
                     .await
                     .map_err(status)?
@@ -468,7 +468,7 @@ pub fn supervise(c: Supervise) -> anyhow::Result<()> {
                 format,
             } => {
                 let (ch, reader) = connect(&signer).await?;
-                let view = pb::supervision_client::SupervisionClient::new(ch)
+                let view = crate::grpc::supervision(ch)
                     .get_position(reader.request(&format!("{METHOD}GetPosition"), pb::PositionRequest { account }))
                     .await
                     .map_err(status)?
@@ -477,7 +477,7 @@ pub fn supervise(c: Supervise) -> anyhow::Result<()> {
             }
             Supervise::LargeHolders { signer, format } => {
                 let (ch, reader) = connect(&signer).await?;
-                let list = pb::supervision_client::SupervisionClient::new(ch)
+                let list = crate::grpc::supervision(ch)
                     .list_large_holders(
                         reader.request(&format!("{METHOD}ListLargeHolders"), pb::LargeHoldersRequest {}),
                     )
@@ -488,7 +488,7 @@ pub fn supervise(c: Supervise) -> anyhow::Result<()> {
             }
             Supervise::Limits { signer, format, .. } => {
                 let (ch, reader) = connect(&signer).await?;
-                let view = pb::supervision_client::SupervisionClient::new(ch)
+                let view = crate::grpc::supervision(ch)
                     .get_supervision(reader.request(&format!("{METHOD}GetSupervision"), pb::GetSupervisionRequest {}))
                     .await
                     .map_err(status)?

@@ -3,15 +3,12 @@
 //! (readable tables, or `--json`).
 
 use std::path::PathBuf;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use carbon_proto::v1 as pb;
-use ed25519_dalek::Signer as _;
-use prost::Message;
 use serde_json::{json, Value};
 use tonic::transport::Channel;
 
-use crate::client::{keyfile, Tls};
+use crate::client::{Reader, Tls};
 use crate::regulate::Signer;
 
 /// `carbon order ...`.
@@ -30,7 +27,7 @@ pub enum Order {
         #[arg(long)]
         account: Option<String>,
     },
-    /// The account's resting orders (a query signed with its key).
+    /// The account's resting orders (read with its key, or a regulator's).
     List {
         #[arg(long)]
         key: PathBuf,
@@ -78,12 +75,20 @@ pub enum Market {
         #[command(flatten)]
         out: Out,
     },
-    /// A day's trades (default: the latest day with trades).
+    /// A day's trades (default: the latest day with trades). Public trades
+    /// name no party; a regulator, the operator or an auditor sees them
+    /// with `--key` and `--actor`.
     Trades {
         #[arg(long)]
         date: Option<String>,
         #[arg(long)]
         instrument: Option<String>,
+        /// The reader's key file, to see the parties (supervisors only).
+        #[arg(long, requires = "actor")]
+        key: Option<PathBuf>,
+        /// Who reads.
+        #[arg(long, requires = "key")]
+        actor: Option<String>,
         #[command(flatten)]
         out: Out,
     },
@@ -123,25 +128,6 @@ async fn channel(server: &str, tls: &Tls) -> anyhow::Result<Channel> {
     crate::client::channel(server, tls).await
 }
 
-/// A query signed by `actor` for `purpose` (see carbon.proto `SignedQuery`).
-pub fn signed_query(key: &ed25519_dalek::SigningKey, actor: &str, purpose: &str) -> pb::SignedQuery {
-    let timestamp_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64);
-    let payload = pb::AccountQuery {
-        account: actor.into(),
-        purpose: purpose.into(),
-        timestamp_ms,
-    }
-    .encode_to_vec();
-    let mut msg = carbon_proto::QUERY_SIGNING_PREFIX.to_vec();
-    msg.extend_from_slice(&payload);
-    pb::SignedQuery {
-        signature: key.sign(&msg).to_bytes().to_vec(),
-        payload,
-    }
-}
-
 pub fn order(o: Order) -> anyhow::Result<()> {
     let new_order = |a: OrderArgs, side: &str| {
         let tif = a
@@ -171,10 +157,13 @@ pub fn order(o: Order) -> anyhow::Result<()> {
             tls,
             json,
         } => {
-            let key = keyfile::read(&key)?;
             let orders = runtime()?.block_on(async {
-                let mut c = pb::market_client::MarketClient::new(channel(&server, &tls).await?);
-                let r = c.list_open_orders(signed_query(&key, &actor, "open_orders")).await;
+                let ch = channel(&server, &tls).await?;
+                let reader = Reader::new(ch.clone(), &key, &actor).await?;
+                let request = pb::OpenOrdersRequest { account: actor.clone() };
+                let r = crate::grpc::market(ch)
+                    .list_open_orders(reader.request("/carbon.v1.Market/ListOpenOrders", request))
+                    .await;
                 anyhow::Ok(
                     r.map_err(|s| anyhow::anyhow!("{:?}: {}", s.code(), s.message()))?
                         .into_inner(),
@@ -249,6 +238,38 @@ fn book_table(b: &pb::BookView) -> String {
     out
 }
 
+/// Trades a ListTrades page asks for: the server's most (its `MAX_TRADES_PAGE`).
+const TRADES_PAGE: u32 = 10_000;
+
+/// Every trade of the day `request` names, page after page (the server
+/// sends a day's trades a page at a time); with `reader`, each page is a
+/// signed read.
+async fn all_trades(
+    ch: Channel,
+    request: pb::ListTradesRequest,
+    reader: Option<&Reader>,
+) -> Result<pb::TradeList, tonic::Status> {
+    let mut market = crate::grpc::market(ch);
+    let mut request = pb::ListTradesRequest {
+        limit: TRADES_PAGE,
+        ..request
+    };
+    let mut list = pb::TradeList::default();
+    loop {
+        let r = match reader {
+            Some(reader) => reader.request("/carbon.v1.Market/ListTrades", request.clone()),
+            None => tonic::Request::new(request.clone()),
+        };
+        let page = market.list_trades(r).await?.into_inner();
+        list.date = page.date;
+        list.trades.extend(page.trades);
+        if page.next_page_token.is_empty() {
+            return Ok(list);
+        }
+        request.page_token = page.next_page_token;
+    }
+}
+
 fn trade_json(t: &pb::Trade) -> Value {
     json!({"date": t.date, "mode": t.mode, "instrument": t.instrument, "price": t.price, "qty": t.qty,
            "buyer": t.buyer, "buy_id": t.buy_id, "seller": t.seller, "sell_id": t.sell_id})
@@ -259,7 +280,7 @@ pub fn market(m: Market) -> anyhow::Result<()> {
     match m {
         Market::Book { instrument, depth, out } => {
             let b = rt.block_on(async {
-                let mut c = pb::market_client::MarketClient::new(channel(&out.server, &out.tls).await?);
+                let mut c = crate::grpc::market(channel(&out.server, &out.tls).await?);
                 let r = c.get_book(pb::GetBookRequest { instrument, depth }).await;
                 anyhow::Ok(
                     r.map_err(|s| anyhow::anyhow!("{:?}: {}", s.code(), s.message()))?
@@ -272,19 +293,26 @@ pub fn market(m: Market) -> anyhow::Result<()> {
                 print!("{}", book_table(&b));
             }
         }
-        Market::Trades { date, instrument, out } => {
+        Market::Trades {
+            date,
+            instrument,
+            key,
+            actor,
+            out,
+        } => {
             let list = rt.block_on(async {
-                let mut c = pb::market_client::MarketClient::new(channel(&out.server, &out.tls).await?);
-                let r = c
-                    .list_trades(pb::ListTradesRequest {
-                        date: date.unwrap_or_default(),
-                        instrument: instrument.unwrap_or_default(),
-                    })
-                    .await;
-                anyhow::Ok(
-                    r.map_err(|s| anyhow::anyhow!("{:?}: {}", s.code(), s.message()))?
-                        .into_inner(),
-                )
+                let ch = channel(&out.server, &out.tls).await?;
+                let request = pb::ListTradesRequest {
+                    date: date.unwrap_or_default(),
+                    instrument: instrument.unwrap_or_default(),
+                    ..Default::default()
+                };
+                let reader = match (&key, &actor) {
+                    (Some(key), Some(actor)) => Some(Reader::new(ch.clone(), key, actor).await?),
+                    _ => None,
+                };
+                let r = all_trades(ch, request, reader.as_ref()).await;
+                anyhow::Ok(r.map_err(|s| anyhow::anyhow!("{:?}: {}", s.code(), s.message()))?)
             })?;
             if out.json {
                 let v: Vec<Value> = list.trades.iter().map(trade_json).collect();
@@ -294,19 +322,34 @@ pub fn market(m: Market) -> anyhow::Result<()> {
                 );
             } else {
                 println!("trades of {}", if list.date.is_empty() { "-" } else { &list.date });
+                // Public trades carry no parties: show their columns only when named.
+                let named = list.trades.iter().any(|t| !t.buyer.is_empty());
+                let parties = |b: &str, s: &str| {
+                    if named {
+                        format!("  {b:<24} {s:<24}")
+                    } else {
+                        String::new()
+                    }
+                };
                 println!(
-                    "{:<8} {:<10} {:>10} {:>10}  {:<24} {:<24}",
-                    "mode", "instrument", "price", "qty", "buyer (order)", "seller (order)"
+                    "{:<8} {:<10} {:>10} {:>10}{}",
+                    "mode",
+                    "instrument",
+                    "price",
+                    "qty",
+                    parties("buyer (order)", "seller (order)")
                 );
                 for t in &list.trades {
                     println!(
-                        "{:<8} {:<10} {:>10} {:>10}  {:<24} {:<24}",
+                        "{:<8} {:<10} {:>10} {:>10}{}",
                         t.mode,
                         t.instrument,
                         t.price,
                         t.qty,
-                        format!("{} ({})", t.buyer, t.buy_id),
-                        format!("{} ({})", t.seller, t.sell_id)
+                        parties(
+                            &format!("{} ({})", t.buyer, t.buy_id),
+                            &format!("{} ({})", t.seller, t.sell_id)
+                        )
                     );
                 }
             }
@@ -314,10 +357,10 @@ pub fn market(m: Market) -> anyhow::Result<()> {
         Market::Summary { out } => {
             let rows = rt.block_on(async {
                 let ch = channel(&out.server, &out.tls).await?;
-                let mut ledger = pb::ledger_client::LedgerClient::new(ch.clone());
-                let mut market = pb::market_client::MarketClient::new(ch);
+                let mut ledger = crate::grpc::ledger(ch.clone());
+                let mut market = crate::grpc::market(ch.clone());
                 let instruments = ledger.list_instruments(pb::ListInstrumentsRequest {}).await?.into_inner();
-                let trades = market.list_trades(pb::ListTradesRequest::default()).await?.into_inner();
+                let trades = all_trades(ch, pb::ListTradesRequest::default(), None).await?;
                 let mut rows = Vec::new();
                 for i in instruments.instruments {
                     let b = market
@@ -363,7 +406,7 @@ pub fn market(m: Market) -> anyhow::Result<()> {
             tls,
         } => {
             rt.block_on(async {
-                let mut c = pb::market_client::MarketClient::new(channel(&server, &tls).await?);
+                let mut c = crate::grpc::market(channel(&server, &tls).await?);
                 let mut s = c
                     .stream_market_data(pb::MarketDataRequest { instrument, depth: 5 })
                     .await?

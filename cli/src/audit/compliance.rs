@@ -65,7 +65,7 @@ fn offline(a: &ComplianceArgs) -> anyhow::Result<Vec<pb::ComplianceLine>> {
 fn online(a: &ComplianceArgs, server: &str) -> anyhow::Result<Vec<pb::ComplianceLine>> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async {
-        let mut client = pb::regulator_client::RegulatorClient::new(channel(server, &a.tls).await?);
+        let mut client = crate::grpc::regulator(channel(server, &a.tls).await?);
         let table = client
             .get_compliance_table(pb::ComplianceTableRequest {
                 year: a.year,

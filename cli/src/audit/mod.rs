@@ -13,7 +13,11 @@
 //!   compliance, the surveillance alerts) from the verified journal.
 //!
 //! The data folder is a sled database, which one process at a time may
-//! open; the audit opens it and never writes to it.
+//! open. An audit never writes to what it audits, and works on read-only
+//! media: sled cannot open a database without writing to its folder, so the
+//! audit opens a private copy of it in the temporary folder
+//! ([`Journal::open_copy`]; `TMPDIR` chooses where, and it needs room for
+//! the ledger's sled files), removed when the command ends.
 
 mod alerts;
 mod compliance;
@@ -27,7 +31,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
 use carbon_ledger::audit::{rebuild, RebuildError, Rebuilt};
-use carbon_ledger::journal::Journal;
+use carbon_ledger::journal::{Journal, StoreError};
 use carbon_proto::v1 as pb;
 use prost::Message as _;
 use serde_json::json;
@@ -113,8 +117,9 @@ pub struct VerifyArgs {
 /// Journals shorter than this verify without a progress bar.
 const PROGRESS_MIN_ENTRIES: u64 = 100_000;
 
-/// Opens the journal in `dir` for reading. Refuses a folder that holds no
-/// ledger: opening one with sled would create a database there.
+/// Opens the journal in `dir` for reading, as a private copy: nothing in
+/// `dir` is written (see the module doc). Refuses a folder that holds no
+/// ledger.
 pub(crate) fn open_journal(dir: &Path) -> anyhow::Result<Journal> {
     if !dir.is_dir() {
         bail!("{} is not a folder holding a ledger", dir.display());
@@ -122,16 +127,12 @@ pub(crate) fn open_journal(dir: &Path) -> anyhow::Result<Journal> {
     if !dir.join("db").is_file() || !dir.join("conf").is_file() {
         bail!("{} holds no ledger (no sled database in it)", dir.display());
     }
-    Journal::open(dir).map_err(|e| {
-        let e = e.to_string();
-        if e.contains("could not acquire lock") {
-            anyhow::anyhow!(
-                "the ledger in {} is open in another process (a running server?): one process at a time may open it",
-                dir.display()
-            )
-        } else {
-            anyhow::anyhow!("opening the ledger in {}: {e}", dir.display())
-        }
+    Journal::open_copy(dir).map_err(|e| match e {
+        StoreError::Locked(_) => anyhow::anyhow!(
+            "the ledger in {} is open in another process (a running server?): one process at a time may open it",
+            dir.display()
+        ),
+        e => anyhow::anyhow!("opening the ledger in {}: {e}", dir.display()),
     })
 }
 
@@ -220,6 +221,8 @@ fn verify(a: VerifyArgs) -> anyhow::Result<()> {
                 "instruments": r.state.instruments.len(),
                 "signatures_checked": r.signatures_checked,
                 "signatures_skipped": a.no_signatures,
+                "state_digests_checked": r.digests_checked,
+                "state_digests_of_other_builds": r.digests_of_other_builds,
                 "checkpoint": { "size": cp.tree_size, "root_hash": root },
                 "entries_past_checkpoint": unsigned,
                 "seconds": secs,
@@ -238,6 +241,15 @@ fn verify(a: VerifyArgs) -> anyhow::Result<()> {
                 r.signatures_checked
             )?;
         }
+        writeln!(
+            out,
+            "  state digests    {} recomputed and equal{}",
+            r.digests_checked,
+            match r.digests_of_other_builds {
+                0 => String::new(),
+                n => format!(", {n} recorded by another build (not checkable by this one)"),
+            }
+        )?;
         writeln!(out, "  accounts         {}", r.state.accounts.len())?;
         writeln!(out, "  instruments      {}", r.state.instruments.len())?;
         writeln!(out, "  last checkpoint  size {}, root {root}", cp.tree_size)?;

@@ -3,7 +3,10 @@
 //! (chain, outcomes and checkpoint checked; client signatures are `verify`'s
 //! job), so these never show figures from a journal that does not hold
 //! together. With `--server URL` they ask a running server instead (its
-//! `GetAccount`, `GetSupply` and `StreamJournal`), trusting its answers.
+//! `GetAccount`, `GetSupply` and `StreamJournal`), trusting its answers; an
+//! account is read with a read credential (`--key`, `--actor`: the account
+//! itself or a regulator), and its history needs a regulator's, the
+//! operator's or an auditor's (docs/ACCESS.md).
 //!
 //! Both paths produce the wire views (`pb::AccountView`, `pb::SupplyView`),
 //! so the output is the same whichever was used.
@@ -17,7 +20,7 @@ use prost::Message as _;
 use serde_json::{json, Value};
 
 use super::{emit, open_journal, rebuild_with_progress, DataArg};
-use crate::client::{channel, Tls};
+use crate::client::{channel, Reader, Tls};
 use carbon_server::service::{account_pb, supply_pb};
 
 /// Arguments of `carbon audit account`.
@@ -28,10 +31,16 @@ pub struct AccountArgs {
     #[command(flatten)]
     data: DataArg,
     /// Ask a running server (`host:port` or a URL) instead of reading a data folder.
-    #[arg(long)]
+    #[arg(long, requires_all = ["key", "actor"])]
     server: Option<String>,
     #[command(flatten)]
     tls: Tls,
+    /// With --server: the reader's key file.
+    #[arg(long)]
+    key: Option<std::path::PathBuf>,
+    /// With --server: who reads (the account itself, a regulator, the operator, an auditor).
+    #[arg(long)]
+    actor: Option<String>,
     /// Print as JSON.
     #[arg(long)]
     json: bool,
@@ -64,7 +73,7 @@ struct HistoryItem {
 
 pub fn account(a: AccountArgs) -> anyhow::Result<()> {
     let (view, history) = match &a.server {
-        Some(server) => account_online(server, &a.tls, &a.id)?,
+        Some(server) => account_online(server, &a)?,
         None => account_offline(&a)?,
     };
     emit(&render_account(&view, &history, a.json)?)
@@ -82,20 +91,39 @@ fn account_offline(a: &AccountArgs) -> anyhow::Result<(pb::AccountView, Vec<Hist
     Ok((view, history))
 }
 
-fn account_online(server: &str, tls: &Tls, id: &str) -> anyhow::Result<(pb::AccountView, Vec<HistoryItem>)> {
+fn account_online(server: &str, a: &AccountArgs) -> anyhow::Result<(pb::AccountView, Vec<HistoryItem>)> {
+    let (Some(key), Some(actor)) = (&a.key, &a.actor) else {
+        anyhow::bail!("--server needs --key and --actor: who reads the account");
+    };
+    let id = a.id.as_str();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async {
-        let mut client = pb::ledger_client::LedgerClient::new(channel(server, tls).await?);
+        let ch = channel(server, &a.tls).await?;
+        let reader = Reader::new(ch.clone(), key, actor).await?;
+        let mut client = crate::grpc::ledger(ch);
         let view = client
-            .get_account(pb::GetAccountRequest { id: id.to_string() })
+            .get_account(reader.request(
+                "/carbon.v1.Ledger/GetAccount",
+                pb::GetAccountRequest { id: id.to_string() },
+            ))
             .await
             .map_err(|s| anyhow::anyhow!("{:?}: {}", s.code(), s.message()))?
             .into_inner();
-        let mut stream = client
-            .stream_journal(pb::StreamJournalRequest { from_seq: 0 })
-            .await
-            .map_err(|s| anyhow::anyhow!("{:?}: {}", s.code(), s.message()))?
-            .into_inner();
+        let journal = client
+            .stream_journal(reader.request(
+                "/carbon.v1.Ledger/StreamJournal",
+                pb::StreamJournalRequest { from_seq: 0 },
+            ))
+            .await;
+        let mut stream = match journal {
+            Ok(s) => s.into_inner(),
+            // An account reads its own view; the whole journal is its regulators'.
+            Err(s) if s.code() == tonic::Code::PermissionDenied => {
+                eprintln!("(no history: the journal is for regulators, the operator and auditors)");
+                return Ok((view, Vec::new()));
+            }
+            Err(s) => anyhow::bail!("{:?}: {}", s.code(), s.message()),
+        };
         let mut history = Vec::new();
         while let Some(entry) = stream
             .message()
@@ -193,7 +221,7 @@ pub fn supply(a: SupplyArgs) -> anyhow::Result<()> {
         Some(server) => {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
             runtime.block_on(async {
-                let mut client = pb::ledger_client::LedgerClient::new(channel(server, &a.tls).await?);
+                let mut client = crate::grpc::ledger(channel(server, &a.tls).await?);
                 let view = client
                     .get_supply(pb::GetSupplyRequest {})
                     .await
