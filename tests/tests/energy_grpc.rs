@@ -104,8 +104,8 @@ async fn energy_rights_trade_on_the_same_engine_and_meet_the_energy_obligation()
     let mut market = pb::market_client::MarketClient::new(server.channel().await);
     let trades = market
         .list_trades(pb::ListTradesRequest {
-            date: String::new(),
             instrument: "ZJEU-2025".into(),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -189,11 +189,13 @@ async fn energy_rights_trade_on_the_same_engine_and_meet_the_energy_obligation()
     .await;
 
     let mut regulator = pb::regulator_client::RegulatorClient::new(server.channel().await);
+    let id = ledger_id(&mut ledger).await;
+    let request = pb::GetReportRequest {
+        entity: "NB-POWER".into(),
+        year: 2025,
+    };
     let report = regulator
-        .get_report(pb::GetReportRequest {
-            entity: "NB-POWER".into(),
-            year: 2025,
-        })
+        .get_report(signed("NB-EEB", &id, "/carbon.v1.Regulator/GetReport", request))
         .await
         .unwrap()
         .into_inner();

@@ -46,6 +46,7 @@ async fn a_failed_flush_stops_the_sequencer() {
     small_market(&mut c, &mut s).await; // five acknowledged commands
     let acknowledged = journal(&mut c, 0).await;
     assert_eq!(acknowledged.len(), 6);
+    let ledger = ledger_id(&mut c).await;
 
     let failed =
         s.sign(json!({"as": "HZ-STEEL", "cmd": "transfer", "instrument": "ZJEA-2025", "to": "NB-POWER", "qty": 1}));
@@ -73,8 +74,9 @@ async fn a_failed_flush_stops_the_sequencer() {
         .into_inner();
     let st = answers.message().await.expect_err("refused");
     assert_eq!(st.code(), tonic::Code::Unavailable, "{st:?}");
+    let request = pb::GetAccountRequest { id: "HZ-STEEL".into() };
     let st = c
-        .get_account(pb::GetAccountRequest { id: "HZ-STEEL".into() })
+        .get_account(signed(OPERATOR, &ledger, "/carbon.v1.Ledger/GetAccount", request))
         .await
         .expect_err("reads are refused too");
     assert_eq!(st.code(), tonic::Code::Unavailable, "{st:?}");

@@ -128,8 +128,10 @@ async fn registry_commands_are_accepted_and_visible() {
     )
     .await;
 
+    let ledger = ledger_id(&mut c).await;
+    let request = pb::GetAccountRequest { id: "NOBODY".into() };
     let missing = c
-        .get_account(pb::GetAccountRequest { id: "NOBODY".into() })
+        .get_account(signed(OPERATOR, &ledger, "/carbon.v1.Ledger/GetAccount", request))
         .await
         .unwrap_err();
     assert_eq!(missing.code(), G::NotFound);
@@ -171,13 +173,13 @@ async fn rejections_map_to_status_codes_and_change_nothing() {
 
     // BAD_SIGNATURE: signed with another account's key...
     let (_, cmd) = s.command(transfer("HZ-STEEL", "NB-POWER", 1));
-    let wrong_key = sign_command(&test_key("NB-POWER"), &cmd);
+    let wrong_key = sign_command(&test_key("NB-POWER"), &test_ledger_id(), &cmd);
     reject(&mut c, wrong_key, G::Unauthenticated, "BAD_SIGNATURE").await;
     // ...or with one bit of the signature flipped, or the wrong length.
-    let mut flipped = sign_command(&test_key("HZ-STEEL"), &cmd);
+    let mut flipped = sign_command(&test_key("HZ-STEEL"), &test_ledger_id(), &cmd);
     flipped.signature[10] ^= 1;
     reject(&mut c, flipped, G::Unauthenticated, "BAD_SIGNATURE").await;
-    let mut short = sign_command(&test_key("HZ-STEEL"), &cmd);
+    let mut short = sign_command(&test_key("HZ-STEEL"), &test_ledger_id(), &cmd);
     short.signature.truncate(63);
     reject(&mut c, short, G::Unauthenticated, "BAD_SIGNATURE").await;
 
@@ -197,7 +199,7 @@ async fn rejections_map_to_status_codes_and_change_nothing() {
         nonce: Some(1000),
         body: None,
     };
-    let mut bad = sign_command(&test_key("HZ-STEEL"), &empty_body);
+    let mut bad = sign_command(&test_key("HZ-STEEL"), &test_ledger_id(), &empty_body);
     bad.signature[0] ^= 1;
     reject(&mut c, bad, G::InvalidArgument, "UNKNOWN_COMMAND").await;
 
@@ -257,7 +259,13 @@ async fn rejections_map_to_status_codes_and_change_nothing() {
     for (line, grpc, code) in cases {
         let before = snapshot(&mut c).await;
         let (actor, cmd) = s.command(line);
-        reject(&mut c, sign_command(&test_key(&actor), &cmd), grpc, code).await;
+        reject(
+            &mut c,
+            sign_command(&test_key(&actor), &test_ledger_id(), &cmd),
+            grpc,
+            code,
+        )
+        .await;
         let mut after = snapshot(&mut c).await;
         assert_eq!(after.2, before.2 + 1, "{code} is journalled");
         for v in &mut after.0 {
@@ -280,7 +288,7 @@ async fn submit_batch_answers_each_command() {
 
     let ok = s.sign(transfer("HZ-STEEL", "NB-POWER", 10));
     let (_, cmd) = s.command(transfer("HZ-STEEL", "NB-POWER", 10));
-    let mut bad_sig = sign_command(&test_key("HZ-STEEL"), &cmd);
+    let mut bad_sig = sign_command(&test_key("HZ-STEEL"), &test_ledger_id(), &cmd);
     bad_sig.signature[5] ^= 0x80;
     let batch = vec![
         ok.clone(),
@@ -537,10 +545,13 @@ async fn cli_keygen_and_submit_with_a_development_genesis() {
 const EXAMPLE_SEED: &str = "f49a30235b8d9ababc710325d7328b9823fbdb2f3a2777421031c5efb61ba7ea";
 const EXAMPLE_PUBLIC: &str = "0c526768a0f840a437a13bd630bb888e405af2599872ac54fd92f4192f81ea3c";
 const EXAMPLE_PAYLOAD: &str = "0a08485a2d535445454c10017a170a095a4a45412d3230323512084e422d504f5745521864";
-const EXAMPLE_MESSAGE: &str =
-    "636172626f6e2d6c65646765722f76312f636f6d6d616e640a0a08485a2d535445454c10017a170a095a4a45412d3230323512084e422d504f5745521864";
+/// The example's ledger: an id of 32 bytes of 0x11.
+const EXAMPLE_LEDGER: [u8; 32] = [0x11; 32];
+const EXAMPLE_MESSAGE: &str = "636172626f6e2d6c65646765722f76322f636f6d6d616e640a\
+1111111111111111111111111111111111111111111111111111111111111111\
+0a08485a2d535445454c10017a170a095a4a45412d3230323512084e422d504f5745521864";
 const EXAMPLE_SIGNATURE: &str =
-    "bb8c4f42d27fefea92fd063dab8739da2c17c671270dec4cae7a0fbfc1bf3b38925eb53db4a98234bc6e18fb109cf113fb65628c4ef603cc8b835c0cb5e26000";
+    "629c80efe19ef84cc67599dc315ce3e85c76e0b4f16c5813e46828133e491c898b296aa6329ef45532d18384e1e15966ddb404a9f0f96ab8edb617379199b10a";
 
 /// The worked example of docs/SIGNING.md, byte for byte; the document must
 /// quote these exact strings.
@@ -557,10 +568,10 @@ fn signing_doc_example_is_exact() {
         })),
     };
     let payload = command.encode_to_vec();
-    let message = signing_message(&payload);
-    assert!(message.starts_with(b"carbon-ledger/v1/command\n"));
+    let message = signing_message(&EXAMPLE_LEDGER, &payload);
+    assert!(message.starts_with(b"carbon-ledger/v2/command\n"));
     let signature = key.sign(&message).to_bytes();
-    let env = sign_command(&key, &command);
+    let env = sign_command(&key, &EXAMPLE_LEDGER, &command);
     assert_eq!(env.payload, payload);
     assert_eq!(env.signature, signature.to_vec());
 
@@ -586,5 +597,68 @@ fn signing_doc_example_is_exact() {
         assert!(doc.contains(hex), "docs/SIGNING.md does not quote {hex}");
     }
     // And the server's check accepts it.
-    carbon_ledger::state::verify_signature(&key.verifying_key(), &env).unwrap();
+    carbon_ledger::state::verify_signature(&key.verifying_key(), &EXAMPLE_LEDGER, &env).unwrap();
+    // On another ledger the same signature is worthless.
+    assert!(carbon_ledger::state::verify_signature(&key.verifying_key(), &[0x22; 32], &env).is_err());
+}
+
+/// A client whose call timed out resends the same envelope: REPLAYED says
+/// only that the nonce is used up; LookupCommand says where the command is
+/// and what it did, and NOT_FOUND for a nonce never journalled (review
+/// point 6).
+#[tokio::test]
+async fn a_replayed_command_is_found_by_actor_and_nonce() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::with_test_genesis(dir.path());
+    let mut c = server.client().await;
+    let mut s = Signer::default();
+    small_market(&mut c, &mut s).await;
+    let env = s.sign(transfer("HZ-STEEL", "NB-POWER", 10));
+    let first = c.submit(env.clone()).await.unwrap().into_inner();
+    reject(&mut c, env.clone(), G::AlreadyExists, "REPLAYED").await;
+
+    let id = ledger_id(&mut c).await;
+    let lookup = |who: &str, nonce: u64| {
+        signed(
+            who,
+            &id,
+            "/carbon.v1.Ledger/LookupCommand",
+            pb::LookupCommandRequest {
+                actor: "HZ-STEEL".into(),
+                nonce,
+            },
+        )
+    };
+    let nonce = s.nonces["HZ-STEEL"];
+    for who in ["HZ-STEEL", "HZ-EEB"] {
+        let found = c.lookup_command(lookup(who, nonce)).await.unwrap().into_inner();
+        assert_eq!(found.seq, first.seq, "{who}");
+        assert_eq!(found.command.as_ref(), Some(&env), "{who}: the envelope as stored");
+        assert_eq!(found.outcome, first.outcome, "{who}: the original outcome");
+    }
+    let never = c.lookup_command(lookup("HZ-STEEL", nonce + 5)).await.unwrap_err();
+    assert_eq!(never.code(), G::NotFound, "{never:?}");
+    let other = c.lookup_command(lookup("NB-POWER", nonce)).await.unwrap_err();
+    assert_eq!(other.code(), G::PermissionDenied, "{other:?}");
+}
+
+/// A command signed for another ledger (a staging ledger with the same
+/// accounts and keys) is refused: signatures are bound to the ledger id
+/// (review point 5).
+#[tokio::test]
+async fn a_command_signed_for_another_ledger_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::with_test_genesis(dir.path());
+    let mut c = server.client().await;
+    let mut s = Signer::default();
+    small_market(&mut c, &mut s).await;
+    assert_eq!(ledger_id(&mut c).await, s.ledger_id, "the test genesis's id");
+    let mut staging = Signer {
+        nonces: s.nonces.clone(),
+        ledger_id: [0x5a; 32],
+    };
+    let env = staging.sign(transfer("HZ-STEEL", "NB-POWER", 1));
+    reject(&mut c, env, G::Unauthenticated, "BAD_SIGNATURE").await;
+    // Signed for this ledger, the same command goes through.
+    accept(&mut c, s.sign(transfer("HZ-STEEL", "NB-POWER", 1))).await;
 }

@@ -11,6 +11,9 @@ use carbon_proto::v1 as pb;
 use grpc_support::*;
 use serde_json::json;
 
+/// Inclusion proofs of any entry are a regulator's (docs/ACCESS.md).
+const PROOF: &str = "/carbon.v1.Ledger/GetInclusionProof";
+
 fn hashes(v: &[Vec<u8>]) -> Vec<Hash> {
     v.iter()
         .map(|h| h.as_slice().try_into().expect("32-byte hashes"))
@@ -24,6 +27,7 @@ async fn inclusion_and_consistency_proofs_verify_against_kept_checkpoints() {
     let mut client = server.client().await;
     let mut s = Signer::default();
     small_market(&mut client, &mut s).await;
+    let ledger = ledger_id(&mut client).await;
     let operator = test_key(OPERATOR).verifying_key();
     let kept = |note: String| checkpoint::open(&note, ORIGIN, &operator).expect("a checkpoint signed by the operator");
 
@@ -60,11 +64,12 @@ async fn inclusion_and_consistency_proofs_verify_against_kept_checkpoints() {
             if seq >= cp.tree_size {
                 continue;
             }
+            let request = pb::InclusionProofRequest {
+                seq,
+                tree_size: cp.tree_size,
+            };
             let p = client
-                .get_inclusion_proof(pb::InclusionProofRequest {
-                    seq,
-                    tree_size: cp.tree_size,
-                })
+                .get_inclusion_proof(signed("ZJ-DEE", &ledger, PROOF, request))
                 .await
                 .unwrap()
                 .into_inner();
@@ -116,11 +121,12 @@ async fn inclusion_and_consistency_proofs_verify_against_kept_checkpoints() {
         &hashes(&c.proof)
     ));
 
+    let request = pb::InclusionProofRequest {
+        seq: new.tree_size + 5,
+        tree_size: 0,
+    };
     let beyond = client
-        .get_inclusion_proof(pb::InclusionProofRequest {
-            seq: new.tree_size + 5,
-            tree_size: 0,
-        })
+        .get_inclusion_proof(signed("ZJ-DEE", &ledger, PROOF, request))
         .await;
     assert_eq!(beyond.unwrap_err().code(), tonic::Code::OutOfRange);
     let backwards = client

@@ -35,11 +35,18 @@ async fn a_compliance_year_as_regulators_read_it() {
     }
     let mut regulator = pb::regulator_client::RegulatorClient::new(server.channel().await);
 
+    let id = ledger_id(&mut client).await;
+    let report_of = |entity: &str| pb::GetReportRequest {
+        entity: entity.into(),
+        year: 2025,
+    };
     let report = regulator
-        .get_report(pb::GetReportRequest {
-            entity: "HZ-STEEL".into(),
-            year: 2025,
-        })
+        .get_report(signed(
+            "HZ-EEB",
+            &id,
+            "/carbon.v1.Regulator/GetReport",
+            report_of("HZ-STEEL"),
+        ))
         .await
         .unwrap()
         .into_inner();
@@ -49,15 +56,45 @@ async fn a_compliance_year_as_regulators_read_it() {
     );
     assert_eq!(report.history, vec!["submitted", "verified", "confirmed"]);
     let missing = regulator
-        .get_report(pb::GetReportRequest {
-            entity: "NB-POWER".into(),
-            year: 2025,
-        })
+        .get_report(signed(
+            "NB-EEB",
+            &id,
+            "/carbon.v1.Regulator/GetReport",
+            report_of("NB-POWER"),
+        ))
         .await;
     assert_eq!(missing.unwrap_err().code(), tonic::Code::NotFound);
+    // Another city's regulator may not read it; the entity may, and so may a verifier.
+    let other = regulator
+        .get_report(signed(
+            "NB-EEB",
+            &id,
+            "/carbon.v1.Regulator/GetReport",
+            report_of("HZ-STEEL"),
+        ))
+        .await;
+    assert_eq!(other.unwrap_err().code(), tonic::Code::PermissionDenied);
+    for reader in ["HZ-STEEL", "HZ-VER"] {
+        let own = regulator
+            .get_report(signed(
+                reader,
+                &id,
+                "/carbon.v1.Regulator/GetReport",
+                report_of("HZ-STEEL"),
+            ))
+            .await;
+        assert_eq!(own.unwrap().into_inner().verified, Some(2178), "{reader}");
+    }
 
+    let year = pb::ListAllocationsRequest { year: 2025 };
+    let of_nb = regulator
+        .list_allocations(signed("NB-EEB", &id, "/carbon.v1.Regulator/ListAllocations", year))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(of_nb.allocations.is_empty(), "HZ's allocations are not NB's");
     let allocations = regulator
-        .list_allocations(pb::ListAllocationsRequest { year: 2025 })
+        .list_allocations(signed("HZ-EEB", &id, "/carbon.v1.Regulator/ListAllocations", year))
         .await
         .unwrap()
         .into_inner();

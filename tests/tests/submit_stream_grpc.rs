@@ -47,7 +47,7 @@ fn envelopes(s: &mut Signer) -> Vec<pb::SignedCommand> {
         let env = match i {
             BAD_SIGNATURE_AT => {
                 let (_, cmd) = s.command(transfer("HZ-STEEL", "NB-POWER", 1));
-                let mut env = sign_command(&test_key("HZ-STEEL"), &cmd);
+                let mut env = sign_command(&test_key("HZ-STEEL"), &test_ledger_id(), &cmd);
                 env.signature[7] ^= 0x10;
                 env
             }

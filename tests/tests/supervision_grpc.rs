@@ -7,10 +7,8 @@
 
 mod grpc_support;
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use carbon_ledger::credential::{Credential, ACCOUNT_KEY, SIGNATURE_KEY, TIMESTAMP_KEY};
-use carbon_ledger::keys::test_key;
 use carbon_proto::v1 as pb;
 use grpc_support::*;
 use prost::Message;
@@ -20,34 +18,9 @@ use tonic::Streaming;
 
 type Supervision = pb::supervision_client::SupervisionClient<Channel>;
 
-/// `message` with `who`'s read credential for `method`.
-fn signed<T: Message>(who: &str, ledger_id: &[u8; 32], method: &str, message: T) -> tonic::Request<T> {
-    let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
-    let method = format!("/carbon.v1.Supervision/{method}");
-    let c = Credential::sign(
-        &test_key(who),
-        who,
-        ledger_id,
-        &method,
-        now_ms,
-        &message.encode_to_vec(),
-    );
-    let mut r = tonic::Request::new(message);
-    r.metadata_mut().insert(ACCOUNT_KEY, who.parse().unwrap());
-    r.metadata_mut()
-        .insert(TIMESTAMP_KEY, c.timestamp_ms.to_string().parse().unwrap());
-    r.metadata_mut()
-        .insert(SIGNATURE_KEY, c.signature_hex().parse().unwrap());
-    r
-}
-
-async fn ledger_id(ledger: &mut pb::ledger_client::LedgerClient<Channel>) -> [u8; 32] {
-    let cp = ledger
-        .get_checkpoint(pb::GetCheckpointRequest {})
-        .await
-        .unwrap()
-        .into_inner();
-    cp.ledger_id.as_slice().try_into().expect("a 32-byte ledger id")
+/// `message` with `who`'s read credential for a Supervision method.
+fn sup_signed<T: Message>(who: &str, ledger_id: &[u8; 32], method: &str, message: T) -> tonic::Request<T> {
+    signed(who, ledger_id, &format!("/carbon.v1.Supervision/{method}"), message)
 }
 
 fn kind(a: &pb::JournalAlert) -> &'static str {
@@ -101,13 +74,18 @@ async fn a_regulator_follows_the_alerts_of_its_city_and_another_sees_only_the_pr
     let anonymous = sup.get_supervision(pb::GetSupervisionRequest {}).await.unwrap_err();
     assert_eq!(anonymous.code(), tonic::Code::Unauthenticated);
     let enterprise = sup
-        .get_supervision(signed("HZ-BUYER", &id, "GetSupervision", pb::GetSupervisionRequest {}))
+        .get_supervision(sup_signed(
+            "HZ-BUYER",
+            &id,
+            "GetSupervision",
+            pb::GetSupervisionRequest {},
+        ))
         .await
         .unwrap_err();
     assert_eq!(enterprise.code(), tonic::Code::PermissionDenied);
-    let once = signed("HZ-EEB", &id, "GetSupervision", pb::GetSupervisionRequest {});
+    let once = sup_signed("HZ-EEB", &id, "GetSupervision", pb::GetSupervisionRequest {});
     let (md, ext, msg) = once.into_parts();
-    sup.get_supervision(tonic::Request::from_parts(md.clone(), ext, msg.clone()))
+    sup.get_supervision(tonic::Request::from_parts(md.clone(), ext, msg))
         .await
         .unwrap();
     let replayed = sup
@@ -130,7 +108,7 @@ async fn a_regulator_follows_the_alerts_of_its_city_and_another_sees_only_the_pr
                 from_seq: from,
                 ..Default::default()
             };
-            sup.stream_alerts(signed(who, &id, "StreamAlerts", req))
+            sup.stream_alerts(sup_signed(who, &id, "StreamAlerts", req))
                 .await
                 .unwrap()
                 .into_inner()
@@ -193,7 +171,7 @@ async fn a_regulator_follows_the_alerts_of_its_city_and_another_sees_only_the_pr
     let list = |who: &'static str, q: pb::AlertQuery| {
         let mut sup = sup.clone();
         async move {
-            sup.list_alerts(signed(who, &id, "ListAlerts", q))
+            sup.list_alerts(sup_signed(who, &id, "ListAlerts", q))
                 .await
                 .unwrap()
                 .into_inner()
@@ -227,7 +205,7 @@ async fn a_regulator_follows_the_alerts_of_its_city_and_another_sees_only_the_pr
 
     // A reconnecting client resumes from a journal position and misses nothing.
     let mut again = sup
-        .stream_alerts(signed(
+        .stream_alerts(sup_signed(
             "ZJ-DEE",
             &id,
             "StreamAlerts",
@@ -247,7 +225,7 @@ async fn a_regulator_follows_the_alerts_of_its_city_and_another_sees_only_the_pr
         let mut sup = sup.clone();
         let account = account.to_string();
         async move {
-            sup.get_position(signed(who, &id, "GetPosition", pb::PositionRequest { account }))
+            sup.get_position(sup_signed(who, &id, "GetPosition", pb::PositionRequest { account }))
                 .await
         }
     };
@@ -264,7 +242,12 @@ async fn a_regulator_follows_the_alerts_of_its_city_and_another_sees_only_the_pr
     );
     assert_eq!(pos("ZJ-DEE", "NB-POWER").await.unwrap().into_inner().position, 0);
     let groups = sup
-        .get_supervision(signed("NB-EEB", &id, "GetSupervision", pb::GetSupervisionRequest {}))
+        .get_supervision(sup_signed(
+            "NB-EEB",
+            &id,
+            "GetSupervision",
+            pb::GetSupervisionRequest {},
+        ))
         .await
         .unwrap()
         .into_inner();
@@ -364,6 +347,7 @@ async fn a_regulator_follows_alerts_live_from_the_command_line() {
         .recv_timeout(Duration::from_secs(20))
         .expect("the follower prints the alert");
     follow.kill().unwrap();
+    follow.wait().unwrap();
     let alert: serde_json::Value = serde_json::from_str(&line).unwrap();
     assert_eq!(alert["kind"], "related_trade");
     assert_eq!(alert["group"], "HZ-GRP");

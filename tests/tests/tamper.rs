@@ -376,8 +376,9 @@ fn a_command_re_signed_by_another_key() {
     let Some(pb::journal_entry::Input::Command(env)) = &mut e.input else {
         panic!()
     };
+    let ledger_id = carbon_ledger::merkle::leaf_hash(&l.journal.raw(0).unwrap().unwrap());
     env.signature = test_key("MALLORY")
-        .sign(&signing_message(&env.payload))
+        .sign(&signing_message(&ledger_id, &env.payload))
         .to_bytes()
         .to_vec();
     l.put(k, &e.encode_to_vec());
@@ -401,13 +402,14 @@ fn the_first_of_several_bad_signatures_across_chunks() {
     // The exchange day spans several signature chunks, verified in parallel.
     let l = ledger(EXCHANGE_DAY);
     assert!(l.len > 2 * carbon_ledger::audit::SIGNATURE_CHUNK as u64);
+    let ledger_id = carbon_ledger::merkle::leaf_hash(&l.journal.raw(0).unwrap().unwrap());
     let resign = |k: u64| {
         let mut e = l.entry(k);
         let Some(pb::journal_entry::Input::Command(env)) = &mut e.input else {
             panic!()
         };
         env.signature = test_key("MALLORY")
-            .sign(&signing_message(&env.payload))
+            .sign(&signing_message(&ledger_id, &env.payload))
             .to_bytes()
             .to_vec();
         e.encode_to_vec()

@@ -4,29 +4,22 @@
 
 mod grpc_support;
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use carbon_ledger::keys::test_key;
 use carbon_proto::v1 as pb;
-use ed25519_dalek::Signer as _;
 use grpc_support::*;
 use prost::Message;
 use serde_json::json;
 use tonic::Streaming;
 
-fn query(actor: &str, purpose: &str, signer: &str) -> pb::SignedQuery {
-    let timestamp_ms = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
-    let payload = pb::AccountQuery {
-        account: actor.into(),
-        purpose: purpose.into(),
-        timestamp_ms,
-    }
-    .encode_to_vec();
-    let mut msg = carbon_proto::QUERY_SIGNING_PREFIX.to_vec();
-    msg.extend_from_slice(&payload);
-    pb::SignedQuery {
-        signature: test_key(signer).sign(&msg).to_bytes().to_vec(),
-        payload,
+/// A Market read of `account`'s data, with `who`'s read credential.
+fn market_read<T: Message>(ledger: &[u8; 32], who: &str, method: &str, message: T) -> tonic::Request<T> {
+    signed(who, ledger, &format!("/carbon.v1.Market/{method}"), message)
+}
+
+fn executions(account: &str) -> pb::ExecutionsRequest {
+    pb::ExecutionsRequest {
+        account: account.into(),
     }
 }
 
@@ -62,19 +55,22 @@ async fn two_enterprises_trade_and_stream_their_executions() {
     )
     .await;
 
-    // Nobody reads another's executions: a subscription signed by the wrong key fails.
-    let forged = market
-        .stream_executions(query("HZ-STEEL", "executions", "NB-POWER"))
+    // Nobody reads another's executions, and nobody reads them anonymously.
+    let id = ledger_id(&mut ledger).await;
+    let other = market
+        .stream_executions(market_read(&id, "NB-POWER", "StreamExecutions", executions("HZ-STEEL")))
         .await;
-    assert_eq!(forged.unwrap_err().code(), tonic::Code::Unauthenticated);
+    assert_eq!(other.unwrap_err().code(), tonic::Code::PermissionDenied);
+    let anonymous = market.stream_executions(executions("HZ-STEEL")).await;
+    assert_eq!(anonymous.unwrap_err().code(), tonic::Code::Unauthenticated);
 
     let mut steel = market
-        .stream_executions(query("HZ-STEEL", "executions", "HZ-STEEL"))
+        .stream_executions(market_read(&id, "HZ-STEEL", "StreamExecutions", executions("HZ-STEEL")))
         .await
         .unwrap()
         .into_inner();
     let mut power = market
-        .stream_executions(query("NB-POWER", "executions", "NB-POWER"))
+        .stream_executions(market_read(&id, "NB-POWER", "StreamExecutions", executions("NB-POWER")))
         .await
         .unwrap()
         .into_inner();
@@ -123,10 +119,20 @@ async fn two_enterprises_trade_and_stream_their_executions() {
             ("58.30", 100, "b1", "s1")
         );
     }
+    // The public feed shows the trade, and not who made it.
     let trade = next(&mut data).await;
-    assert!(
-        matches!(trade.kind, Some(pb::market_data_update::Kind::Trade(_))),
-        "{trade:?}"
+    let Some(pb::market_data_update::Kind::Trade(t)) = trade.kind else {
+        panic!("a trade: {trade:?}")
+    };
+    assert_eq!((t.price.as_str(), t.qty), ("58.30", 100));
+    assert_eq!(
+        (
+            t.buyer.as_str(),
+            t.seller.as_str(),
+            t.buy_id.as_str(),
+            t.sell_id.as_str()
+        ),
+        ("", "", "", "")
     );
 
     // What a screen queries: the book, the day's trades, the seller's open orders.
@@ -148,17 +154,43 @@ async fn two_enterprises_trade_and_stream_their_executions() {
         .unwrap()
         .into_inner();
     assert_eq!((trades.date.as_str(), trades.trades.len()), ("2026-03-02", 1));
+    assert_eq!(trades.trades[0].buyer, "", "the public list names no one");
+    let named = market
+        .list_trades(market_read(
+            &id,
+            "HZ-EEB",
+            "ListTrades",
+            pb::ListTradesRequest::default(),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (named.trades[0].buyer.as_str(), named.trades[0].seller.as_str()),
+        ("NB-POWER", "HZ-STEEL")
+    );
+    let orders = |account: &str| pb::OpenOrdersRequest {
+        account: account.into(),
+    };
     let open = market
-        .list_open_orders(query("HZ-STEEL", "open_orders", "HZ-STEEL"))
+        .list_open_orders(market_read(&id, "HZ-STEEL", "ListOpenOrders", orders("HZ-STEEL")))
         .await
         .unwrap()
         .into_inner();
     assert_eq!(open.orders.len(), 1);
     assert_eq!((open.orders[0].id.as_str(), open.orders[0].remaining), ("s1", 200));
     let wrong = market
-        .list_open_orders(query("HZ-STEEL", "open_orders", "NB-POWER"))
+        .list_open_orders(market_read(&id, "NB-POWER", "ListOpenOrders", orders("HZ-STEEL")))
         .await;
-    assert_eq!(wrong.unwrap_err().code(), tonic::Code::Unauthenticated);
+    assert_eq!(wrong.unwrap_err().code(), tonic::Code::PermissionDenied);
+    let regulator = market
+        .list_open_orders(market_read(&id, "HZ-EEB", "ListOpenOrders", orders("HZ-STEEL")))
+        .await;
+    assert_eq!(
+        regulator.unwrap().into_inner().orders.len(),
+        1,
+        "its city regulator reads them"
+    );
 
     // The operator cancels the rest; the owner hears of it. Then the close.
     accept(
@@ -177,4 +209,15 @@ async fn two_enterprises_trade_and_stream_their_executions() {
         panic!("the close: {closed:?}")
     };
     assert_eq!((d.close.as_str(), d.volume), ("58.30", 100));
+
+    // A freeze ends the frozen account's execution stream.
+    accept(
+        &mut ledger,
+        s.sign(json!({"as": "HZ-EEB", "cmd": "freeze", "account": "HZ-STEEL"})),
+    )
+    .await;
+    let ended = tokio::time::timeout(Duration::from_secs(10), steel.message())
+        .await
+        .expect("the stream ends within 10 s");
+    assert_eq!(ended.unwrap_err().code(), tonic::Code::PermissionDenied);
 }

@@ -239,10 +239,44 @@ impl Drop for Server {
     }
 }
 
-/// Signs commands with the test keys, counting nonces per actor.
-#[derive(Default)]
+/// The test genesis as the server builds it from `write_genesis`'s file
+/// with `--origin ORIGIN`.
+pub fn test_genesis() -> pb::Genesis {
+    let pk = |id: &str| test_key(id).verifying_key().to_bytes().to_vec();
+    pb::Genesis {
+        operator: OPERATOR.into(),
+        operator_public_key: pk(OPERATOR),
+        regulators: REGULATORS
+            .iter()
+            .map(|(id, j)| pb::GenesisRegulator {
+                id: id.to_string(),
+                jurisdiction: j.to_string(),
+                public_key: pk(id),
+            })
+            .collect(),
+        origin: ORIGIN.into(),
+    }
+}
+
+/// The ledger id of the test genesis.
+pub fn test_ledger_id() -> [u8; 32] {
+    carbon_ledger::state::ledger_id_of(&test_genesis())
+}
+
+/// Signs commands with the test keys for one ledger (by default the test
+/// genesis's), counting nonces per actor.
 pub struct Signer {
     pub nonces: HashMap<String, u64>,
+    pub ledger_id: [u8; 32],
+}
+
+impl Default for Signer {
+    fn default() -> Self {
+        Signer {
+            nonces: HashMap::new(),
+            ledger_id: test_ledger_id(),
+        }
+    }
 }
 
 impl Signer {
@@ -250,7 +284,7 @@ impl Signer {
     /// `create_account` lines get the new account's test key.
     pub fn sign(&mut self, line: serde_json::Value) -> pb::SignedCommand {
         let (actor, command) = self.command(line);
-        sign_command(&test_key(&actor), &command)
+        sign_command(&test_key(&actor), &self.ledger_id, &command)
     }
 
     /// The unsigned `Command` of a line, with the actor's next nonce.
@@ -299,10 +333,56 @@ pub async fn reject(client: &mut LedgerClient<Channel>, env: pb::SignedCommand, 
     assert!(s.message().contains(code), "the code is in the message: {s:?}");
 }
 
-/// GetAccount.
+/// `message` as a request of `method` (`/carbon.v1.Service/Method`) with
+/// `who`'s read credential (its test key), for the ledger `ledger_id`.
+pub fn signed<T: Message>(who: &str, ledger_id: &[u8; 32], method: &str, message: T) -> tonic::Request<T> {
+    use carbon_ledger::credential::{Credential, ACCOUNT_KEY, SIGNATURE_KEY, TIMESTAMP_KEY};
+    // Each credential is taken once: two identical reads need distinct
+    // timestamps, so the clock used only moves forward, a millisecond at least.
+    static LAST_MS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let clock = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let next = |last: u64| clock.max(last + 1);
+    let last = LAST_MS
+        .fetch_update(
+            std::sync::atomic::Ordering::SeqCst,
+            std::sync::atomic::Ordering::SeqCst,
+            |l| Some(next(l)),
+        )
+        .unwrap();
+    let now_ms = next(last);
+    let c = Credential::sign(&test_key(who), who, ledger_id, method, now_ms, &message.encode_to_vec());
+    let mut r = tonic::Request::new(message);
+    r.metadata_mut().insert(ACCOUNT_KEY, who.parse().unwrap());
+    r.metadata_mut()
+        .insert(TIMESTAMP_KEY, c.timestamp_ms.to_string().parse().unwrap());
+    r.metadata_mut()
+        .insert(SIGNATURE_KEY, c.signature_hex().parse().unwrap());
+    r
+}
+
+/// The server's ledger id (public, from GetCheckpoint).
+pub async fn ledger_id(client: &mut LedgerClient<Channel>) -> [u8; 32] {
+    let cp = client
+        .get_checkpoint(pb::GetCheckpointRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    cp.ledger_id.as_slice().try_into().expect("a 32-byte ledger id")
+}
+
+/// GetAccount, read as the operator.
 pub async fn account(client: &mut LedgerClient<Channel>, id: &str) -> pb::AccountView {
+    let ledger = ledger_id(client).await;
     client
-        .get_account(pb::GetAccountRequest { id: id.into() })
+        .get_account(signed(
+            OPERATOR,
+            &ledger,
+            "/carbon.v1.Ledger/GetAccount",
+            pb::GetAccountRequest { id: id.into() },
+        ))
         .await
         .unwrap_or_else(|s| panic!("GetAccount {id}: {s:?}"))
         .into_inner()
@@ -316,10 +396,16 @@ pub fn holding(v: &pb::AccountView, symbol: &str) -> (i64, i64, i64) {
         .map_or((0, 0, 0), |b| (b.available, b.locked, b.pending))
 }
 
-/// The whole journal, as streamed.
+/// The whole journal, as streamed to the operator.
 pub async fn journal(client: &mut LedgerClient<Channel>, from: u64) -> Vec<pb::JournalEntry> {
+    let ledger = ledger_id(client).await;
     let mut stream = client
-        .stream_journal(pb::StreamJournalRequest { from_seq: from })
+        .stream_journal(signed(
+            OPERATOR,
+            &ledger,
+            "/carbon.v1.Ledger/StreamJournal",
+            pb::StreamJournalRequest { from_seq: from },
+        ))
         .await
         .unwrap()
         .into_inner();
