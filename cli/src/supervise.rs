@@ -108,15 +108,14 @@ pub struct AlertFilter {
 impl AlertFilter {
     /// Whether an alert (raised on `date`) passes, for offline filtering.
     pub fn admits(&self, a: &pb::Alert) -> bool {
-        let v = carbon_ledger::report::alert_json(a);
-        let named = |k: &str| v.get(k).and_then(Value::as_str);
+        use carbon_ledger::state::{alert_accounts, alert_kind_name};
         self.from.as_deref().is_none_or(|f| a.date.as_str() >= f)
             && self.to.as_deref().is_none_or(|t| a.date.as_str() <= t)
-            && self.kind.as_deref().is_none_or(|k| named("kind") == Some(k))
+            && self.kind.as_deref().is_none_or(|k| alert_kind_name(a) == k)
             && self
                 .account
                 .as_deref()
-                .is_none_or(|acc| ["account", "buyer", "seller"].iter().any(|k| named(k) == Some(acc)))
+                .is_none_or(|acc| alert_accounts(a).contains(&acc))
     }
 }
 

@@ -115,35 +115,30 @@ pub fn build(state: &State, results: &[LineResult]) -> Value {
 /// (the replay report's form, also what `carbon supervise alerts --json` prints).
 pub fn alert_json(a: &pb::Alert) -> Value {
     use pb::alert::Kind;
-    let (kind, mut v) = match &a.kind {
-        Some(Kind::RelatedTrade(t)) => (
-            "related_trade",
+    let mut v = match &a.kind {
+        Some(Kind::RelatedTrade(t)) => {
             json!({"group": t.group, "instrument": t.instrument, "mode": t.mode, "price": t.price,
-                   "qty": t.qty, "buyer": t.buyer, "seller": t.seller}),
-        ),
-        Some(Kind::PriceMove(p)) => (
-            "price_move",
-            json!({"instrument": p.instrument, "reference": p.reference, "close": p.close}),
-        ),
-        Some(Kind::Concentration(c)) => (
-            "concentration",
+                   "qty": t.qty, "buyer": t.buyer, "seller": t.seller})
+        }
+        Some(Kind::PriceMove(p)) => {
+            json!({"instrument": p.instrument, "reference": p.reference, "close": p.close})
+        }
+        Some(Kind::Concentration(c)) => {
             json!({"instrument": c.instrument, "account": c.account, "side": c.side, "qty": c.qty,
-                   "volume": c.volume}),
-        ),
-        Some(Kind::CancelRatio(c)) => (
-            "cancel_ratio",
+                   "volume": c.volume})
+        }
+        Some(Kind::CancelRatio(c)) => {
             json!({"instrument": c.instrument, "account": c.account, "placed": c.placed,
-                   "cancelled": c.cancelled}),
-        ),
-        Some(Kind::LargeHolder(l)) => (
-            "large_holder",
-            json!({"account": l.account, "position": l.position, "threshold": l.threshold}),
-        ),
-        None => ("unknown", json!({})),
+                   "cancelled": c.cancelled})
+        }
+        Some(Kind::LargeHolder(l)) => {
+            json!({"account": l.account, "position": l.position, "threshold": l.threshold})
+        }
+        None => json!({}),
     };
     let m = v.as_object_mut().expect("built as an object");
     m.insert("date".into(), json!(a.date));
-    m.insert("kind".into(), json!(kind));
+    m.insert("kind".into(), json!(crate::state::alert_kind_name(a)));
     v
 }
 

@@ -174,7 +174,8 @@ struct Remembered {
     by_age: VecDeque<(u64, [u8; 64])>,
 }
 
-fn now_ms() -> u64 {
+/// The server's clock, Unix milliseconds.
+pub(crate) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
@@ -191,6 +192,28 @@ impl Authenticator {
             ledger_id,
             remembered: Mutex::default(),
             budget: ReadBudget::default(),
+        }
+    }
+
+    /// The jurisdiction of an account the ledger knows (`Some(None)` for
+    /// the operator), `None` for an unknown account.
+    pub fn jurisdiction_of(&self, account: &str) -> Option<Option<String>> {
+        let keys = self.keys.read().unwrap_or_else(|p| p.into_inner());
+        keys.get(account).map(|m| m.jurisdiction.clone())
+    }
+
+    /// Whether `caller` may read `what` of `account` (the account itself or
+    /// one who governs it): `Ok`, NOT_FOUND (`UNKNOWN_ACCOUNT`) for an
+    /// unknown account asked by one who sees everything, else
+    /// PERMISSION_DENIED (an unknown account is not revealed to others).
+    pub fn require_reader(&self, caller: &Caller, account: &str, what: &str) -> Result<(), Status> {
+        match self.jurisdiction_of(account) {
+            Some(j) if caller.may_read(account, j.as_deref()) => Ok(()),
+            None if caller.sees_everything() => Err(crate::service::rejection(
+                carbon_ledger::code::Code::UnknownAccount,
+                format!("no account {account:?}"),
+            )),
+            _ => Err(caller.denied(what, account)),
         }
     }
 

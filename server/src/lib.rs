@@ -182,7 +182,7 @@ pub fn run(a: Config) -> anyhow::Result<()> {
         tls,
         connections,
         Services {
-            market: market::MarketService::new(handle.clone(), auth.clone(), keys.clone()),
+            market: market::MarketService::new(handle.clone(), auth.clone()),
             regulator: regulator::RegulatorService::new(handle.clone(), auth.clone(), keys.clone()),
             supervision: supervision::SupervisionService::new(
                 handle.clone(),

@@ -12,7 +12,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use carbon_ledger::num::fmt_ticks;
 use carbon_ledger::views;
@@ -21,10 +21,10 @@ use tokio::sync::{broadcast, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
-use crate::auth::{Authenticator, Caller};
+use crate::auth::{now_ms, Authenticator, Caller};
 use crate::feed::{Feed, FEED_DEPTH};
 use crate::limits::StreamLimits;
-use crate::sequencer::{Handle, KeyMap, Unavailable};
+use crate::sequencer::{Handle, Unavailable};
 
 /// Most book levels a query returns per side.
 pub const MAX_DEPTH: usize = 100;
@@ -57,7 +57,6 @@ const SERVICE: &str = "/carbon.v1.Market/";
 pub struct MarketService {
     seq: Handle,
     auth: Arc<Authenticator>,
-    keys: KeyMap,
     /// Open streams, over the server and per client address.
     streams: StreamLimits,
 }
@@ -71,18 +70,11 @@ fn anonymous(mut t: pb::Trade) -> pb::Trade {
     t
 }
 
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
-
 impl MarketService {
-    pub fn new(seq: Handle, auth: Arc<Authenticator>, keys: KeyMap) -> Self {
+    pub fn new(seq: Handle, auth: Arc<Authenticator>) -> Self {
         MarketService {
             seq,
             auth,
-            keys,
             streams: StreamLimits::new("streams", MAX_STREAMS, MAX_STREAMS_PER_CLIENT)
                 .per_account(MAX_STREAMS_PER_ACCOUNT),
         }
@@ -92,15 +84,9 @@ impl MarketService {
     /// data (the account itself or one of its regulators).
     fn reader_of<T: prost::Message>(&self, req: &Request<T>, method: &str, account: &str) -> Result<Caller, Status> {
         let caller = self.auth.caller(req, &format!("{SERVICE}{method}"))?;
-        let jurisdiction = {
-            let keys = self.keys.read().unwrap_or_else(|p| p.into_inner());
-            keys.get(account).map(|m| m.jurisdiction.clone())
-        };
-        match jurisdiction {
-            Some(j) if caller.may_read(account, j.as_deref()) => Ok(caller),
-            None if caller.sees_everything() => Err(Status::not_found(format!("UNKNOWN_ACCOUNT: {account}"))),
-            _ => Err(caller.denied("the orders and executions", account)),
-        }
+        self.auth
+            .require_reader(&caller, account, "the orders and executions")?;
+        Ok(caller)
     }
 
     /// Starts a stream for `peer` (and `account`, when it has a read

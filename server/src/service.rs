@@ -544,17 +544,13 @@ impl Ledger for LedgerService {
         if id.len() > MAX_ID_BYTES {
             return Err(rejection(Code::Malformed, "the account id is too long".into()));
         }
+        self.auth.require_reader(&caller, &id, "the account view")?;
         let view = {
             let id = id.clone();
             self.read(move |node| account_pb(node.state(), &id)).await?
         };
-        match view {
-            Some(v) if caller.may_read(&id, Some(v.jurisdiction.as_str()).filter(|j| !j.is_empty())) => {
-                Ok(Response::new(v))
-            }
-            None if caller.sees_everything() => Err(rejection(Code::UnknownAccount, format!("no account {id:?}"))),
-            _ => Err(caller.denied("the account view", &id)),
-        }
+        view.map(Response::new)
+            .ok_or_else(|| rejection(Code::UnknownAccount, format!("no account {id:?}")))
     }
 
     async fn get_supply(&self, request: Request<pb::GetSupplyRequest>) -> Result<Response<pb::SupplyView>, Status> {
@@ -681,17 +677,7 @@ impl Ledger for LedgerService {
     ) -> Result<Response<pb::LookupCommandResponse>, Status> {
         let caller = self.auth.caller(&request, "/carbon.v1.Ledger/LookupCommand")?;
         let r = request.into_inner();
-        let jurisdiction = {
-            let keys = self.submitter.keys.read().unwrap_or_else(|p| p.into_inner());
-            keys.get(&r.actor).map(|m| m.jurisdiction.clone())
-        };
-        match &jurisdiction {
-            Some(j) if caller.may_read(&r.actor, j.as_deref()) => {}
-            None if caller.sees_everything() => {
-                return Err(rejection(Code::UnknownAccount, format!("no account {:?}", r.actor)))
-            }
-            _ => return Err(caller.denied("the commands", &r.actor)),
-        }
+        self.auth.require_reader(&caller, &r.actor, "the commands")?;
         // Only what is durable: below the length the sequencer reports.
         let durable = self.read(Node::len).await?;
         let internal = |e: carbon_ledger::journal::StoreError| Status::internal(e.to_string());

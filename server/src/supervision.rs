@@ -19,17 +19,17 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use carbon_ledger::journal::JournalReader;
 use carbon_ledger::node::Node;
-use carbon_ledger::state::State;
+use carbon_ledger::state::{alert_accounts, alert_kind_name, State};
 use carbon_proto::v1 as pb;
 use tokio::sync::{broadcast, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
-use crate::auth::{Authenticator, Caller};
+use crate::auth::{now_ms, Authenticator, Caller};
 use crate::feed::Feed;
 use crate::limits::StreamLimits;
 use crate::sequencer::{Handle, KeyMap, Unavailable};
@@ -73,7 +73,7 @@ struct AlertFilter {
 impl AlertFilter {
     fn admits(&self, a: &pb::Alert) -> bool {
         let named = alert_accounts(a);
-        if !self.kind.is_empty() && alert_kind(a) != self.kind {
+        if !self.kind.is_empty() && alert_kind_name(a) != self.kind {
             return false;
         }
         if !self.account.is_empty() && !named.contains(&self.account.as_str()) {
@@ -90,31 +90,6 @@ impl AlertFilter {
     }
 }
 
-/// The rulebook's name of an alert's kind.
-pub fn alert_kind(a: &pb::Alert) -> &'static str {
-    use pb::alert::Kind;
-    match &a.kind {
-        Some(Kind::RelatedTrade(_)) => "related_trade",
-        Some(Kind::PriceMove(_)) => "price_move",
-        Some(Kind::Concentration(_)) => "concentration",
-        Some(Kind::CancelRatio(_)) => "cancel_ratio",
-        Some(Kind::LargeHolder(_)) => "large_holder",
-        None => "",
-    }
-}
-
-/// The accounts an alert names (none for a price move).
-pub fn alert_accounts(a: &pb::Alert) -> Vec<&str> {
-    use pb::alert::Kind;
-    match &a.kind {
-        Some(Kind::RelatedTrade(t)) => vec![&t.buyer, &t.seller],
-        Some(Kind::Concentration(c)) => vec![&c.account],
-        Some(Kind::CancelRatio(c)) => vec![&c.account],
-        Some(Kind::LargeHolder(l)) => vec![&l.account],
-        Some(Kind::PriceMove(_)) | None => vec![],
-    }
-}
-
 /// The alerts among an outcome's events.
 fn outcome_alerts(o: &pb::Outcome) -> impl Iterator<Item = &pb::Alert> {
     o.events.iter().filter_map(|e| match &e.kind {
@@ -125,12 +100,6 @@ fn outcome_alerts(o: &pb::Outcome) -> impl Iterator<Item = &pb::Alert> {
 
 fn unavailable(u: Unavailable) -> Status {
     Status::unavailable(u.0)
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 fn position_view(state: &State, account: &str) -> Option<pb::PositionView> {

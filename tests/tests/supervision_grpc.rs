@@ -24,15 +24,7 @@ fn sup_signed<T: Message>(who: &str, ledger_id: &[u8; 32], method: &str, message
 }
 
 fn kind(a: &pb::JournalAlert) -> &'static str {
-    use pb::alert::Kind;
-    match a.alert.as_ref().and_then(|a| a.kind.as_ref()) {
-        Some(Kind::RelatedTrade(_)) => "related_trade",
-        Some(Kind::PriceMove(_)) => "price_move",
-        Some(Kind::Concentration(_)) => "concentration",
-        Some(Kind::CancelRatio(_)) => "cancel_ratio",
-        Some(Kind::LargeHolder(_)) => "large_holder",
-        None => "none",
-    }
+    a.alert.as_ref().map_or("none", carbon_ledger::state::alert_kind_name)
 }
 
 async fn next(s: &mut Streaming<pb::JournalAlert>) -> pb::JournalAlert {

@@ -146,39 +146,29 @@ pub enum AlertKind {
     },
 }
 
-impl AlertKind {
-    /// The kind as the rulebook spells it.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            AlertKind::RelatedTrade { .. } => "related_trade",
-            AlertKind::PriceMove { .. } => "price_move",
-            AlertKind::Concentration { .. } => "concentration",
-            AlertKind::CancelRatio { .. } => "cancel_ratio",
-            AlertKind::LargeHolder { .. } => "large_holder",
-        }
+/// The rulebook's name of a journalled alert's kind ("" for none).
+pub fn alert_kind_name(a: &pb::Alert) -> &'static str {
+    use pb::alert::Kind;
+    match &a.kind {
+        Some(Kind::RelatedTrade(_)) => "related_trade",
+        Some(Kind::PriceMove(_)) => "price_move",
+        Some(Kind::Concentration(_)) => "concentration",
+        Some(Kind::CancelRatio(_)) => "cancel_ratio",
+        Some(Kind::LargeHolder(_)) => "large_holder",
+        None => "",
     }
+}
 
-    /// The accounts an alert names (none for a price move): who may see it
-    /// depends on their jurisdictions.
-    pub fn accounts(&self) -> Vec<&str> {
-        match self {
-            AlertKind::RelatedTrade { buyer, seller, .. } => vec![buyer, seller],
-            AlertKind::PriceMove { .. } => Vec::new(),
-            AlertKind::Concentration { account, .. }
-            | AlertKind::CancelRatio { account, .. }
-            | AlertKind::LargeHolder { account, .. } => vec![account],
-        }
-    }
-
-    /// The instrument an alert concerns (none for a large holder).
-    pub fn instrument(&self) -> Option<&str> {
-        match self {
-            AlertKind::RelatedTrade { instrument, .. }
-            | AlertKind::PriceMove { instrument, .. }
-            | AlertKind::Concentration { instrument, .. }
-            | AlertKind::CancelRatio { instrument, .. } => Some(instrument),
-            AlertKind::LargeHolder { .. } => None,
-        }
+/// The accounts a journalled alert names (none for a price move): who may
+/// see it depends on their jurisdictions.
+pub fn alert_accounts(a: &pb::Alert) -> Vec<&str> {
+    use pb::alert::Kind;
+    match &a.kind {
+        Some(Kind::RelatedTrade(t)) => vec![&t.buyer, &t.seller],
+        Some(Kind::Concentration(c)) => vec![&c.account],
+        Some(Kind::CancelRatio(c)) => vec![&c.account],
+        Some(Kind::LargeHolder(l)) => vec![&l.account],
+        Some(Kind::PriceMove(_)) | None => vec![],
     }
 }
 

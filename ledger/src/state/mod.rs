@@ -33,7 +33,8 @@ use crate::num::{Cents, Ticks};
 
 pub use allocation::{Allocation, AllocationMethod};
 pub use events::{
-    outcome_to_pb, Alert, AlertKind, Applied, ComplianceRow, DaySummary, Event, OrderStatus, Trade, TradeMode,
+    alert_accounts, alert_kind_name, outcome_to_pb, Alert, AlertKind, Applied, ComplianceRow, DaySummary, Event,
+    OrderStatus, Trade, TradeMode,
 };
 pub use mrv::{Report, ReportStatus};
 pub use supervision::{DayActivity, PositionLimits, Supervision, DEFAULT_POSITION_LIMIT_TONNES};
