@@ -159,21 +159,6 @@ pub fn div_floor(n: i128, d: i128) -> i128 {
     n.div_euclid(d)
 }
 
-/// Rounds `x * num / den` half away from zero to a whole number, exactly
-/// (as a fraction), for the non-terminating divisions of RULEBOOK.md 13.3.
-/// `None` on overflow.
-pub fn round_ratio(x: Decimal, num: i128, den: i128) -> Option<i128> {
-    let m = x.mantissa().checked_mul(num)?;
-    let scale = 10i128.checked_pow(x.scale())?;
-    Some(div_round(m, scale.checked_mul(den)?))
-}
-
-/// Rounds a decimal half away from zero to a whole number.
-pub fn round_whole(x: Decimal) -> Option<i64> {
-    x.round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero)
-        .to_i64()
-}
-
 /// An exact decimal of any length: `units / 10^scale`.
 ///
 /// The arithmetic of RULEBOOK.md 9.1, 9.2 and 10 (13.3: exact, rounded once
@@ -375,9 +360,9 @@ mod tests {
         assert_eq!(div_round(-5, 2), -3);
         assert_eq!(div_round(4, 3), 1);
         assert_eq!(div_round(7, 3), 2);
-        assert_eq!(round_ratio(dec("1.5"), 1, 1), Some(2));
-        assert_eq!(round_ratio(dec("3"), 44, 12), Some(11));
-        assert_eq!(round_whole(dec("2.5")), Some(3));
+        assert_eq!(Exact::dec(dec("1.5")).round_ratio(1, 1), Some(2));
+        assert_eq!(Exact::dec(dec("3")).round_ratio(44, 12), Some(11));
+        assert_eq!(Exact::dec(dec("2.5")).round(), Some(3));
     }
 
     #[test]
