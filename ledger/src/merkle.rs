@@ -15,6 +15,8 @@
 //! Every size and index in this module counts leaves (journal entries), not
 //! bytes.
 
+use std::sync::Arc;
+
 use sha2::{Digest, Sha256};
 
 /// A SHA-256 hash: the type of leaf hashes, interior node hashes and roots.
@@ -60,26 +62,100 @@ pub fn empty_root() -> Hash {
     Sha256::digest([]).into()
 }
 
-/// Append-only Merkle tree of leaf hashes.
+/// Leaves at the bottom of a [`MerkleTree`] kept flat in one chunk: a
+/// perfect subtree of 16 leaves (512 bytes) whose inner hashes are
+/// recomputed when a proof needs them (15 hashes at most), instead of 15
+/// stored nodes. Sixteen keeps the nodes above at 1/8 of a node per leaf.
+const CHUNK_LEAVES: usize = 16;
+
+/// A perfect subtree of at least [`CHUNK_LEAVES`] leaves, shared between
+/// every copy of the tree that contains it.
+#[derive(Debug)]
+struct Perfect {
+    /// Its Merkle tree hash.
+    hash: Hash,
+    /// Leaves under it: a power of two, at least [`CHUNK_LEAVES`].
+    leaves: u64,
+    kids: Kids,
+}
+
+#[derive(Debug)]
+enum Kids {
+    /// A chunk: the leaf hashes themselves.
+    Leaves(Box<[Hash; CHUNK_LEAVES]>),
+    /// Two perfect subtrees of half the size.
+    Pair(Arc<Perfect>, Arc<Perfect>),
+}
+
+impl Perfect {
+    /// The perfect subtree of `leaves` leaves that starts at `offset` leaves
+    /// into this one (both aligned): a walk down, O(log n).
+    fn find(self: &Arc<Perfect>, mut offset: u64, leaves: u64) -> &Arc<Perfect> {
+        let mut node = self;
+        while node.leaves > leaves {
+            let Kids::Pair(left, right) = &node.kids else {
+                unreachable!("chunks are the smallest subtrees looked up")
+            };
+            let half = node.leaves / 2;
+            node = if offset < half {
+                left
+            } else {
+                offset -= half;
+                right
+            };
+        }
+        node
+    }
+
+    /// The chunk holding leaf `offset` of this subtree, and its index there.
+    fn chunk(self: &Arc<Perfect>, offset: u64) -> (&[Hash; CHUNK_LEAVES], usize) {
+        let chunk = CHUNK_LEAVES as u64;
+        let node = self.find(offset / chunk * chunk, chunk);
+        let Kids::Leaves(leaves) = &node.kids else {
+            unreachable!("a subtree of one chunk's size is a chunk")
+        };
+        (leaves, (offset % chunk) as usize)
+    }
+}
+
+/// Append-only Merkle tree of leaf hashes, **structurally shared**: a copy
+/// costs a few dozen pointers, so the sequencer can hand the tree of every
+/// durable batch to the threads that answer proofs and write snapshots
+/// without copying 32 bytes an entry.
 ///
 /// It exists so the ledger can sign a new root after every batch (cheaply) and
 /// answer inclusion and consistency proofs for any tree size it has ever had.
 ///
-/// Storage: every leaf hash (32 bytes per entry) plus the "frontier", the
-/// roots of the maximal perfect subtrees that make up the current tree (one
-/// per set bit of the leaf count, so at most 64). [`MerkleTree::push`] is
-/// amortised O(1) and [`MerkleTree::root`] is O(log n). Proofs are recomputed
-/// from the stored leaves: O(n) hashing in the worst case, with no interior
-/// nodes cached beyond the frontier.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// Storage: the maximal perfect subtrees that make up the tree, largest
+/// (leftmost) first, each a persistent binary tree of `Arc`ed nodes whose
+/// bottom level is chunks of [`CHUNK_LEAVES`] leaf hashes; then the last
+/// leaves, fewer than a chunk. Full subtrees never change again, so copies
+/// share them. A million leaves take 32 MB of leaf hashes and about 9 MB of
+/// nodes (one node for every 8 leaves), once however many copies there are.
+///
+/// [`MerkleTree::push`] is amortised O(1) (one chunk and its carries every
+/// 16 leaves) and [`MerkleTree::root`] O(log n). Proofs for any size are
+/// O(log² n): every subtree hash they need is a stored node, found by a walk
+/// down, or the hash of part of one chunk or of the last leaves.
+#[derive(Clone, Debug, Default)]
 pub struct MerkleTree {
-    /// Leaf hashes in append order; `leaves.len()` is the tree size.
-    leaves: Vec<Hash>,
-    /// Roots of the perfect subtrees that partition `leaves`, largest (leftmost)
-    /// first. Subtree `i` has `2^h` leaves where `h` is the `i`-th highest set
-    /// bit of `leaves.len()`.
-    frontier: Vec<Hash>,
+    /// Perfect subtrees of at least a chunk, sizes strictly decreasing:
+    /// one per set bit (from bit 4 up) of the leaf count.
+    full: Vec<Arc<Perfect>>,
+    /// The leaves after them, fewer than [`CHUNK_LEAVES`].
+    tail: Vec<Hash>,
+    /// Leaves under `full`.
+    full_leaves: u64,
 }
+
+impl PartialEq for MerkleTree {
+    /// Equal sizes and roots: equal leaves, unless SHA-256 collides.
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.root() == other.root()
+    }
+}
+
+impl Eq for MerkleTree {}
 
 impl MerkleTree {
     /// Creates an empty tree, the state of a brand new journal.
@@ -88,54 +164,66 @@ impl MerkleTree {
         Self::default()
     }
 
-    /// Creates an empty tree with room for `leaf_capacity` leaves, so that
-    /// replaying a journal of known length does not reallocate repeatedly.
+    /// Creates an empty tree. (The capacity is a hint older callers pass;
+    /// a shared tree allocates a chunk at a time.)
     #[must_use]
-    pub fn with_capacity(leaf_capacity: usize) -> Self {
-        Self {
-            leaves: Vec::with_capacity(leaf_capacity),
-            frontier: Vec::with_capacity(64),
-        }
+    pub fn with_capacity(_leaf_capacity: usize) -> Self {
+        Self::default()
     }
 
     /// Appends a leaf hash (normally [`leaf_hash`] of a journal entry).
     ///
     /// This is the only mutation: the tree is append-only, like the journal.
     pub fn push(&mut self, leaf: Hash) {
-        // Adding a leaf to a tree of `n` leaves merges the trailing perfect
-        // subtrees exactly like a binary increment carries through the
-        // trailing one bits of `n`.
-        let mut carry_bits = self.leaves.len();
-        let mut node = leaf;
-        while carry_bits & 1 == 1 {
-            match self.frontier.pop() {
-                Some(left) => node = node_hash(&left, &node),
-                // Unreachable while the invariant holds; keep the tree usable
-                // rather than panicking.
-                None => break,
-            }
-            carry_bits >>= 1;
+        self.tail.push(leaf);
+        if self.tail.len() < CHUNK_LEAVES {
+            return;
         }
-        self.frontier.push(node);
-        self.leaves.push(leaf);
+        let leaves: Box<[Hash; CHUNK_LEAVES]> = std::mem::take(&mut self.tail)
+            .into_boxed_slice()
+            .try_into()
+            .expect("a full tail is one chunk");
+        let mut node = Arc::new(Perfect {
+            hash: subtree_hash(&leaves[..]),
+            leaves: CHUNK_LEAVES as u64,
+            kids: Kids::Leaves(leaves),
+        });
+        self.full_leaves += CHUNK_LEAVES as u64;
+        // Merge equal subtrees, as a binary increment carries.
+        while self.full.last().is_some_and(|left| left.leaves == node.leaves) {
+            let left = self.full.pop().expect("checked");
+            node = Arc::new(Perfect {
+                hash: node_hash(&left.hash, &node.hash),
+                leaves: left.leaves * 2,
+                kids: Kids::Pair(left, node),
+            });
+        }
+        self.full.push(node);
+        self.tail.reserve_exact(CHUNK_LEAVES);
+        debug_assert_eq!(
+            self.full.iter().map(|p| p.leaves).sum::<u64>(),
+            self.full_leaves,
+            "the full subtrees partition the chunked leaves"
+        );
     }
 
-    /// Every leaf hash, in append order (what a snapshot stores).
+    /// The leaf hashes from `from` on, in append order (what a snapshot
+    /// writes of the leaves it has not written yet).
     #[must_use]
-    pub fn leaves(&self) -> &[Hash] {
-        &self.leaves
+    pub fn leaves_from(&self, from: u64) -> Vec<Hash> {
+        (from..self.len()).filter_map(|i| self.leaf(i)).collect()
     }
 
     /// Number of leaves, i.e. the tree size that a checkpoint would sign.
     #[must_use]
     pub fn len(&self) -> u64 {
-        to_u64(self.leaves.len())
+        self.full_leaves + to_u64(self.tail.len())
     }
 
     /// Whether the tree has no leaves (its root is [`empty_root`]).
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.leaves.is_empty()
+        self.len() == 0
     }
 
     /// The leaf hash at `index` (0-based), if the tree has that many leaves.
@@ -143,8 +231,25 @@ impl MerkleTree {
     /// Used to serve the hash that an inclusion proof starts from.
     #[must_use]
     pub fn leaf(&self, index: u64) -> Option<Hash> {
-        let index = usize::try_from(index).ok()?;
-        self.leaves.get(index).copied()
+        if index >= self.full_leaves {
+            return self.tail.get(usize::try_from(index - self.full_leaves).ok()?).copied();
+        }
+        let (subtree, offset) = self.subtree_of(index);
+        let (chunk, at) = subtree.chunk(offset);
+        Some(chunk[at])
+    }
+
+    /// The full subtree holding leaf `index` (below `full_leaves`), and the
+    /// index's offset in it.
+    fn subtree_of(&self, index: u64) -> (&Arc<Perfect>, u64) {
+        let mut start = 0;
+        for p in &self.full {
+            if index < start + p.leaves {
+                return (p, index - start);
+            }
+            start += p.leaves;
+        }
+        unreachable!("index {index} is below the full subtrees' {start} leaves")
     }
 
     /// The Merkle tree hash (MTH) of all leaves, in O(log n).
@@ -152,14 +257,11 @@ impl MerkleTree {
     /// This is what gets signed after every batch, so it must stay cheap.
     #[must_use]
     pub fn root(&self) -> Hash {
-        fold_frontier(&self.frontier)
+        self.range_hash(0, self.len())
     }
 
     /// The Merkle tree hash of the first `size` leaves, or `None` if the tree
-    /// has fewer than `size` leaves.
-    ///
-    /// Needed to re-derive old tree heads, e.g. to check a checkpoint that a
-    /// client is holding. O(size) unless `size` is the current size.
+    /// has fewer than `size` leaves. O(log² n).
     #[must_use]
     pub fn root_at(&self, size: u64) -> Option<Hash> {
         let size = self.checked_size(size)?;
@@ -175,7 +277,6 @@ impl MerkleTree {
     #[must_use]
     pub fn inclusion_proof(&self, index: u64, size: u64) -> Option<Vec<Hash>> {
         let size = self.checked_size(size)?;
-        let index = usize::try_from(index).ok()?;
         if index >= size {
             return None;
         }
@@ -209,7 +310,6 @@ impl MerkleTree {
     #[must_use]
     pub fn consistency_proof(&self, old_size: u64, new_size: u64) -> Option<Vec<Hash>> {
         let new_size = self.checked_size(new_size)?;
-        let old_size = usize::try_from(old_size).ok()?;
         if old_size > new_size {
             return None;
         }
@@ -245,61 +345,64 @@ impl MerkleTree {
         Some(proof)
     }
 
-    /// Converts a requested tree size into an index bound, rejecting sizes
-    /// larger than the tree.
-    fn checked_size(&self, size: u64) -> Option<usize> {
-        let size = usize::try_from(size).ok()?;
-        (size <= self.leaves.len()).then_some(size)
+    /// Rejects sizes larger than the tree.
+    fn checked_size(&self, size: u64) -> Option<u64> {
+        (size <= self.len()).then_some(size)
     }
 
-    /// MTH of `leaves[lo..hi]` for a range that is a node of some tree
-    /// prefix. Uses the frontier when the range coincides with one of its
-    /// subtrees or with a suffix of the whole tree starting at a frontier
-    /// boundary (the common case for proofs against the current size);
-    /// otherwise rehashes the leaves.
-    fn range_hash(&self, lo: usize, hi: usize) -> Hash {
-        let total = self.leaves.len();
-        // Walk the frontier's subtrees left to right; subtree `i` has as many
-        // leaves as the `i`-th highest set bit of `total`.
-        let mut remaining_bits = total;
-        let mut start = 0;
-        for (i, subtree_root) in self.frontier.iter().enumerate() {
-            if remaining_bits == 0 || start > lo {
-                break;
-            }
-            let span = 1usize << (usize::BITS - 1 - remaining_bits.leading_zeros());
-            remaining_bits &= !span;
-            if start == lo {
-                if hi == total {
-                    return fold_frontier(&self.frontier[i..]);
-                }
-                if hi == start + span {
-                    return *subtree_root;
-                }
-                break;
-            }
-            start += span;
+    /// MTH of leaves `lo..hi` (RFC 6962's recursion), where the range is a
+    /// node of some tree prefix: a stored node when the range is an aligned
+    /// power of two of at least a chunk, the hash of a slice when it lies in
+    /// one chunk or in the tail, otherwise split at RFC 6962's point.
+    fn range_hash(&self, lo: u64, hi: u64) -> Hash {
+        let n = hi - lo;
+        if n == 0 {
+            return empty_root();
         }
-        self.leaves.get(lo..hi).map_or_else(empty_root, subtree_hash)
+        let chunk = CHUNK_LEAVES as u64;
+        if lo >= self.full_leaves {
+            let from = (lo - self.full_leaves) as usize;
+            return subtree_hash(&self.tail[from..from + n as usize]);
+        }
+        if hi <= self.full_leaves {
+            if n >= chunk && n.is_power_of_two() && lo % n == 0 {
+                let (subtree, offset) = self.subtree_of(lo);
+                return subtree.find(offset, n).hash;
+            }
+            if lo / chunk == (hi - 1) / chunk {
+                let (subtree, offset) = self.subtree_of(lo);
+                let (leaves, at) = subtree.chunk(offset);
+                return subtree_hash(&leaves[at..at + n as usize]);
+            }
+        }
+        let k = split_point(n);
+        node_hash(&self.range_hash(lo, lo + k), &self.range_hash(lo + k, hi))
     }
-}
-
-/// Root of a tree given its frontier: the right-to-left fold of the perfect
-/// subtree roots, which is what RFC 6962's split-at-largest-power-of-two
-/// recursion reduces to.
-fn fold_frontier(frontier: &[Hash]) -> Hash {
-    let mut subtrees = frontier.iter().rev();
-    let Some(&last) = subtrees.next() else {
-        return empty_root();
-    };
-    subtrees.fold(last, |right, left| node_hash(left, &right))
 }
 
 /// RFC 6962's split point `k` for a list of `n >= 2` leaves: the largest
 /// power of two strictly smaller than `n`.
-fn split_point(n: usize) -> usize {
-    debug_assert!(n >= 2);
-    1usize << (usize::BITS - 1 - (n - 1).leading_zeros())
+fn split_point<N: SplitPoint>(n: N) -> N {
+    n.split_point()
+}
+
+/// [`split_point`] for leaf counts (`u64`) and slice lengths (`usize`).
+trait SplitPoint: Copy {
+    fn split_point(self) -> Self;
+}
+
+impl SplitPoint for u64 {
+    fn split_point(self) -> u64 {
+        debug_assert!(self >= 2);
+        1u64 << (u64::BITS - 1 - (self - 1).leading_zeros())
+    }
+}
+
+impl SplitPoint for usize {
+    fn split_point(self) -> usize {
+        debug_assert!(self >= 2);
+        1usize << (usize::BITS - 1 - (self - 1).leading_zeros())
+    }
 }
 
 /// RFC 6962 §2.1 `MTH(D[n])` over leaf hashes, by direct recursion
@@ -786,7 +889,7 @@ mod tests {
     fn proofs_match_rfc6962_reference_for_all_small_trees() {
         let mut tree = MerkleTree::new();
         let mut leaves = Vec::new();
-        for len in 1..=33usize {
+        for len in 1..=70usize {
             let leaf = leaf_hash(&to_u64(len).to_le_bytes());
             tree.push(leaf);
             leaves.push(leaf);
@@ -811,6 +914,40 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A tree of a few thousand leaves against the flat RFC 6962
+    /// recursion, at sizes around chunk and subtree boundaries; and a copy
+    /// shares everything but the tail.
+    #[test]
+    fn large_trees_match_the_reference_and_copies_share() {
+        let tree = counting_tree(4_100);
+        let leaves: Vec<Hash> = (0..4_100u64).map(|i| leaf_hash(&i.to_be_bytes())).collect();
+        assert_eq!(tree.leaves_from(4_090), leaves[4_090..].to_vec());
+        for size in [16usize, 17, 31, 32, 33, 1_023, 1_024, 1_025, 4_095, 4_096, 4_100] {
+            let d = &leaves[..size];
+            assert_eq!(tree.root_at(to_u64(size)), Some(subtree_hash(d)), "root at {size}");
+            for index in [0, 1, 15, 16, size / 2, size - 1].into_iter().filter(|&i| i < size) {
+                assert_eq!(
+                    tree.inclusion_proof(to_u64(index), to_u64(size)),
+                    Some(reference_path(index, d)),
+                    "PATH({index}, D[{size}])"
+                );
+            }
+            for old in [1, 15, 16, 17, size / 3, size - 1].into_iter().filter(|&o| o < size) {
+                assert_eq!(
+                    tree.consistency_proof(to_u64(old), to_u64(size)),
+                    Some(reference_subproof(old, d, true)),
+                    "PROOF({old}, D[{size}])"
+                );
+            }
+        }
+        let mut copy = tree.clone();
+        assert!(copy.full.iter().zip(&tree.full).all(|(a, b)| Arc::ptr_eq(a, b)));
+        copy.push(leaf_hash(b"more"));
+        assert_eq!(tree.len(), 4_100);
+        assert_eq!(copy.len(), 4_101);
+        assert_eq!(copy.root_at(4_100), Some(tree.root()));
     }
 
     proptest! {

@@ -385,22 +385,19 @@ impl Snapshots {
 
     /// What the writer needs: the header, the state's bytes, the new leaves.
     fn job(&mut self, state: EncodedState, tree: &MerkleTree) -> Job {
-        let leaves = tree.leaves();
         let tree_size = tree.len();
         let header = postcard::to_allocvec(&Header {
             tree_size,
             root: tree.root(),
-            last_hash: leaves.last().copied().unwrap_or([0; 32]),
+            last_hash: tree_size.checked_sub(1).and_then(|i| tree.leaf(i)).unwrap_or([0; 32]),
         })
         .expect("the header serializes");
-        let from = usize::try_from(self.leaves_on_disk)
-            .unwrap_or(usize::MAX)
-            .min(leaves.len());
+        let from = self.leaves_on_disk.min(tree_size);
         Job {
             dir: self.dir.clone(),
             tree_size,
-            leaves_from: from as u64,
-            new_leaves: leaves[from..].to_vec(),
+            leaves_from: from,
+            new_leaves: tree.leaves_from(from),
             header,
             state: state.bytes,
         }
@@ -507,7 +504,7 @@ pub fn load(dir: &Path, journal: &Journal) -> Result<Option<Resume>, String> {
     let state: State =
         postcard::from_bytes(state_bytes).map_err(|e| format!("the snapshot's state does not decode: {e}"))?;
     let tree = read_leaves(&dir.join(LEAVES_FILE), tree_size)?;
-    if tree.root() != root || tree.leaves().last() != Some(&last_hash) {
+    if tree.root() != root || tree.len().checked_sub(1).and_then(|i| tree.leaf(i)) != Some(last_hash) {
         return Err("the stored leaf hashes do not give the snapshot's Merkle root".into());
     }
     let genesis = journal
