@@ -386,6 +386,17 @@ impl JournalReader {
         Ok(self.entries.get(seq.to_be_bytes())?.map(|v| v.to_vec()))
     }
 
+    /// Entries `from..until`, in order, as (sequence number, raw bytes).
+    /// Callers keep `until` at or below the durable length.
+    pub fn range_raw(&self, from: u64, until: u64) -> impl Iterator<Item = Result<(u64, Vec<u8>), StoreError>> + '_ {
+        self.entries
+            .range(from.to_be_bytes()..until.max(from).to_be_bytes())
+            .map(|r| {
+                let (k, v) = r?;
+                Ok((seq_of(&k)?, v.to_vec()))
+            })
+    }
+
     /// The journal position of `actor`'s command with `nonce`, if one was journalled.
     pub fn command(&self, actor: &str, nonce: u64) -> Result<Option<u64>, StoreError> {
         self.commands

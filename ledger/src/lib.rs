@@ -20,6 +20,7 @@ pub mod merkle;
 pub mod node;
 pub mod num;
 pub mod replay;
+pub mod replica;
 pub mod report;
 pub mod signature;
 pub mod snapshot;
