@@ -61,6 +61,7 @@
 //! which leaves the audited folder byte for byte as it was and works on
 //! read-only media.
 
+use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Mutex};
@@ -215,6 +216,12 @@ pub struct Resume {
     pub tree: MerkleTree,
     /// The hash of entry `tree.len() - 1`.
     pub last_hash: Hash,
+    /// The journal entry that records the state's digest (at or after
+    /// `tree.len() - 1`): a node resumes only under a signed checkpoint
+    /// that covers it.
+    pub digest_seq: u64,
+    /// The state's digest as that entry records it.
+    pub digest: Hash,
 }
 
 /// Replays the journal's entries after `from`, checked as [`rebuild`] checks
@@ -363,8 +370,15 @@ fn replay_journal(
     stop_after: &AtomicU64,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Option<Rebuilt>, RebuildError> {
+    // Digests computed at snapshot marks, by the size they are for, until
+    // the entry recording the digest comes (a snapshot resumed from was
+    // checked against its digest already).
+    let mut marks: BTreeMap<u64, Hash> = BTreeMap::new();
     let (mut tree, mut last_hash, mut state) = match start {
-        Some(r) => (r.tree, r.last_hash, Some((r.state, r.genesis))),
+        Some(r) => {
+            marks.insert(r.tree.len(), r.digest);
+            (r.tree, r.last_hash, Some((r.state, r.genesis)))
+        }
         None => {
             let capacity = journal
                 .len()
@@ -438,8 +452,14 @@ fn replay_journal(
                 return Err(bad(expected, "a second genesis").into())
             }
             (Some(_), None) => return Err(bad(expected, "holds no command").into()),
+            (Some((s, _)), Some(pb::journal_entry::Input::SnapshotMark(_))) => {
+                check_plain_ok(&stored, expected, "a snapshot mark")?;
+                let digest = catch_unwind(AssertUnwindSafe(|| state_digest(s)))
+                    .map_err(|_| bad(expected, "encoding the state panicked"))?;
+                marks.insert(expected + 1, digest);
+            }
             (Some((s, _)), Some(pb::journal_entry::Input::StateDigest(d))) => {
-                if check_state_digest(s, &d, &stored, expected)? {
+                if check_state_digest(s, &d, &stored, expected, &mut marks)? {
                     digests_checked += 1;
                 } else {
                     digests_of_other_builds += 1;
@@ -492,18 +512,32 @@ fn replay_journal(
     }))
 }
 
-/// Checks the `StateDigest` entry at `seq` against the state after the
-/// entries before it: true when recomputed and equal, false when recorded
-/// by another build whose encoding differs (see the module docs).
-fn check_state_digest(state: &State, d: &pb::StateDigest, stored: &pb::Outcome, seq: u64) -> Result<bool, Mismatch> {
+/// An entry the node writes (a digest, a mark) carries a plain `ok`.
+fn check_plain_ok(stored: &pb::Outcome, seq: u64, what: &str) -> Result<(), Mismatch> {
     let ok = pb::Outcome {
         ok: true,
         ..Default::default()
     };
     if *stored != ok {
-        return Err(bad(seq, "a state digest with an outcome other than a plain ok"));
+        return Err(bad(seq, format!("{what} with an outcome other than a plain ok")));
     }
-    if d.tree_size != seq {
+    Ok(())
+}
+
+/// Checks the `StateDigest` entry at `seq` against the state after the
+/// entries before it, or, for a digest of a snapshot encoded off the
+/// sequencer, against the digest computed at its mark: true when
+/// recomputed and equal, false when recorded by another build whose
+/// encoding differs (see the module docs).
+fn check_state_digest(
+    state: &State,
+    d: &pb::StateDigest,
+    stored: &pb::Outcome,
+    seq: u64,
+    marks: &mut BTreeMap<u64, Hash>,
+) -> Result<bool, Mismatch> {
+    check_plain_ok(stored, seq, "a state digest")?;
+    if d.tree_size > seq {
         return Err(bad(
             seq,
             format!("a state digest for {} entries stands at position {seq}", d.tree_size),
@@ -512,8 +546,19 @@ fn check_state_digest(state: &State, d: &pb::StateDigest, stored: &pb::Outcome, 
     if d.sha256.len() != 32 || d.code_id.len() != 32 {
         return Err(bad(seq, "a state digest whose hash or code id is not 32 bytes"));
     }
-    let ours =
-        catch_unwind(AssertUnwindSafe(|| state_digest(state))).map_err(|_| bad(seq, "encoding the state panicked"))?;
+    let ours = if d.tree_size == seq {
+        catch_unwind(AssertUnwindSafe(|| state_digest(state))).map_err(|_| bad(seq, "encoding the state panicked"))?
+    } else {
+        marks.remove(&d.tree_size).ok_or_else(|| {
+            bad(
+                seq,
+                format!(
+                    "a state digest for {} entries, where no snapshot mark stands (or one already digested)",
+                    d.tree_size
+                ),
+            )
+        })?
+    };
     if d.sha256 == ours {
         Ok(true)
     } else if d.code_id == code_id() {

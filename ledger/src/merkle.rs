@@ -365,7 +365,7 @@ impl MerkleTree {
             return subtree_hash(&self.tail[from..from + n as usize]);
         }
         if hi <= self.full_leaves {
-            if n >= chunk && n.is_power_of_two() && lo % n == 0 {
+            if n >= chunk && n.is_power_of_two() && lo.is_multiple_of(n) {
                 let (subtree, offset) = self.subtree_of(lo);
                 return subtree.find(offset, n).hash;
             }

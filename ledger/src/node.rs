@@ -8,11 +8,16 @@
 //! does it return, so an answer always means durable. A storage error is
 //! fatal: the node refuses everything afterwards.
 //!
-//! When a [snapshot](crate::snapshot) falls due (every so many entries, or
-//! when asked), the node encodes the state, appends a `StateDigest` entry
-//! holding the SHA-256 of that encoding, signs and flushes as usual, and
-//! only then writes the snapshot: a snapshot always ends at its own durable,
-//! signed digest, which is what lets [`Node::open`] refuse an altered one.
+//! When a periodic [snapshot](crate::snapshot) falls due, the node appends
+//! a `SnapshotMark` entry and, once it is durable, hands the position to
+//! an encoding thread that has its own replica of the state (it applies the
+//! entries it lacks from the journal): the sequencer never encodes. When
+//! the encoding is done the node appends a `StateDigest` entry recording
+//! its SHA-256 for the mark's position, signs and flushes as usual, and
+//! only then writes the snapshot. A snapshot asked for (at a clean stop)
+//! is encoded on the caller's thread and ends at its own digest entry.
+//! Either way a snapshot is loaded only under a durable, signed digest,
+//! which is what lets [`Node::open`] refuse an altered one.
 
 use std::path::Path;
 
@@ -25,7 +30,8 @@ use crate::checkpoint::Checkpoint;
 use crate::code::Code;
 use crate::journal::{Journal, StoreError};
 use crate::merkle::{leaf_hash, Hash, MerkleTree};
-use crate::snapshot::{self, digest_entry, EncodedState, Snapshots, DEFAULT_EVERY_ENTRIES};
+use crate::replica::Replica;
+use crate::snapshot::{self, digest_entry, mark_entry, EncodedState, Snapshots, DEFAULT_EVERY_ENTRIES};
 use crate::state::{outcome_to_pb, Applied, State};
 
 /// Most envelopes in one batch: bounds the sequencer's work per flush.
@@ -111,6 +117,7 @@ impl Node {
         node.append(crate::state::genesis_entry(&genesis))?;
         node.commit()?;
         debug_assert_eq!(node.tree.leaf(0), Some(node.state.ledger_id));
+        node.snapshots.seed(Replica::of(&node));
         Ok(node)
     }
 
@@ -142,6 +149,7 @@ impl Node {
         if node.current_checkpoint_size() != Some(node.tree.len()) {
             node.commit()?;
         }
+        node.snapshots.seed(Replica::of(&node));
         Ok(node)
     }
 
@@ -151,14 +159,14 @@ impl Node {
         let refused = match snapshot::load(dir, journal) {
             Ok(None) => None,
             Ok(Some(resume)) => {
-                let size = resume.tree.len();
+                let (size, digest_seq) = (resume.tree.len(), resume.digest_seq);
                 match rebuild_from(journal, resume, |_| {}) {
                     // Its digest entry (entry `size - 1`) must be under the
                     // operator's signature: the node signs the batch that
                     // records a digest before it writes the snapshot, so an
                     // older checkpoint put back is all that could fail this.
                     Ok(r) => match r.checkpoint.as_ref().map(|(_, cp)| cp.tree_size) {
-                        Some(signed) if signed >= size => {
+                        Some(signed) if signed > digest_seq => {
                             tracing::info!(
                                 "resumed from the snapshot at {size} entries; replayed {}",
                                 r.tree.len() - size
@@ -166,8 +174,8 @@ impl Node {
                             return Ok((r, size, None));
                         }
                         signed => Some(format!(
-                            "no signed checkpoint covers its digest entry (the stored one covers {} entries, \
-                             the snapshot {size})",
+                            "no signed checkpoint covers its digest entry {digest_seq} (the stored one covers \
+                             {} entries, the snapshot {size})",
                             signed.unwrap_or(0)
                         )),
                     },
@@ -211,6 +219,13 @@ impl Node {
         if self.failed.is_some() {
             return Ok(()); // the state may hold effects that never became durable
         }
+        // A periodic one being encoded: record its digest (so that its mark
+        // is checked by audits) but write only this one.
+        if let Some((tree, encoded)) = self.snapshots.take_encoded(true) {
+            let (seq, prev) = (self.tree.len(), self.last_hash);
+            self.append(digest_entry(seq, prev, tree.len(), encoded.digest()))
+                .map_err(|e| std::io::Error::other(self.fail(e)))?;
+        }
         self.snapshots.wait();
         if self.tree.len() == self.snapshots.last_size() {
             return Ok(());
@@ -227,8 +242,29 @@ impl Node {
     /// its digest (durable with the next flush).
     fn record_state(&mut self) -> Result<EncodedState, StoreError> {
         let encoded = self.snapshots.encode(&self.state);
-        self.append(digest_entry(self.tree.len(), self.last_hash, encoded.digest()))?;
+        let seq = self.tree.len();
+        self.append(digest_entry(seq, self.last_hash, seq, encoded.digest()))?;
         Ok(encoded)
+    }
+
+    /// Sets what the encoding thread calls once a periodic snapshot is
+    /// encoded (from that thread): the sequencer uses it to wake up and
+    /// call [`Node::record_encoded_snapshot`] even when no command comes.
+    pub fn on_snapshot_encoded(&mut self, f: std::sync::Arc<dyn Fn() + Send + Sync>) {
+        self.snapshots.on_encoded(f);
+    }
+
+    /// Records the digest of a periodic snapshot whose encoding is done
+    /// (one entry, signed and flushed) and starts writing it; does nothing
+    /// if none is ready.
+    pub fn record_encoded_snapshot(&mut self) -> Result<(), NodeError> {
+        if let Some(why) = &self.failed {
+            return Err(NodeError::Failed(why.clone()));
+        }
+        if self.snapshots.encoded_ready() {
+            self.commit().map_err(|e| self.fail(e))?;
+        }
+        Ok(())
     }
 
     fn current_checkpoint_size(&self) -> Option<u64> {
@@ -291,19 +327,31 @@ impl Node {
         Ok(seq)
     }
 
-    /// Ends a batch: records the state's digest if a snapshot is due, signs
-    /// a checkpoint over everything appended and flushes once; then starts
-    /// the due snapshot, now that its digest is durable.
+    /// Ends a batch: records the digest of a snapshot encoded since the
+    /// last one, marks the position of a snapshot now due, signs a
+    /// checkpoint over everything appended and flushes once; then writes
+    /// the encoded snapshot and starts encoding the marked one, both now
+    /// durable.
     fn commit(&mut self) -> Result<(), StoreError> {
-        let snapshot = if self.snapshots.due(self.tree.len()) {
-            Some(self.record_state()?)
-        } else {
-            None
+        let encoded = match self.snapshots.take_encoded(false) {
+            Some((tree, encoded)) => {
+                let (seq, prev) = (self.tree.len(), self.last_hash);
+                self.append(digest_entry(seq, prev, tree.len(), encoded.digest()))?;
+                Some((tree, encoded, seq))
+            }
+            None => None,
         };
+        let marked = self.snapshots.due(self.tree.len());
+        if marked {
+            self.append(mark_entry(self.tree.len(), self.last_hash))?;
+        }
         self.seal()?;
         // Only what is durable goes into a snapshot.
-        if let Some(encoded) = snapshot {
-            self.snapshots.start(encoded, &self.tree);
+        if let Some((tree, encoded, digest_seq)) = encoded {
+            self.snapshots.start(encoded, &tree, digest_seq);
+        }
+        if marked {
+            self.snapshots.start_encoding(self.tree.clone(), self.journal.reader());
         }
         Ok(())
     }
@@ -643,6 +691,98 @@ mod tests {
         assert_eq!(node.len(), n, "no second digest entry");
     }
 
+    /// A periodic snapshot is marked, encoded on another thread from the
+    /// encoder's replica, its digest recorded by a later commit and only
+    /// then written; a restart resumes from it, and the audit checks the
+    /// digest recorded after the mark against the state at the mark.
+    #[test]
+    fn a_periodic_snapshot_is_encoded_off_the_writer_and_resumed_from() {
+        let dir = tempfile::tempdir().unwrap();
+        let (size, digest_seq) = {
+            let mut node = replay(&head(1), dir.path()).unwrap().node;
+            node.set_snapshot_every(Some(120));
+            submit_rest(&mut node, 1, |_| {});
+            while node.snapshots.encoding() && !node.snapshots.encoded_ready() {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            node.record_encoded_snapshot().unwrap();
+            node.snapshots.wait();
+            let p = crate::snapshot::forge::read(dir.path());
+            (p.tree_size, p.digest_seq)
+        };
+        assert!(size >= 120, "a periodic snapshot was written (at {size})");
+        assert!(digest_seq >= size, "its digest comes after its mark");
+        let journal = Journal::open(dir.path()).unwrap();
+        let entry = |seq: u64| pb::JournalEntry::decode(journal.raw(seq).unwrap().unwrap().as_slice()).unwrap();
+        assert!(matches!(
+            entry(size - 1).input,
+            Some(pb::journal_entry::Input::SnapshotMark(_))
+        ));
+        let Some(pb::journal_entry::Input::StateDigest(d)) = entry(digest_seq).input else {
+            panic!("entry {digest_seq} is not the digest")
+        };
+        assert_eq!(d.tree_size, size);
+        let full = rebuild(&journal, true, |_| {}).unwrap();
+        assert!(full.digests_checked >= 1, "the deferred digests are checked");
+        drop(journal);
+        assert_eq!(open_and_compare(dir.path()), size, "resumed from the periodic snapshot");
+    }
+
+    /// A digest recorded after a mark that does not match the state at the
+    /// mark is named by the audit, as is one for a position with no mark.
+    #[test]
+    fn the_audit_checks_a_deferred_digest_against_its_mark() {
+        for (what, edit, why) in [
+            (
+                "a wrong digest",
+                (|d: &mut pb::StateDigest| d.sha256[0] ^= 1) as fn(&mut pb::StateDigest),
+                "not the digest",
+            ),
+            (
+                "no mark there",
+                |d: &mut pb::StateDigest| d.tree_size -= 1,
+                "no snapshot mark stands",
+            ),
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            let digest_seq = {
+                let mut node = replay(&head(1), dir.path()).unwrap().node;
+                node.set_snapshot_every(Some(120));
+                // Each batch waits for the encoding in flight, so that every
+                // mark gets its digest at the next commit.
+                submit_rest(&mut node, 1, |n| {
+                    while n.snapshots.encoding() && !n.snapshots.encoded_ready() {
+                        std::thread::sleep(std::time::Duration::from_millis(1));
+                    }
+                });
+                // The last digest entry recorded after a mark.
+                let journal = node.journal();
+                (1..node.len())
+                    .rev()
+                    .find(|&seq| {
+                        let e = pb::JournalEntry::decode(journal.raw(seq).unwrap().unwrap().as_slice()).unwrap();
+                        matches!(e.input, Some(pb::journal_entry::Input::StateDigest(d)) if d.tree_size < seq)
+                    })
+                    .expect("a deferred digest")
+            };
+            let journal = Journal::open(dir.path()).unwrap();
+            let mut e = pb::JournalEntry::decode(journal.raw(digest_seq).unwrap().unwrap().as_slice()).unwrap();
+            let Some(pb::journal_entry::Input::StateDigest(d)) = &mut e.input else {
+                panic!("no digest at the end")
+            };
+            edit(d);
+            journal.tamper_raw(digest_seq, Some(&e.encode_to_vec())).unwrap();
+            match rebuild(&journal, false, |_| {}) {
+                Err(RebuildError::Mismatch(m)) => {
+                    assert_eq!(m.seq, digest_seq, "{what}");
+                    assert!(m.what.contains(why), "{what}: {m}");
+                }
+                Err(e) => panic!("{what}: {e}"),
+                Ok(_) => panic!("{what}: the audit passed"),
+            }
+        }
+    }
+
     /// Issue 14, point 9: a snapshot whose state was edited and whose
     /// checksum was recomputed does not load; the node says why and
     /// replays the whole journal.
@@ -675,7 +815,7 @@ mod tests {
             let journal = Journal::open(dir).unwrap();
             let honest = pb::JournalEntry::decode(journal.raw(n - 1).unwrap().unwrap().as_slice()).unwrap();
             let prev: Hash = honest.prev_hash.as_slice().try_into().unwrap();
-            let bytes = digest_entry(n - 1, prev, crate::snapshot::state_digest(&p.state)).encode_to_vec();
+            let bytes = digest_entry(n - 1, prev, n - 1, crate::snapshot::state_digest(&p.state)).encode_to_vec();
             journal.tamper_raw(n - 1, Some(&bytes)).unwrap();
             bytes
         };

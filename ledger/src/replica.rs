@@ -92,7 +92,7 @@ impl Replica {
         let stored = entry.outcome.unwrap_or_default();
         let applied = match entry.input {
             // Snapshot digests and marks change nothing.
-            Some(pb::journal_entry::Input::StateDigest(_)) => None,
+            Some(pb::journal_entry::Input::StateDigest(_) | pb::journal_entry::Input::SnapshotMark(_)) => None,
             Some(pb::journal_entry::Input::Command(env)) => {
                 let auth = self
                     .state

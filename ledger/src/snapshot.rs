@@ -84,7 +84,7 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 
 use carbon_proto::v1 as pb;
@@ -93,8 +93,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::audit::Resume;
-use crate::journal::Journal;
+use crate::journal::{Journal, JournalReader};
 use crate::merkle::{leaf_hash, Hash, MerkleTree};
+use crate::replica::Replica;
 use crate::state::State;
 
 /// Entries between two periodic snapshots. A restart replays at most this
@@ -102,8 +103,9 @@ use crate::state::State;
 pub const DEFAULT_EVERY_ENTRIES: u64 = 200_000;
 
 /// First bytes of a snapshot file; the version changes with the format.
-/// (v2: the snapshot ends at a `StateDigest` entry of the journal.)
-const MAGIC: &[u8] = b"carbon-ledger snapshot v2\n";
+/// (v2: the snapshot ends at a `StateDigest` entry of the journal; v3: or
+/// at a `SnapshotMark`, and the header names the digest's entry.)
+const MAGIC: &[u8] = b"carbon-ledger snapshot v3\n";
 
 /// The sources of every type in the image and of the code that computes
 /// it; a snapshot is used only by a build with the same sources.
@@ -198,17 +200,35 @@ impl postcard::ser_flavors::Flavor for HashFlavor {
     }
 }
 
-/// The journal entry that records `digest` as the state after the first
-/// `seq` entries, to be appended at `seq` after `prev_hash`.
-pub fn digest_entry(seq: u64, prev_hash: Hash, digest: Hash) -> pb::JournalEntry {
+/// The journal entry, appended at `seq` after `prev_hash`, that records
+/// `digest` as the state after the first `tree_size` entries: `seq` itself
+/// when the state was encoded in the batch that writes it, or the size
+/// after an earlier [`mark_entry`].
+pub fn digest_entry(seq: u64, prev_hash: Hash, tree_size: u64, digest: Hash) -> pb::JournalEntry {
+    debug_assert!(tree_size <= seq);
     pb::JournalEntry {
         seq,
         prev_hash: prev_hash.to_vec(),
         input: Some(pb::journal_entry::Input::StateDigest(pb::StateDigest {
-            tree_size: seq,
+            tree_size,
             sha256: digest.to_vec(),
             code_id: code_id().to_vec(),
         })),
+        outcome: Some(pb::Outcome {
+            ok: true,
+            ..Default::default()
+        }),
+    }
+}
+
+/// The journal entry, appended at `seq` after `prev_hash`, that marks where
+/// a snapshot is taken while the market goes on: the state after it is
+/// encoded on another thread, and its digest recorded later.
+pub fn mark_entry(seq: u64, prev_hash: Hash) -> pb::JournalEntry {
+    pb::JournalEntry {
+        seq,
+        prev_hash: prev_hash.to_vec(),
+        input: Some(pb::journal_entry::Input::SnapshotMark(pb::SnapshotMark {})),
         outcome: Some(pb::Outcome {
             ok: true,
             ..Default::default()
@@ -242,6 +262,9 @@ struct Header {
     tree_size: u64,
     root: Hash,
     last_hash: Hash,
+    /// The journal entry that records the state's digest: `tree_size - 1`
+    /// (the snapshot ends at its digest), or a later one (it ends at a mark).
+    digest_seq: u64,
 }
 
 /// The snapshots of one ledger folder: when the next one is due, and the
@@ -264,6 +287,22 @@ pub struct Snapshots {
     /// Bytes of the last state encoded: the next one is about as large, so
     /// its buffer is allocated once instead of grown by copying.
     last_state_bytes: usize,
+    /// The replica that encodes periodic snapshots off the sequencer, while
+    /// idle (an encoding thread holds it while it works).
+    encoder: Option<Replica>,
+    /// The encoding in flight, if any.
+    encoding: Option<Encoding>,
+    /// Called from the encoding thread once its state is encoded, so that
+    /// an idle sequencer records the digest without waiting for a command.
+    on_encoded: Option<Arc<dyn Fn() + Send + Sync>>,
+}
+
+/// A periodic snapshot being encoded on a thread of its own, from the
+/// encoder replica caught up to the mark.
+struct Encoding {
+    /// The writer's tree at the mark (a shared copy): the snapshot's tree.
+    tree: MerkleTree,
+    thread: JoinHandle<(Replica, Result<EncodedState, String>)>,
 }
 
 impl Snapshots {
@@ -278,7 +317,22 @@ impl Snapshots {
             leaves_on_disk: last_size,
             in_flight: None,
             last_state_bytes: 0,
+            encoder: None,
+            encoding: None,
+            on_encoded: None,
         }
+    }
+
+    /// Gives the replica that periodic snapshots are encoded from (a copy
+    /// of the node's state, made at open). Without one, periodic
+    /// snapshots are not taken.
+    pub fn seed(&mut self, encoder: Replica) {
+        self.encoder = Some(encoder);
+    }
+
+    /// Sets what to call when an encoding is ready.
+    pub fn on_encoded(&mut self, f: Arc<dyn Fn() + Send + Sync>) {
+        self.on_encoded = Some(f);
     }
 
     /// Tree size of the last snapshot written or loaded (0: none).
@@ -305,8 +359,12 @@ impl Snapshots {
     /// (a failing disk must not cost an encoding at every commit).
     pub fn due(&mut self, tree_len: u64) -> bool {
         let Some(every) = self.every_entries else { return false };
-        // Reap a finished write first: one at a time.
-        if !self.collect(false) || tree_len < self.last_started.saturating_add(every) {
+        // Reap a finished write first: one at a time, and one encoding.
+        if !self.collect(false)
+            || self.encoder.is_none()
+            || self.encoding.is_some()
+            || tree_len < self.last_started.saturating_add(every)
+        {
             return false;
         }
         self.last_started = tree_len;
@@ -318,29 +376,79 @@ impl Snapshots {
         self.collect(true);
     }
 
-    /// Encodes the state and digests the bytes (on the caller's thread: the
-    /// state has one owner).
+    /// Encodes the state and digests the bytes on the caller's thread (a
+    /// snapshot asked for: at a clean stop, at the end of a replay).
     pub fn encode(&mut self, state: &State) -> EncodedState {
-        let started = std::time::Instant::now();
-        let buffer = Vec::with_capacity(self.last_state_bytes + self.last_state_bytes / 4);
-        let bytes = postcard::to_extend(state, buffer).expect("the state serializes: every type in it is plain data");
-        let encoded = started.elapsed();
-        let digest: Hash = Sha256::digest(&bytes).into();
-        self.last_state_bytes = bytes.len();
-        tracing::info!(
-            "state encoded in {} ms ({} KiB), digested in {} ms",
-            encoded.as_millis(),
-            bytes.len() / 1024,
-            (started.elapsed() - encoded).as_millis()
-        );
-        EncodedState { bytes, digest }
+        let encoded = encode(state, self.last_state_bytes);
+        self.last_state_bytes = encoded.bytes.len();
+        encoded
     }
 
-    /// Writes a snapshot of `state` (the tree's last leaf is its durable
-    /// `StateDigest` entry) on a thread of its own.
-    pub fn start(&mut self, state: EncodedState, tree: &MerkleTree) {
-        debug_assert!(self.in_flight.is_none(), "one write at a time");
-        let job = self.job(state, tree);
+    /// Starts encoding the state at the end of `tree` (whose last entry is
+    /// a durable mark) on a thread of its own: the encoder replica reads
+    /// the entries it lacks from `journal` and applies them, then encodes.
+    /// Called right after [`Snapshots::due`] said yes and the mark became
+    /// durable.
+    pub fn start_encoding(&mut self, tree: MerkleTree, journal: JournalReader) {
+        let Some(mut replica) = self.encoder.take() else { return };
+        let (until, capacity, on_encoded) = (tree.len(), self.last_state_bytes, self.on_encoded.clone());
+        let spawned = std::thread::Builder::new()
+            .name("snapshot-encode".into())
+            .spawn(move || {
+                let encoded = catch_up(&mut replica, &journal, until).map(|()| encode(replica.state(), capacity));
+                if let Some(f) = on_encoded {
+                    f();
+                }
+                (replica, encoded)
+            });
+        match spawned {
+            Ok(thread) => self.encoding = Some(Encoding { tree, thread }),
+            // The replica went with the closure: no more periodic snapshots.
+            Err(e) => tracing::warn!("could not start encoding a snapshot (none will be taken): {e}"),
+        }
+    }
+
+    /// Whether an encoding is in flight or waits for its digest entry.
+    pub fn encoding(&self) -> bool {
+        self.encoding.is_some()
+    }
+
+    /// Whether an encoding has finished and waits for its digest entry.
+    pub fn encoded_ready(&self) -> bool {
+        self.encoding.as_ref().is_some_and(|e| e.thread.is_finished())
+    }
+
+    /// The finished encoding, if any (waiting for it when `wait`): the tree
+    /// at its mark and the encoded state. The encoder replica is ready for
+    /// the next one.
+    pub fn take_encoded(&mut self, wait: bool) -> Option<(MerkleTree, EncodedState)> {
+        if !wait && !self.encoded_ready() {
+            return None;
+        }
+        let Encoding { tree, thread } = self.encoding.take()?;
+        match thread.join() {
+            Ok((replica, Ok(encoded))) => {
+                self.encoder = Some(replica);
+                self.last_state_bytes = encoded.bytes.len();
+                Some((tree, encoded))
+            }
+            Ok((_, Err(why))) => {
+                tracing::error!("the snapshot encoder stopped (no more periodic snapshots): {why}");
+                None
+            }
+            Err(_) => {
+                tracing::error!("the snapshot encoder panicked (no more periodic snapshots)");
+                None
+            }
+        }
+    }
+
+    /// Writes a snapshot of `state` at the end of `tree` on a thread of its
+    /// own, once the entry recording its digest (`digest_seq`: the tree's
+    /// last entry, or a later one after a mark) is durable.
+    pub fn start(&mut self, state: EncodedState, tree: &MerkleTree, digest_seq: u64) {
+        self.collect(true);
+        let job = self.job(state, tree, digest_seq);
         let spawned = std::thread::Builder::new()
             .name("snapshot".into())
             .spawn(move || job.write());
@@ -354,7 +462,7 @@ impl Snapshots {
     /// flight); the tree's last leaf is its durable `StateDigest` entry.
     pub fn write_now(&mut self, state: EncodedState, tree: &MerkleTree) -> io::Result<()> {
         self.collect(true);
-        let size = self.job(state, tree).write()?;
+        let size = self.job(state, tree, tree.len() - 1).write()?;
         self.written(size);
         Ok(())
     }
@@ -384,12 +492,13 @@ impl Snapshots {
     }
 
     /// What the writer needs: the header, the state's bytes, the new leaves.
-    fn job(&mut self, state: EncodedState, tree: &MerkleTree) -> Job {
+    fn job(&mut self, state: EncodedState, tree: &MerkleTree, digest_seq: u64) -> Job {
         let tree_size = tree.len();
         let header = postcard::to_allocvec(&Header {
             tree_size,
             root: tree.root(),
             last_hash: tree_size.checked_sub(1).and_then(|i| tree.leaf(i)).unwrap_or([0; 32]),
+            digest_seq,
         })
         .expect("the header serializes");
         let from = self.leaves_on_disk.min(tree_size);
@@ -410,6 +519,34 @@ impl Drop for Snapshots {
     fn drop(&mut self) {
         self.collect(true);
     }
+}
+
+/// Encodes `state` and digests the bytes; `capacity`: the size expected.
+fn encode(state: &State, capacity: usize) -> EncodedState {
+    let started = std::time::Instant::now();
+    let buffer = Vec::with_capacity(capacity + capacity / 4);
+    let bytes = postcard::to_extend(state, buffer).expect("the state serializes: every type in it is plain data");
+    let encoded = started.elapsed();
+    let digest: Hash = Sha256::digest(&bytes).into();
+    tracing::info!(
+        "state encoded in {} ms ({} KiB), digested in {} ms",
+        encoded.as_millis(),
+        bytes.len() / 1024,
+        (started.elapsed() - encoded).as_millis()
+    );
+    EncodedState { bytes, digest }
+}
+
+/// Applies the durable entries the encoder replica lacks, up to `until`.
+fn catch_up(replica: &mut Replica, journal: &JournalReader, until: u64) -> Result<(), String> {
+    for item in journal.range_raw(replica.len(), until) {
+        let (seq, raw) = item.map_err(|e| e.to_string())?;
+        replica.apply(seq, &raw).map_err(|e| e.to_string())?;
+    }
+    if replica.len() != until {
+        return Err(format!("the journal ends at {} entries, not {until}", replica.len()));
+    }
+    Ok(())
 }
 
 /// One snapshot to write.
@@ -474,6 +611,7 @@ pub fn load(dir: &Path, journal: &Journal) -> Result<Option<Resume>, String> {
             tree_size,
             root,
             last_hash,
+            digest_seq,
         },
         state_bytes,
     ) = postcard::take_from_bytes::<Header>(body).map_err(|e| format!("the snapshot does not decode: {e}"))?;
@@ -494,11 +632,10 @@ pub fn load(dir: &Path, journal: &Journal) -> Result<Option<Resume>, String> {
     }
     // Its state is the one the journal vouches for at that position: the
     // checksum above only catches accidents.
-    let recorded = recorded_digest(&last, tree_size - 1)?;
+    let recorded = recorded_digest(journal, &last, tree_size, digest_seq)?;
     if <Hash>::from(Sha256::digest(state_bytes)) != recorded {
         return Err(format!(
-            "its state does not hash to the digest journal entry {} records (the state was altered)",
-            tree_size - 1
+            "its state does not hash to the digest journal entry {digest_seq} records (the state was altered)"
         ));
     }
     let state: State =
@@ -521,21 +658,47 @@ pub fn load(dir: &Path, journal: &Journal) -> Result<Option<Resume>, String> {
         genesis,
         tree,
         last_hash,
+        digest_seq,
+        digest: recorded,
     }))
 }
 
-/// The state digest that journal entry `seq` (its raw bytes) records for
-/// the state after the entries before it.
-fn recorded_digest(raw: &[u8], seq: u64) -> Result<Hash, String> {
-    let entry = pb::JournalEntry::decode(raw).map_err(|e| format!("journal entry {seq} does not decode: {e}"))?;
-    match entry.input {
-        Some(pb::journal_entry::Input::StateDigest(d)) if d.tree_size == seq => d
+/// The state digest the journal records for a snapshot of `tree_size`
+/// entries whose last entry is `last` (raw bytes): that entry itself is
+/// the digest (`digest_seq = tree_size - 1`), or it is a mark and entry
+/// `digest_seq` after it records the digest of the state at `tree_size`.
+fn recorded_digest(journal: &Journal, last: &[u8], tree_size: u64, digest_seq: u64) -> Result<Hash, String> {
+    let decode = |raw: &[u8], seq: u64| {
+        pb::JournalEntry::decode(raw).map_err(|e| format!("journal entry {seq} does not decode: {e}"))
+    };
+    let end = tree_size - 1;
+    let (digest, expected_size) = if digest_seq == end {
+        (decode(last, end)?, end)
+    } else {
+        if digest_seq < end
+            || !matches!(
+                decode(last, end)?.input,
+                Some(pb::journal_entry::Input::SnapshotMark(_))
+            )
+        {
+            return Err(format!(
+                "journal entry {end}, where the snapshot ends, is neither its digest nor a snapshot mark"
+            ));
+        }
+        let raw = journal
+            .raw(digest_seq)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("the journal ends before entry {digest_seq}, the snapshot's digest"))?;
+        (decode(&raw, digest_seq)?, tree_size)
+    };
+    match digest.input {
+        Some(pb::journal_entry::Input::StateDigest(d)) if d.tree_size == expected_size => d
             .sha256
             .as_slice()
             .try_into()
-            .map_err(|_| format!("journal entry {seq} holds a digest of {} bytes", d.sha256.len())),
+            .map_err(|_| format!("journal entry {digest_seq} holds a digest of {} bytes", d.sha256.len())),
         _ => Err(format!(
-            "journal entry {seq}, where the snapshot ends, does not record the state's digest"
+            "journal entry {digest_seq} does not record the digest of the snapshot's state"
         )),
     }
 }
@@ -589,6 +752,7 @@ pub(crate) mod forge {
         pub tree_size: u64,
         pub root: Hash,
         pub last_hash: Hash,
+        pub digest_seq: u64,
         pub state: State,
     }
 
@@ -599,6 +763,7 @@ pub(crate) mod forge {
             tree_size: h.tree_size,
             root: h.root,
             last_hash: h.last_hash,
+            digest_seq: h.digest_seq,
             state: postcard::from_bytes(state).unwrap(),
         }
     }
@@ -608,6 +773,7 @@ pub(crate) mod forge {
             tree_size: p.tree_size,
             root: p.root,
             last_hash: p.last_hash,
+            digest_seq: p.digest_seq,
         };
         let mut body = postcard::to_allocvec(&header).unwrap();
         body.extend(postcard::to_allocvec(&p.state).unwrap());
