@@ -1,17 +1,16 @@
-//! What the sequencer tells subscribers after each durable batch: every
+//! What the read view tells subscribers after each durable batch: every
 //! journalled command's actor, kind and outcome, and the books it may have
 //! changed. Built only when someone listens; carried to the market-data and
 //! execution streams over a bounded broadcast channel, so a slow subscriber
-//! falls behind and is dropped instead of holding the sequencer back.
+//! falls behind and is dropped instead of holding the view (or the
+//! sequencer) back.
 
 use std::sync::Arc;
 
-use carbon_ledger::node::{Node, Submitted};
 use carbon_ledger::num::fmt_ticks;
-use carbon_ledger::state::outcome_to_pb;
+use carbon_ledger::replica::{AppliedEntry, Replica};
 use carbon_ledger::views;
 use carbon_proto::v1 as pb;
-use prost::Message;
 
 /// Batches a subscriber may fall behind before it is dropped.
 pub const FEED_CAPACITY: usize = 1024;
@@ -42,7 +41,7 @@ pub struct Feed {
 }
 
 /// The wire form of a book view.
-pub fn book_pb(node: &Node, instrument: &str, depth: usize) -> Option<pb::BookView> {
+pub fn book_pb(node: &Replica, instrument: &str, depth: usize) -> Option<pb::BookView> {
     let state = node.state();
     let v = views::book(state, instrument, depth)?;
     let level = |l: &views::Level| pb::Level {
@@ -97,29 +96,25 @@ fn describe(body: &pb::command::Body) -> (&'static str, String, Option<String>) 
     }
 }
 
-/// Builds the feed of a batch that `node` has just made durable.
-pub fn build(node: &Node, batch: &[(pb::SignedCommand, bool)], answers: &[Submitted]) -> Arc<Feed> {
+/// Builds the feed of the commands a durable batch journalled, from the
+/// read view's replica once it has applied them.
+pub fn build(node: &Replica, applied: &[AppliedEntry]) -> Arc<Feed> {
     let mut feed = Feed::default();
     let mut trading = false;
-    for ((env, _), answer) in batch.iter().zip(answers) {
-        let Some(seq) = answer.seq else { continue };
-        // Journalled, so it decoded once already.
-        let Ok(cmd) = pb::Command::decode(env.payload.as_slice()) else {
-            continue;
-        };
-        let Some(body) = &cmd.body else { continue };
+    for a in applied {
+        let Some(body) = &a.command.body else { continue };
         let (command, id, subject) = describe(body);
         trading |= matches!(
             command,
             "order" | "cancel" | "freeze" | "open_day" | "close_day" | "define_instrument" | "halt" | "resume"
         );
         feed.entries.push(FeedEntry {
-            seq,
-            actor: cmd.actor.unwrap_or_default(),
+            seq: a.seq,
+            actor: a.command.actor.clone().unwrap_or_default(),
             command,
             id,
             subject,
-            outcome: outcome_to_pb(&answer.result),
+            outcome: a.outcome.clone(),
         });
     }
     if trading {

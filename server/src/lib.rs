@@ -23,6 +23,7 @@ mod sequencer;
 pub mod service;
 mod submit_stream;
 mod supervision;
+mod view;
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -174,7 +175,8 @@ pub fn run(a: Config) -> anyhow::Result<()> {
         .build()?;
     let ledger_id = node.ledger_id();
     let journal = node.journal().reader();
-    let (sequencer, handle, keys, failed) = Sequencer::start(node, panic_after)?;
+    let started = Sequencer::start(node, panic_after)?;
+    let (sequencer, handle, keys, view) = (started.sequencer, started.handle, started.keys, started.view);
     let auth = std::sync::Arc::new(auth::Authenticator::new(keys.clone(), ledger_id));
     let connections = connections::Limits::from_env()?;
     let served = runtime.block_on(serve(
@@ -182,17 +184,17 @@ pub fn run(a: Config) -> anyhow::Result<()> {
         tls,
         connections,
         Services {
-            market: market::MarketService::new(handle.clone(), auth.clone()),
-            regulator: regulator::RegulatorService::new(handle.clone(), auth.clone(), keys.clone()),
+            market: market::MarketService::new(view.clone(), auth.clone()),
+            regulator: regulator::RegulatorService::new(view.clone(), auth.clone(), keys.clone()),
             supervision: supervision::SupervisionService::new(
-                handle.clone(),
+                view.clone(),
                 auth.clone(),
                 keys.clone(),
                 journal.clone(),
             ),
-            ledger: LedgerService::new(handle, keys, auth, journal),
+            ledger: LedgerService::new(handle, view, keys, auth, journal),
         },
-        failed,
+        started.failed,
     ));
     // The service (and with it every sequencer handle) is gone: the
     // sequencer drains its queue and closes the node.

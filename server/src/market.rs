@@ -24,7 +24,8 @@ use tonic::{Request, Response, Status};
 use crate::auth::{now_ms, Authenticator, Caller};
 use crate::feed::{Feed, FEED_DEPTH};
 use crate::limits::StreamLimits;
-use crate::sequencer::{Handle, Unavailable};
+use crate::sequencer::Unavailable;
+use crate::view::View;
 
 /// Most book levels a query returns per side.
 pub const MAX_DEPTH: usize = 100;
@@ -55,7 +56,7 @@ const SERVICE: &str = "/carbon.v1.Market/";
 
 /// The market-data service.
 pub struct MarketService {
-    seq: Handle,
+    view: View,
     auth: Arc<Authenticator>,
     /// Open streams, over the server and per client address.
     streams: StreamLimits,
@@ -71,9 +72,9 @@ fn anonymous(mut t: pb::Trade) -> pb::Trade {
 }
 
 impl MarketService {
-    pub fn new(seq: Handle, auth: Arc<Authenticator>) -> Self {
+    pub fn new(view: View, auth: Arc<Authenticator>) -> Self {
         MarketService {
-            seq,
+            view,
             auth,
             streams: StreamLimits::new("streams", MAX_STREAMS, MAX_STREAMS_PER_CLIENT)
                 .per_account(MAX_STREAMS_PER_ACCOUNT),
@@ -227,7 +228,7 @@ impl pb::market_server::Market for MarketService {
         };
         let instrument = r.instrument.clone();
         let view = self
-            .seq
+            .view
             .read(move |node| crate::feed::book_pb(node, &instrument, depth))
             .await
             .map_err(unavailable)?;
@@ -258,7 +259,7 @@ impl pb::market_server::Market for MarketService {
         };
         let instrument = r.instrument;
         let list = self
-            .seq
+            .view
             .read(move |node| {
                 let tape = &node.state().trade_tape;
                 let day = match &date {
@@ -291,7 +292,7 @@ impl pb::market_server::Market for MarketService {
         self.reader_of(&req, "ListOpenOrders", &req.get_ref().account)?;
         let account = req.into_inner().account;
         let orders = self
-            .seq
+            .view
             .read(move |node| {
                 let orders = views::open_orders(node.state(), &account).unwrap_or_default();
                 pb::OpenOrders {
@@ -333,7 +334,7 @@ impl pb::market_server::Market for MarketService {
             d => d.min(FEED_DEPTH),
         };
         let wanted = move |symbol: &str| r.instrument.is_empty() || r.instrument == symbol;
-        let feed = self.seq.subscribe();
+        let feed = self.view.subscribe();
         let stream = self.stream(peer, reader.as_deref(), feed, expires_ms, move |f: &Feed| {
             let mut out = Vec::new();
             let mut last_seq = 0;
@@ -371,7 +372,7 @@ impl pb::market_server::Market for MarketService {
         req: Request<pb::ExecutionsRequest>,
     ) -> Result<Response<Self::StreamExecutionsStream>, Status> {
         // Subscribe before answering, so nothing after the answer is missed.
-        let feed = self.seq.subscribe();
+        let feed = self.view.subscribe();
         let caller = self.reader_of(&req, "StreamExecutions", &req.get_ref().account)?;
         let account = req.get_ref().account.clone();
         let (peer, expires_ms) = (req.remote_addr(), Some(caller.expires_ms));

@@ -1,7 +1,7 @@
 //! `carbon.v1.Regulator`: what a regulator reads (RULEBOOK.md 9-11): an
 //! entity's report with its history, the allocations of a year, and the
-//! compliance table of a closed year. Reads run on the sequencer thread
-//! between batches ([`Handle::read`]) and copy out only what they return.
+//! compliance table of a closed year. Reads run on the read view ([`View::read`]), off the sequencer, and copy out only
+//! what they return.
 //!
 //! Who reads what (docs/ACCESS.md): a report is its entity's, its
 //! regulators' and the verifiers' (any verifier may verify any report);
@@ -18,20 +18,21 @@ use carbon_proto::v1 as pb;
 use tonic::{Request, Response, Status};
 
 use crate::auth::Authenticator;
-use crate::sequencer::{Handle, KeyMap};
+use crate::sequencer::KeyMap;
+use crate::view::View;
 
 const SERVICE: &str = "/carbon.v1.Regulator/";
 
 /// The regulator query service.
 pub struct RegulatorService {
-    seq: Handle,
+    view: View,
     auth: Arc<Authenticator>,
     keys: KeyMap,
 }
 
 impl RegulatorService {
-    pub fn new(seq: Handle, auth: Arc<Authenticator>, keys: KeyMap) -> Self {
-        RegulatorService { seq, auth, keys }
+    pub fn new(view: View, auth: Arc<Authenticator>, keys: KeyMap) -> Self {
+        RegulatorService { view, auth, keys }
     }
 }
 
@@ -50,7 +51,7 @@ impl pb::regulator_server::Regulator for RegulatorService {
         }
         let r = req.into_inner();
         let view = self
-            .seq
+            .view
             .read(move |node| {
                 views::report(node.state(), &r.entity, r.year).map(|rep| pb::ReportView {
                     entity: r.entity.clone(),
@@ -85,7 +86,7 @@ impl pb::regulator_server::Regulator for RegulatorService {
         let year = req.into_inner().year;
         let keys = self.keys.clone();
         let allocations = self
-            .seq
+            .view
             .read(move |node| {
                 let keys = keys.read().unwrap_or_else(|p| p.into_inner());
                 views::allocations_of_year(node.state(), year)
@@ -120,7 +121,7 @@ impl pb::regulator_server::Regulator for RegulatorService {
         let r = req.into_inner();
         let year = r.year;
         let lines = self
-            .seq
+            .view
             .read(move |node| {
                 let viewer = (!r.jurisdiction.is_empty()).then_some(r.jurisdiction.as_str());
                 views::compliance_table(node.state(), year, viewer).map(|lines| {

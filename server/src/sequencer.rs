@@ -15,23 +15,12 @@
 //!
 //! # Reads
 //!
-//! Queries go through the same channel as closures run against `&Node`
-//! between two batches. We chose this over a published read snapshot
-//! because:
-//!
-//! - `State` is large and not `Clone` (order books, indexes); a snapshot
-//!   per batch would cost more than the batch itself, and a snapshot of the
-//!   views (accounts, supply) would have to be rebuilt for every account;
-//! - answering on the sequencer thread is linearizable with the
-//!   acknowledgements: a query sent after a Submit was answered sees it, and
-//!   no query ever sees an applied-but-not-yet-durable command (the node
-//!   applies and flushes inside one `submit` call, and queries run between
-//!   calls);
-//! - there is no lock on the state at all, so none can be held across I/O.
-//!
-//! The price is that a query waits behind at most one batch (one flush).
-//! Every query closure must be cheap and bounded: one account, the
-//! instrument list, or one chunk of at most [`JOURNAL_CHUNK`] journal entries.
+//! No query runs here. After each durable batch the sequencer publishes its
+//! length, a structurally shared copy of its Merkle tree and the signed
+//! checkpoint to the [read view](crate::view) (a few dozen pointers, before
+//! it answers the batch), and every read runs there, on a replica of the
+//! state, on other threads. The sequencer's loop is submit, flush, publish,
+//! answer; readers never make it wait.
 //!
 //! # Bounds
 //!
@@ -59,25 +48,24 @@
 
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::thread::JoinHandle;
 
 use carbon_ledger::command::Role;
 use carbon_ledger::node::{Node, NodeError, Submitted, MAX_BATCH};
+use carbon_ledger::replica::Replica;
 use carbon_proto::v1 as pb;
 use ed25519_dalek::VerifyingKey;
-use tokio::sync::{broadcast, mpsc, oneshot, watch, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{mpsc, oneshot, watch, OwnedSemaphorePermit, Semaphore};
 
-use crate::feed::{self, Feed, FEED_CAPACITY};
+use crate::view::{self, Durable, Publisher, View, ViewThread};
 
 /// Most requests waiting in the channel.
 pub const QUEUE_REQUESTS: usize = 4096;
 
 /// Most envelopes waiting in the channel, over all queued Submit requests.
 pub const QUEUE_ENVELOPES: usize = 16 * 1024;
-
-/// Most journal entries one query may read (bounds the sequencer's pause).
-pub const JOURNAL_CHUNK: usize = 512;
 
 /// Account id -> key, role and jurisdiction of every account the ledger
 /// knows, for the handlers' parallel signature checks and read credentials.
@@ -100,9 +88,6 @@ pub struct Member {
 #[derive(Debug, Clone)]
 pub struct Unavailable(pub String);
 
-/// A read run on the sequencer thread against the node.
-pub type Query = Box<dyn FnOnce(&Node) + Send>;
-
 /// What a handler asks of the sequencer.
 pub enum Request {
     /// Envelopes to sequence, each with "signature already verified".
@@ -112,15 +97,16 @@ pub enum Request {
         /// Released when the request is answered (dropped).
         _permit: OwnedSemaphorePermit,
     },
-    /// A read; it answers through its own oneshot.
-    Query(Query),
+    /// A periodic snapshot has been encoded (off this thread): record its
+    /// digest now rather than with the next command.
+    SnapshotEncoded,
 }
 
 impl Request {
     fn envelopes(&self) -> usize {
         match self {
             Request::Submit { batch, .. } => batch.len(),
-            Request::Query(_) => 0,
+            Request::SnapshotEncoded => 0,
         }
     }
 }
@@ -149,7 +135,7 @@ impl Queued {
 pub struct Handle {
     tx: mpsc::Sender<Request>,
     permits: Arc<Semaphore>,
-    feed: broadcast::Sender<Arc<Feed>>,
+    unchecked: Arc<AtomicU64>,
 }
 
 /// The sequencer's channel was closed: the thread is gone.
@@ -158,9 +144,10 @@ fn gone() -> Unavailable {
 }
 
 impl Handle {
-    /// Subscribes to what every later durable batch does.
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Feed>> {
-        self.feed.subscribe()
+    /// How many envelopes reached the node with an unchecked signature (the
+    /// sequencer checked them itself), as of the last batch.
+    pub fn unchecked_envelopes(&self) -> u64 {
+        self.unchecked.load(Ordering::Relaxed)
     }
 
     /// Sequences `batch` (at most [`MAX_BATCH`] envelopes) and returns one
@@ -196,49 +183,52 @@ impl Handle {
             .map_err(|_| gone())?;
         Ok(Queued { answer, envelopes })
     }
-
-    /// Runs `f` on the sequencer thread, between batches, and returns its
-    /// result. `f` must be cheap and bounded.
-    pub async fn read<T, F>(&self, f: F) -> Result<T, Unavailable>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Node) -> T + Send + 'static,
-    {
-        let (reply, answer) = oneshot::channel();
-        let query: Query = Box::new(move |node| {
-            // The handler may have gone away (client cancelled): ignore.
-            let _ = reply.send(f(node));
-        });
-        self.tx.send(Request::Query(query)).await.map_err(|_| gone())?;
-        answer
-            .await
-            .map_err(|_| Unavailable("the ledger has failed; reads are refused".into()))
-    }
 }
 
-/// The running sequencer thread.
+/// The running sequencer thread and the read view it publishes to.
 pub struct Sequencer {
     thread: JoinHandle<()>,
+    view: ViewThread,
+}
+
+/// What [`Sequencer::start`] hands the server.
+pub struct Started {
+    pub sequencer: Sequencer,
+    /// The handlers' way in for commands.
+    pub handle: Handle,
+    /// Every account's key, role and jurisdiction.
+    pub keys: KeyMap,
+    /// `Some(reason)` once the node has failed (its sender is dropped when
+    /// the thread ends).
+    pub failed: watch::Receiver<Option<String>>,
+    /// Where every read runs.
+    pub view: View,
 }
 
 impl Sequencer {
-    /// Starts the sequencer thread, taking ownership of `node`. Returns the
-    /// thread, the handlers' handle, the key map it keeps up to date and a
-    /// watch that turns `Some(reason)` if the node fails (and whose sender
-    /// is dropped when the thread ends).
+    /// Starts the read view on a replica of `node` (a copy of its state),
+    /// then the sequencer thread, which takes ownership of `node`.
     ///
     /// `panic_after`: a test hook (`CARBON_FAULT_PANIC_AFTER`); the thread
     /// panics when it is about to sequence the batch after the first `n`.
-    pub fn start(
-        node: Node,
-        panic_after: Option<u64>,
-    ) -> std::io::Result<(Sequencer, Handle, KeyMap, watch::Receiver<Option<String>>)> {
+    pub fn start(mut node: Node, panic_after: Option<u64>) -> std::io::Result<Started> {
         let (tx, rx) = mpsc::channel(QUEUE_REQUESTS);
+        // A weak sender: the node must not keep the channel open once every
+        // handle is gone. A full queue needs no wake-up (a batch comes).
+        let wake = tx.downgrade();
+        node.on_snapshot_encoded(Arc::new(move || {
+            if let Some(tx) = wake.upgrade() {
+                let _ = tx.try_send(Request::SnapshotEncoded);
+            }
+        }));
         let keys: KeyMap = Arc::default();
         let (failed_tx, failed_rx) = watch::channel(None);
-        let (feed, _) = broadcast::channel(FEED_CAPACITY);
+        let (view_thread, publisher, view) =
+            view::start(Replica::of(&node), node.journal().reader(), failed_rx.clone())?;
+        let unchecked = Arc::new(AtomicU64::new(node.unchecked_envelopes()));
         let mut worker = Worker {
-            feed: feed.clone(),
+            publisher,
+            unchecked: unchecked.clone(),
             node,
             rx,
             keys: keys.clone(),
@@ -254,18 +244,29 @@ impl Sequencer {
         let handle = Handle {
             tx,
             permits: Arc::new(Semaphore::new(QUEUE_ENVELOPES)),
-            feed,
+            unchecked,
         };
-        Ok((Sequencer { thread }, handle, keys, failed_rx))
+        Ok(Started {
+            sequencer: Sequencer {
+                thread,
+                view: view_thread,
+            },
+            handle,
+            keys,
+            failed: failed_rx,
+            view,
+        })
     }
 
     /// Waits for the thread to end. It ends when every [`Handle`] is dropped
     /// and the queue is drained; it then writes a snapshot, and the node (and
-    /// its sled database) is dropped with it.
+    /// its sled database) is dropped with it. The read view applies what
+    /// was published and ends too.
     pub fn join(self) {
         if self.thread.join().is_err() {
             tracing::error!("the sequencer thread panicked");
         }
+        self.view.join();
     }
 }
 
@@ -278,8 +279,10 @@ struct Worker {
     known_accounts: usize,
     failed: Option<String>,
     failed_tx: watch::Sender<Option<String>>,
-    /// Subscribers' feed (market data, executions); fed only when someone listens.
-    feed: broadcast::Sender<Arc<Feed>>,
+    /// Where durable batches are published for the read view.
+    publisher: Publisher,
+    /// The node's count of envelopes it checked itself, for [`Handle`].
+    unchecked: Arc<AtomicU64>,
     /// Test hook: batches left to sequence before the thread panics.
     batches_before_panic: Option<u64>,
 }
@@ -368,15 +371,19 @@ impl Worker {
         }
     }
 
-    /// Answers a query at once (it sees every batch answered so far) or
-    /// adds a Submit request to the batch.
+    /// Adds a Submit request to the batch (or refuses it, once failed), or
+    /// records an encoded snapshot's digest.
     fn take(&mut self, r: Request, pending: &mut Pending) {
         match r {
-            Request::Query(q) => {
-                if self.failed.is_none() {
-                    q(&self.node);
+            Request::SnapshotEncoded => {
+                if self.failed.is_some() {
+                    return;
                 }
-                // After a failure the query is dropped: its handler answers UNAVAILABLE.
+                let before = self.node.len();
+                match self.node.record_encoded_snapshot() {
+                    Ok(()) => self.publish(before),
+                    Err(e) => self.fail(e.to_string()),
+                }
             }
             Request::Submit { batch, reply, _permit } => {
                 if let Some(why) = &self.failed {
@@ -399,23 +406,20 @@ impl Worker {
             }
             *left -= 1;
         }
+        let before = self.node.len();
         match self.node.submit(&pending.batch) {
             Ok(answers) => {
                 assert_eq!(answers.len(), pending.batch.len());
                 // New accounts' keys first, so a client that saw its
                 // create_account acknowledged finds the key published.
                 self.publish_keys();
-                // Built before answering (answers move out), sent after.
-                let published =
-                    (self.feed.receiver_count() > 0).then(|| feed::build(&self.node, &pending.batch, &answers));
+                self.unchecked.store(self.node.unchecked_envelopes(), Ordering::Relaxed);
+                // Then the durable length, for reads: before any answer.
+                self.publish(before);
                 let mut answers = answers.into_iter();
                 for (n, reply, _permit) in pending.replies.drain(..) {
                     let mine: Vec<Submitted> = answers.by_ref().take(n).collect();
                     let _ = reply.send(Ok(mine));
-                }
-                if let Some(f) = published {
-                    // No receiver left is not an error.
-                    let _ = self.feed.send(f);
                 }
             }
             Err(e) => {
@@ -430,6 +434,20 @@ impl Worker {
             }
         }
         pending.batch.clear();
+    }
+
+    /// Tells the read view how far the journal is durable, if it grew since
+    /// `before` (with the writer's state digest in debug builds).
+    fn publish(&mut self, before: u64) {
+        if self.node.len() == before {
+            return;
+        }
+        self.publisher.publish(Durable {
+            len: self.node.len(),
+            tree: self.node.tree().clone(),
+            checkpoint: self.node.checkpoint().to_string(),
+            digest: cfg!(debug_assertions).then(|| carbon_ledger::snapshot::state_digest(self.node.state())),
+        });
     }
 
     /// Adds the keys of accounts created since the last call to the key map.

@@ -41,8 +41,9 @@ use std::sync::Arc;
 use carbon_ledger::code::{Code, StatusClass};
 use carbon_ledger::command::Role;
 use carbon_ledger::journal::JournalReader;
-use carbon_ledger::node::{Node, Submitted, MAX_BATCH};
+use carbon_ledger::node::{Submitted, MAX_BATCH};
 use carbon_ledger::num::{fmt_cents, fmt_ticks};
+use carbon_ledger::replica::Replica;
 use carbon_ledger::state::{decode_command, outcome_to_pb, verify_signature};
 use carbon_proto::v1 as pb;
 use pb::ledger_server::Ledger;
@@ -54,8 +55,9 @@ use tonic::{Request, Response, Status, Streaming};
 
 use crate::auth::Authenticator;
 use crate::limits::StreamLimits;
-use crate::sequencer::{Handle, KeyMap, Queued, Unavailable, JOURNAL_CHUNK};
+use crate::sequencer::{Handle, KeyMap, Queued, Unavailable};
 use crate::submit_stream;
+use crate::view::View;
 
 /// Most envelopes in one SubmitBatch (the node's batch bound).
 pub const MAX_BATCH_ENVELOPES: usize = MAX_BATCH;
@@ -84,21 +86,25 @@ pub const MAX_SUBMIT_STREAMS: usize = 256;
 /// client cannot take all of [`MAX_SUBMIT_STREAMS`].
 pub const MAX_SUBMIT_STREAMS_PER_CLIENT: usize = 16;
 
+/// Most proofs computed at once (on the blocking pool).
+const MAX_PROOFS_AT_ONCE: usize = 8;
+
 /// The service: shared by every connection (tonic wraps it in an `Arc`).
 pub struct LedgerService {
-    seq: Handle,
+    /// Where reads run.
+    view: View,
     auth: Arc<Authenticator>,
     /// Entries and the command index, read off the sequencer.
     journal: JournalReader,
     submitter: Submitter,
-    /// Proofs are answered one at a time: each copies the Merkle tree.
+    /// Proofs computed at once, at most (each a few dozen microseconds).
     proofs: Arc<tokio::sync::Semaphore>,
     /// Open SubmitStream calls, over the server and per client address.
     submit_streams: StreamLimits,
 }
 
 impl LedgerService {
-    pub fn new(seq: Handle, keys: KeyMap, auth: Arc<Authenticator>, journal: JournalReader) -> Self {
+    pub fn new(seq: Handle, view: View, keys: KeyMap, auth: Arc<Authenticator>, journal: JournalReader) -> Self {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         // Regulators exist from genesis on, and only they: their
         // jurisdictions are the market's.
@@ -120,33 +126,29 @@ impl LedgerService {
                 keys,
                 verify_tasks: cores,
             },
-            seq,
-            proofs: Arc::new(tokio::sync::Semaphore::new(1)),
+            view,
+            proofs: Arc::new(tokio::sync::Semaphore::new(MAX_PROOFS_AT_ONCE)),
             submit_streams: StreamLimits::new("submit streams", MAX_SUBMIT_STREAMS, MAX_SUBMIT_STREAMS_PER_CLIENT),
         }
     }
 
-    async fn read<T, F>(&self, f: F) -> Result<T, Status>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Node) -> T + Send + 'static,
-    {
-        self.seq.read(f).await.map_err(unavailable)
+    async fn read<T>(&self, f: impl FnOnce(&Replica) -> T) -> Result<T, Status> {
+        self.view.read(f).await.map_err(unavailable)
     }
 
-    /// A proof, one at a time: the sequencer only copies what `read` takes
-    /// (the tree, 32 bytes an entry); `prove`, O(n) for old entries, runs
-    /// on the blocking pool.
+    /// A proof: the read view hands out a copy of its tree (a few dozen
+    /// pointers: it is structurally shared) and `prove`, O(log² n), runs
+    /// on the blocking pool, a few at a time.
     async fn prove<R, T>(
         &self,
-        read: impl FnOnce(&Node) -> R + Send + 'static,
+        read: impl FnOnce(&Replica) -> R,
         prove: impl FnOnce(R) -> Result<T, Status> + Send + 'static,
     ) -> Result<Response<T>, Status>
     where
         R: Send + 'static,
         T: Send + 'static,
     {
-        let _one_at_a_time = self
+        let _bounded = self
             .proofs
             .acquire()
             .await
@@ -443,7 +445,7 @@ pub fn supply_pb(state: &carbon_ledger::state::State) -> pb::SupplyView {
     }
 }
 
-fn instrument_list(node: &Node) -> pb::InstrumentList {
+fn instrument_list(node: &Replica) -> pb::InstrumentList {
     pb::InstrumentList {
         instruments: node
             .state()
@@ -457,23 +459,31 @@ fn instrument_list(node: &Node) -> pb::InstrumentList {
     }
 }
 
-fn checkpoint_view(node: &Node) -> pb::Checkpoint {
+fn checkpoint_view(node: &Replica) -> pb::Checkpoint {
     pb::Checkpoint {
         text: node.checkpoint().to_string(),
-        tree_size: node.len(),
+        tree_size: node.tree().len(),
         root_hash: node.tree().root().to_vec(),
         ledger_id: node.ledger_id().to_vec(),
     }
 }
 
-/// Up to [`JOURNAL_CHUNK`] raw entries from `from`, below `until`.
-fn journal_chunk(node: &Node, from: u64, until: u64) -> Result<Vec<(u64, Vec<u8>)>, String> {
-    node.journal()
-        .iter_raw(from)
-        .take_while(|r| r.as_ref().map_or(true, |(s, _)| *s < until))
-        .take(JOURNAL_CHUNK)
-        .collect::<Result<_, _>>()
-        .map_err(|e| e.to_string())
+/// Most journal entries read from the store at a time for one stream.
+const JOURNAL_CHUNK: u64 = 512;
+
+/// The raw entries `from..until` (at most [`JOURNAL_CHUNK`]), read from the
+/// store on a blocking thread.
+async fn journal_chunk(journal: &JournalReader, from: u64, until: u64) -> Result<Vec<(u64, Vec<u8>)>, String> {
+    let journal = journal.clone();
+    let until = until.min(from + JOURNAL_CHUNK);
+    tokio::task::spawn_blocking(move || {
+        journal
+            .range_raw(from, until)
+            .collect::<Result<_, _>>()
+            .map_err(|e| e.to_string())
+    })
+    .await
+    .map_err(|e| e.to_string())?
 }
 
 type JournalStream = Pin<Box<dyn Stream<Item = Result<pb::JournalEntry, Status>> + Send>>;
@@ -497,6 +507,7 @@ impl Ledger for LedgerService {
                 result: Err(code),
             },
             check => self
+                .submitter
                 .seq
                 .submit(vec![(env, check == Precheck::Verified)])
                 .await
@@ -569,8 +580,8 @@ impl Ledger for LedgerService {
     type StreamJournalStream = JournalStream;
 
     /// Every entry from `from_seq` up to the journal's length when the call
-    /// began, then the stream ends. Entries are read a chunk at a time on
-    /// the sequencer thread and sent as stored.
+    /// began, then the stream ends. Entries are read from the store a
+    /// chunk at a time, off the sequencer, and sent as stored.
     async fn stream_journal(
         &self,
         request: Request<pb::StreamJournalRequest>,
@@ -578,20 +589,16 @@ impl Ledger for LedgerService {
         const METHOD: &str = "/carbon.v1.Ledger/StreamJournal";
         self.auth.caller(&request, METHOD)?.require_supervisor(METHOD)?;
         let from = request.into_inner().from_seq;
-        let until = self.read(|node| node.len()).await?;
+        let until = self.view.durable_len();
         let (tx, rx) = mpsc::channel(STREAM_BUFFER);
-        let seq = self.seq.clone();
+        let journal = self.journal.clone();
         tokio::spawn(async move {
             let mut next = from;
             while next < until {
-                let chunk = match seq.read(move |node| journal_chunk(node, next, until)).await {
-                    Ok(Ok(c)) => c,
-                    Ok(Err(e)) => {
+                let chunk = match journal_chunk(&journal, next, until).await {
+                    Ok(c) => c,
+                    Err(e) => {
                         let _ = tx.send(Err(Status::internal(e))).await;
-                        return;
-                    }
-                    Err(u) => {
-                        let _ = tx.send(Err(unavailable(u))).await;
                         return;
                     }
                 };
@@ -629,45 +636,53 @@ impl Ledger for LedgerService {
     ) -> Result<Response<pb::InclusionProof>, Status> {
         let caller = self.auth.caller(&request, "/carbon.v1.Ledger/GetInclusionProof")?;
         let r = request.into_inner();
-        let read = move |node: &Node| (node.tree().clone(), node.journal().raw(r.seq).ok().flatten());
-        self.prove(read, move |(tree, entry)| {
-            // An account proves its own commands; the genesis is everyone's.
-            let own = |raw: &[u8]| {
-                r.seq == 0
-                    || pb::JournalEntry::decode(raw).ok().and_then(|e| match e.input {
-                        Some(pb::journal_entry::Input::Command(env)) => {
-                            pb::Command::decode(env.payload.as_slice()).ok().and_then(|c| c.actor)
-                        }
-                        _ => None,
-                    }) == Some(caller.account.clone())
-            };
-            if !caller.is_supervisor() && !entry.as_deref().is_some_and(own) {
-                return Err(Status::permission_denied(format!(
-                    "{} may prove its own journal entries only; entry {} is not one",
-                    caller.account, r.seq
-                )));
-            }
-            let size = if r.tree_size == 0 { tree.len() } else { r.tree_size };
-            if r.seq >= size || size > tree.len() {
-                return Err(Status::out_of_range(format!(
-                    "entry {} is not in a tree of {size} entries (the journal holds {})",
-                    r.seq,
-                    tree.len()
-                )));
-            }
-            let entry = entry.ok_or_else(|| Status::not_found(format!("entry {}", r.seq)))?;
-            let path = tree
-                .inclusion_proof(r.seq, size)
-                .ok_or_else(|| Status::internal("no proof"))?;
-            Ok(pb::InclusionProof {
-                seq: r.seq,
-                tree_size: size,
-                leaf_hash: tree.leaf(r.seq).map(|h| h.to_vec()).unwrap_or_default(),
-                entry,
-                path: path.iter().map(|h| h.to_vec()).collect(),
-                root_hash: tree.root_at(size).map(|h| h.to_vec()).unwrap_or_default(),
-            })
-        })
+        let journal = self.journal.clone();
+        self.prove(
+            |node| node.tree().clone(),
+            move |tree| {
+                let entry = if r.seq < tree.len() {
+                    journal.raw(r.seq).map_err(|e| Status::internal(e.to_string()))?
+                } else {
+                    None
+                };
+                // An account proves its own commands; the genesis is everyone's.
+                let own = |raw: &[u8]| {
+                    r.seq == 0
+                        || pb::JournalEntry::decode(raw).ok().and_then(|e| match e.input {
+                            Some(pb::journal_entry::Input::Command(env)) => {
+                                pb::Command::decode(env.payload.as_slice()).ok().and_then(|c| c.actor)
+                            }
+                            _ => None,
+                        }) == Some(caller.account.clone())
+                };
+                if !caller.is_supervisor() && !entry.as_deref().is_some_and(own) {
+                    return Err(Status::permission_denied(format!(
+                        "{} may prove its own journal entries only; entry {} is not one",
+                        caller.account, r.seq
+                    )));
+                }
+                let size = if r.tree_size == 0 { tree.len() } else { r.tree_size };
+                if r.seq >= size || size > tree.len() {
+                    return Err(Status::out_of_range(format!(
+                        "entry {} is not in a tree of {size} entries (the journal holds {})",
+                        r.seq,
+                        tree.len()
+                    )));
+                }
+                let entry = entry.ok_or_else(|| Status::not_found(format!("entry {}", r.seq)))?;
+                let path = tree
+                    .inclusion_proof(r.seq, size)
+                    .ok_or_else(|| Status::internal("no proof"))?;
+                Ok(pb::InclusionProof {
+                    seq: r.seq,
+                    tree_size: size,
+                    leaf_hash: tree.leaf(r.seq).map(|h| h.to_vec()).unwrap_or_default(),
+                    entry,
+                    path: path.iter().map(|h| h.to_vec()).collect(),
+                    root_hash: tree.root_at(size).map(|h| h.to_vec()).unwrap_or_default(),
+                })
+            },
+        )
         .await
     }
 
@@ -679,7 +694,7 @@ impl Ledger for LedgerService {
         let r = request.into_inner();
         self.auth.require_reader(&caller, &r.actor, "the commands")?;
         // Only what is durable: below the length the sequencer reports.
-        let durable = self.read(Node::len).await?;
+        let durable = self.view.durable_len();
         let internal = |e: carbon_ledger::journal::StoreError| Status::internal(e.to_string());
         let seq = self.journal.command(&r.actor, r.nonce).map_err(internal)?;
         let Some(seq) = seq.filter(|&s| s < durable) else {
@@ -777,9 +792,10 @@ mod tests {
         let node = Node::create(dir.path(), genesis, test_key("OP")).unwrap();
         let ledger_id = node.ledger_id();
         let journal = node.journal().reader();
-        let (sequencer, handle, keys, _failed) = Sequencer::start(node, None).unwrap();
+        let started = Sequencer::start(node, None).unwrap();
+        let (sequencer, handle, keys) = (started.sequencer, started.handle, started.keys);
         let auth = Arc::new(Authenticator::new(keys.clone(), ledger_id));
-        let svc = LedgerService::new(handle.clone(), keys, auth, journal);
+        let svc = LedgerService::new(handle.clone(), started.view, keys, auth, journal);
 
         let instrument = |symbol: &str| {
             pb::command::Body::DefineInstrument(pb::DefineInstrument {
@@ -825,7 +841,7 @@ mod tests {
         );
         assert!(results[102].seq > 0);
         // The sequencer checked one signature: the unknown actor's envelope.
-        let unchecked = handle.read(Node::unchecked_envelopes).await.unwrap();
+        let unchecked = handle.unchecked_envelopes();
         assert_eq!(unchecked, 1);
         drop((svc, handle));
         sequencer.join();

@@ -22,7 +22,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use carbon_ledger::journal::JournalReader;
-use carbon_ledger::node::Node;
 use carbon_ledger::state::{alert_accounts, alert_kind_name, State};
 use carbon_proto::v1 as pb;
 use tokio::sync::{broadcast, mpsc};
@@ -32,7 +31,8 @@ use tonic::{Request, Response, Status};
 use crate::auth::{now_ms, Authenticator, Caller};
 use crate::feed::Feed;
 use crate::limits::StreamLimits;
-use crate::sequencer::{Handle, KeyMap, Unavailable};
+use crate::sequencer::{KeyMap, Unavailable};
+use crate::view::View;
 
 /// Alerts a query returns when it names no limit.
 pub const DEFAULT_ALERTS: usize = 1_000;
@@ -53,7 +53,7 @@ const SERVICE: &str = "/carbon.v1.Supervision/";
 
 /// The supervision service.
 pub struct SupervisionService {
-    seq: Handle,
+    view: View,
     auth: Arc<Authenticator>,
     keys: KeyMap,
     journal: JournalReader,
@@ -119,9 +119,9 @@ fn position_view(state: &State, account: &str) -> Option<pb::PositionView> {
 }
 
 impl SupervisionService {
-    pub fn new(seq: Handle, auth: Arc<Authenticator>, keys: KeyMap, journal: JournalReader) -> Self {
+    pub fn new(view: View, auth: Arc<Authenticator>, keys: KeyMap, journal: JournalReader) -> Self {
         SupervisionService {
-            seq,
+            view,
             auth,
             keys,
             journal,
@@ -197,7 +197,7 @@ impl pb::supervision_server::Supervision for SupervisionService {
             n => n.min(MAX_ALERTS),
         };
         let filter = self.filter(caller, q.kind, q.account)?;
-        let durable = self.seq.read(Node::len).await.map_err(unavailable)?;
+        let durable = self.view.durable_len();
         let (alerts, truncated) = self.indexed(&q.from_date, &q.to_date, 0, durable, &filter, limit)?;
         Ok(Response::new(pb::AlertList { alerts, truncated }))
     }
@@ -214,8 +214,8 @@ impl pb::supervision_server::Supervision for SupervisionService {
         let filter = self.filter(caller, q.kind, q.account)?;
         let slot = self.streams.admit_as(peer, Some(&filter.caller.account))?;
         // Subscribe before reading the length: nothing falls between the two.
-        let mut feed: broadcast::Receiver<Arc<Feed>> = self.seq.subscribe();
-        let durable = self.seq.read(Node::len).await.map_err(unavailable)?;
+        let mut feed: broadcast::Receiver<Arc<Feed>> = self.view.subscribe();
+        let durable = self.view.durable_len();
         let (history, _) = self.indexed("", "", q.from_seq, durable, &filter, usize::MAX)?;
         let expires_in = Duration::from_millis(filter.caller.expires_ms.saturating_sub(now_ms()));
         let (tx, rx) = mpsc::channel(STREAM_BUFFER);
@@ -278,7 +278,7 @@ impl pb::supervision_server::Supervision for SupervisionService {
         let account = request.into_inner().account;
         let view = {
             let account = account.clone();
-            self.seq
+            self.view
                 .read(move |node| position_view(node.state(), &account))
                 .await
                 .map_err(unavailable)?
@@ -300,7 +300,7 @@ impl pb::supervision_server::Supervision for SupervisionService {
     ) -> Result<Response<pb::LargeHolderList>, Status> {
         let caller = self.supervisor(&request, "ListLargeHolders")?;
         let holders = self
-            .seq
+            .view
             .read(move |node| {
                 let state = node.state();
                 state
@@ -322,7 +322,7 @@ impl pb::supervision_server::Supervision for SupervisionService {
     ) -> Result<Response<pb::SupervisionView>, Status> {
         let caller = self.supervisor(&request, "GetSupervision")?;
         let view = self
-            .seq
+            .view
             .read(move |node| {
                 let state = node.state();
                 let s = &state.supervision;

@@ -1,0 +1,301 @@
+//! The read view: every query, market-data feed and proof runs here, on a
+//! replica of the state, never on the sequencer's thread.
+//!
+//! # Why a replica
+//!
+//! The sequencer must never wait for a reader. Three designs were weighed:
+//!
+//! - **queries on the sequencer between batches** (what this replaced):
+//!   linearizable and lock-free, but readers and writers take turns, so a
+//!   market with many readers slows its writers;
+//! - **a structurally shared state** (`imbl` maps, a persistent order
+//!   book) published after every batch: cheap to publish, but every
+//!   mutation of the state machine pays path copying, and the matching
+//!   engine's arena would have to become a persistent structure;
+//! - **a replica that follows the journal** (chosen): the writer only says,
+//!   after each flush, how far the journal is durable (a length, a shared
+//!   copy of the Merkle tree and the checkpoint: O(log n) pointers, nothing
+//!   that grows with the state). A thread of its own reads those entries
+//!   back and applies them to a second copy of the state with the same
+//!   deterministic state machine ([`carbon_ledger::replica`]). The writer's
+//!   code is unchanged, the replica checks every stored outcome as it goes,
+//!   and a follower in another city will do exactly the same.
+//!
+//! The replica costs a second state in memory and one more application of
+//! each command on another core (a few microseconds, beside tens for the
+//! signature check).
+//!
+//! # What a read sees
+//!
+//! Only durable entries: the replica is fed entries below the length the
+//! sequencer published after its flush, never the batch being written.
+//!
+//! A read issued after an acknowledgement sees it: the sequencer publishes
+//! the durable length *before* it answers a batch, and [`View::read`]
+//! first waits until the replica has applied at least the length published
+//! when the read began. Reads are therefore never older than any answer
+//! their caller has seen; they wait for the replica (microseconds to a
+//! millisecond behind), never for a flush.
+//!
+//! The replica applies a batch in chunks of at most [`APPLY_CHUNK`]
+//! entries, each under the write side of a lock that readers take for the
+//! length of one closure: a reader waits at most one chunk's application,
+//! and may see a state between two chunks of a batch, which is the state
+//! after a durable prefix of the journal like any other.
+//!
+//! # Debug builds
+//!
+//! The sequencer sends the digest of its state with each batch and the
+//! replica asserts, after reaching that length, that its own state encodes
+//! to the same bytes: the view equals the writer's state after every batch.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, RwLock};
+use std::thread::JoinHandle;
+
+use carbon_ledger::journal::JournalReader;
+use carbon_ledger::merkle::MerkleTree;
+use carbon_ledger::replica::{AppliedEntry, Replica};
+use tokio::sync::{broadcast, watch};
+
+use crate::feed::{self, Feed, FEED_CAPACITY};
+use crate::sequencer::Unavailable;
+
+/// Most entries applied under one hold of the write lock.
+pub const APPLY_CHUNK: usize = 256;
+
+/// Most durable batches published and not yet taken by the view thread.
+/// Each is a few dozen pointers; when the view falls this far behind, the
+/// oldest are merged into the next (their entries are applied all the
+/// same; only the debug check of their digests is skipped).
+pub const PUBLISHED_BATCHES: usize = 1024;
+
+/// What the sequencer publishes after each durable batch.
+pub struct Durable {
+    /// Journal entries durable.
+    pub len: u64,
+    /// The Merkle tree over them (a structurally shared copy).
+    pub tree: MerkleTree,
+    /// The signed checkpoint over them.
+    pub checkpoint: String,
+    /// In debug builds, the digest of the writer's state at `len`.
+    pub digest: Option<[u8; 32]>,
+}
+
+/// The sequencer's side: publishes durable batches to the view thread.
+/// One only: dropping it tells the view thread to finish.
+pub struct Publisher {
+    shared: Arc<Shared>,
+}
+
+impl Publisher {
+    /// Called by the sequencer after a batch is durable and before it is
+    /// answered.
+    pub fn publish(&self, d: Durable) {
+        self.shared.durable_len.store(d.len, Ordering::Release);
+        let mut q = self.shared.queue.lock().unwrap_or_else(|p| p.into_inner());
+        if q.batches.len() >= PUBLISHED_BATCHES {
+            q.batches.pop_front();
+        }
+        q.batches.push_back(d);
+        drop(q);
+        self.shared.wake.notify_one();
+    }
+}
+
+impl Drop for Publisher {
+    /// The sequencer is gone: the view thread applies what was published
+    /// and stops.
+    fn drop(&mut self) {
+        self.shared.queue.lock().unwrap_or_else(|p| p.into_inner()).closed = true;
+        self.shared.wake.notify_one();
+    }
+}
+
+struct Queue {
+    batches: VecDeque<Durable>,
+    closed: bool,
+}
+
+/// How far the view is, or why it stopped.
+#[derive(Clone, Debug)]
+struct Progress {
+    applied: u64,
+    stopped: Option<String>,
+}
+
+struct Shared {
+    replica: RwLock<Replica>,
+    /// The durable length last published by the sequencer.
+    durable_len: AtomicU64,
+    queue: Mutex<Queue>,
+    wake: Condvar,
+    progress: watch::Sender<Progress>,
+    feed: broadcast::Sender<Arc<Feed>>,
+}
+
+/// The readers' side: cheap to clone.
+#[derive(Clone)]
+pub struct View {
+    shared: Arc<Shared>,
+    /// The sequencer's failure watch: once the ledger has failed, reads are
+    /// refused like everything else (health says NOT_SERVING).
+    ledger_failed: watch::Receiver<Option<String>>,
+}
+
+/// The view thread.
+pub struct ViewThread {
+    thread: JoinHandle<()>,
+}
+
+impl ViewThread {
+    /// Waits for the view thread (it ends once the publisher is dropped and
+    /// everything published is applied).
+    pub fn join(self) {
+        if self.thread.join().is_err() {
+            tracing::error!("the read view thread panicked");
+        }
+    }
+}
+
+/// Starts the view from `replica` (a copy of the node's state, taken before
+/// the node went to the sequencer), reading entries from `journal`.
+pub fn start(
+    replica: Replica,
+    journal: JournalReader,
+    ledger_failed: watch::Receiver<Option<String>>,
+) -> std::io::Result<(ViewThread, Publisher, View)> {
+    let applied = replica.len();
+    let (feed, _) = broadcast::channel(FEED_CAPACITY);
+    let shared = Arc::new(Shared {
+        replica: RwLock::new(replica),
+        durable_len: AtomicU64::new(applied),
+        queue: Mutex::new(Queue {
+            batches: VecDeque::new(),
+            closed: false,
+        }),
+        wake: Condvar::new(),
+        progress: watch::Sender::new(Progress { applied, stopped: None }),
+        feed,
+    });
+    let worker = shared.clone();
+    let thread = std::thread::Builder::new()
+        .name("read-view".into())
+        .spawn(move || run(&worker, &journal))?;
+    Ok((
+        ViewThread { thread },
+        Publisher { shared: shared.clone() },
+        View { shared, ledger_failed },
+    ))
+}
+
+impl View {
+    /// Runs `f` on the replica once it has applied everything durable when
+    /// the call began (so it sees every acknowledged command), on the
+    /// caller's thread, under the read lock: `f` must be cheap and bounded
+    /// (one account, one book, one page).
+    pub async fn read<T>(&self, f: impl FnOnce(&Replica) -> T) -> Result<T, Unavailable> {
+        self.caught_up().await?;
+        let replica = self.shared.replica.read().unwrap_or_else(|p| p.into_inner());
+        Ok(f(&replica))
+    }
+
+    /// Waits until the replica has applied the durable length published
+    /// when the call began.
+    async fn caught_up(&self) -> Result<(), Unavailable> {
+        if let Some(why) = self.ledger_failed.borrow().clone() {
+            return Err(Unavailable(why));
+        }
+        let target = self.durable_len();
+        let mut progress = self.shared.progress.subscribe();
+        let p = progress
+            .wait_for(|p| p.applied >= target || p.stopped.is_some())
+            .await
+            .map_err(|_| Unavailable("the read view has stopped".into()))?;
+        match &p.stopped {
+            Some(why) if p.applied < target => Err(Unavailable(why.clone())),
+            _ => Ok(()),
+        }
+    }
+
+    /// The journal length durable now (what the sequencer last published).
+    pub fn durable_len(&self) -> u64 {
+        self.shared.durable_len.load(Ordering::Acquire)
+    }
+
+    /// Subscribes to what every later durable batch does.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Feed>> {
+        self.shared.feed.subscribe()
+    }
+}
+
+/// The view thread: takes published batches, applies their entries, adopts
+/// their trees, feeds subscribers.
+fn run(shared: &Shared, journal: &JournalReader) {
+    loop {
+        let batches: Vec<Durable> = {
+            let mut q = shared.queue.lock().unwrap_or_else(|p| p.into_inner());
+            while q.batches.is_empty() && !q.closed {
+                q = shared.wake.wait(q).unwrap_or_else(|p| p.into_inner());
+            }
+            if q.batches.is_empty() {
+                return; // closed and drained
+            }
+            q.batches.drain(..).collect()
+        };
+        for d in batches {
+            if let Err(why) = catch_up(shared, journal, d) {
+                tracing::error!("{why}; reads are refused from now on");
+                shared.progress.send_modify(|p| p.stopped = Some(why));
+                return;
+            }
+        }
+    }
+}
+
+/// Applies the entries up to `d.len`, adopts its tree and checkpoint,
+/// checks its digest (debug builds), publishes progress and the feed.
+fn catch_up(shared: &Shared, journal: &JournalReader, d: Durable) -> Result<(), String> {
+    let listening = shared.feed.receiver_count() > 0;
+    let mut applied: Vec<AppliedEntry> = Vec::new();
+    let mut from = shared.replica.read().unwrap_or_else(|p| p.into_inner()).len();
+    while from < d.len {
+        let until = d.len.min(from + APPLY_CHUNK as u64);
+        // Read outside the lock, apply inside it.
+        let chunk: Vec<(u64, Vec<u8>)> = journal
+            .range_raw(from, until)
+            .collect::<Result<_, _>>()
+            .map_err(|e| format!("the read view could not read the journal: {e}"))?;
+        let mut replica = shared.replica.write().unwrap_or_else(|p| p.into_inner());
+        for (seq, raw) in &chunk {
+            let entry = replica.apply(*seq, raw).map_err(|e| e.to_string())?;
+            if let (true, Some(e)) = (listening, entry) {
+                applied.push(e);
+            }
+        }
+        if replica.len() != until {
+            return Err(format!("the read view found no journal entry {}", replica.len()));
+        }
+        from = until;
+    }
+    let mut replica = shared.replica.write().unwrap_or_else(|p| p.into_inner());
+    replica.adopt(d.tree, d.checkpoint).map_err(|e| e.to_string())?;
+    if let Some(digest) = d.digest {
+        assert_eq!(
+            carbon_ledger::snapshot::state_digest(replica.state()),
+            digest,
+            "the read view differs from the writer's state at {} entries",
+            d.len
+        );
+    }
+    drop(replica);
+    let replica = shared.replica.read().unwrap_or_else(|p| p.into_inner());
+    let published = listening.then(|| feed::build(&replica, &applied));
+    drop(replica);
+    shared.progress.send_modify(|p| p.applied = d.len);
+    if let Some(f) = published {
+        let _ = shared.feed.send(f); // no receiver left is not an error
+    }
+    Ok(())
+}
