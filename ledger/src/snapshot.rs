@@ -10,10 +10,11 @@
 //!   only: anyone who edits the file can recompute them);
 //! - the last leaf hash it names is the hash of journal entry `n - 1`, which
 //!   by the hash chain commits to every entry before it;
-//! - **its state hashes to the digest the journal records at that entry.**
+//! - **its state hashes to the digest the journal records for it.**
 //!   Entry `n - 1` is a `StateDigest`, appended by the node when it took the
-//!   snapshot: the SHA-256 of exactly the state bytes the snapshot holds
-//!   ([`state_digest`]). The entry is a leaf of the Merkle tree, and the
+//!   snapshot, or a `SnapshotMark` whose digest a later `StateDigest` entry
+//!   (named in the file's header) records: the SHA-256 of exactly the state
+//!   bytes the snapshot holds ([`state_digest`]). The entry is a leaf of the Merkle tree, and the
 //!   node resumes only if the stored checkpoint, checked against the
 //!   operator's key and the tree, covers it (the node signs the batch that
 //!   records a digest before writing the snapshot); `carbon audit verify`
@@ -56,18 +57,25 @@
 //!
 //! # When
 //!
-//! The node takes one at the commit that passes every
-//! [`DEFAULT_EVERY_ENTRIES`] entries, and when asked ([`crate::node::Node::snapshot`]:
-//! at a clean shutdown and at the end of `carbon replay --data`). The state
-//! is encoded on the caller's thread (the sequencer's: the state has one
-//! owner), its digest appended to the journal and made durable with the
-//! batch (one flush, as ever), and only then is the snapshot written to
-//! disk, on a thread of its own, so the sequencer does no snapshot I/O. One
-//! write at a time: a snapshot that falls due while the previous one is
-//! still being written waits for the next commit. A snapshot asked for
-//! appends its digest entry and commits it (a signed checkpoint, one
-//! flush) before writing, so a clean stop adds one entry to the journal,
-//! unless the last snapshot is already at its end.
+//! A periodic snapshot falls due at the commit that passes every
+//! [`DEFAULT_EVERY_ENTRIES`] entries (`serve --snapshot-every`). The
+//! sequencer does not encode it: it appends a `SnapshotMark` entry to the
+//! batch, and once the batch is durable hands the position to an encoding
+//! thread that owns a [replica](crate::replica) of the state (seeded at
+//! open). That thread reads the entries it lacks from the journal, applies
+//! them, encodes the state and wakes the sequencer, whose next commit
+//! appends a `StateDigest` entry recording the digest for the mark's
+//! position (`tree_size` = the mark's sequence number + 1); the snapshot is
+//! written, on a thread of its own, once that entry is durable. The file's
+//! header names the digest's entry. One at a time: a snapshot falls due
+//! only when the previous one is written.
+//!
+//! A snapshot asked for ([`crate::node::Node::snapshot`]: at a clean
+//! shutdown and at the end of `carbon replay --data`) is encoded on the
+//! caller's thread, its digest entry (`tree_size` = its own sequence
+//! number) appended and committed, and written before the call returns; a
+//! clean stop thus adds one entry to the journal, unless the last snapshot
+//! is already at its end.
 //!
 //! # Cost
 //!
@@ -79,7 +87,9 @@
 //! (start-up without a snapshot, or the audit) recomputes the digest at
 //! each `StateDigest` entry it meets, encoding the state straight into the
 //! hash: 50–200 ms at a million entries, once per snapshot interval, a few
-//! per cent of a replay.
+//! per cent of a replay. Off the sequencer, the encoder's replica costs a
+//! copy of the state in memory and, once per interval, the application of
+//! the entries since the last one (on another core).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};

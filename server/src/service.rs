@@ -589,7 +589,7 @@ impl Ledger for LedgerService {
         const METHOD: &str = "/carbon.v1.Ledger/StreamJournal";
         self.auth.caller(&request, METHOD)?.require_supervisor(METHOD)?;
         let from = request.into_inner().from_seq;
-        let until = self.view.durable_len();
+        let until = self.view.durable().map_err(unavailable)?;
         let (tx, rx) = mpsc::channel(STREAM_BUFFER);
         let journal = self.journal.clone();
         tokio::spawn(async move {
@@ -694,7 +694,7 @@ impl Ledger for LedgerService {
         let r = request.into_inner();
         self.auth.require_reader(&caller, &r.actor, "the commands")?;
         // Only what is durable: below the length the sequencer reports.
-        let durable = self.view.durable_len();
+        let durable = self.view.durable().map_err(unavailable)?;
         let internal = |e: carbon_ledger::journal::StoreError| Status::internal(e.to_string());
         let seq = self.journal.command(&r.actor, r.nonce).map_err(internal)?;
         let Some(seq) = seq.filter(|&s| s < durable) else {

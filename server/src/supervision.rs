@@ -197,7 +197,7 @@ impl pb::supervision_server::Supervision for SupervisionService {
             n => n.min(MAX_ALERTS),
         };
         let filter = self.filter(caller, q.kind, q.account)?;
-        let durable = self.view.durable_len();
+        let durable = self.view.durable().map_err(unavailable)?;
         let (alerts, truncated) = self.indexed(&q.from_date, &q.to_date, 0, durable, &filter, limit)?;
         Ok(Response::new(pb::AlertList { alerts, truncated }))
     }
@@ -215,7 +215,7 @@ impl pb::supervision_server::Supervision for SupervisionService {
         let slot = self.streams.admit_as(peer, Some(&filter.caller.account))?;
         // Subscribe before reading the length: nothing falls between the two.
         let mut feed: broadcast::Receiver<Arc<Feed>> = self.view.subscribe();
-        let durable = self.view.durable_len();
+        let durable = self.view.durable().map_err(unavailable)?;
         let (history, _) = self.indexed("", "", q.from_seq, durable, &filter, usize::MAX)?;
         let expires_in = Duration::from_millis(filter.caller.expires_ms.saturating_sub(now_ms()));
         let (tx, rx) = mpsc::channel(STREAM_BUFFER);

@@ -219,6 +219,16 @@ impl View {
         }
     }
 
+    /// The journal length durable now, for reads of the journal itself
+    /// (its entries and indexes below it); refused, like every read, once
+    /// the ledger has failed.
+    pub fn durable(&self) -> Result<u64, Unavailable> {
+        match self.ledger_failed.borrow().clone() {
+            Some(why) => Err(Unavailable(why)),
+            None => Ok(self.durable_len()),
+        }
+    }
+
     /// The journal length durable now (what the sequencer last published).
     pub fn durable_len(&self) -> u64 {
         self.shared.durable_len.load(Ordering::Acquire)
@@ -298,4 +308,76 @@ fn catch_up(shared: &Shared, journal: &JournalReader, d: Durable) -> Result<(), 
         let _ = shared.feed.send(f); // no receiver left is not an error
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use carbon_ledger::keys::test_key;
+    use carbon_ledger::node::Node;
+    use carbon_ledger::replay::sign_command;
+    use carbon_proto::v1 as pb;
+
+    use crate::sequencer::Sequencer;
+
+    fn define(symbol: &str, nonce: u64, ledger_id: &[u8; 32]) -> pb::SignedCommand {
+        let cmd = pb::Command {
+            actor: Some("OP".into()),
+            nonce: Some(nonce),
+            body: Some(pb::command::Body::DefineInstrument(pb::DefineInstrument {
+                symbol: Some(symbol.into()),
+                reference_price: Some("10.00".into()),
+            })),
+        };
+        sign_command(&test_key("OP"), ledger_id, &cmd)
+    }
+
+    /// A batch whose flush fails is in sled's memory (a reader of the
+    /// store would find it) but never durable: the view never applies it,
+    /// and what it shows is the state of the last durable batch.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_read_never_sees_a_batch_that_did_not_become_durable() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = |id: &str| test_key(id).verifying_key().to_bytes().to_vec();
+        let genesis = pb::Genesis {
+            operator: "OP".into(),
+            operator_public_key: key("OP"),
+            regulators: vec![],
+            origin: "test".into(),
+        };
+        let node = Node::create(dir.path(), genesis, test_key("OP")).unwrap();
+        let ledger_id = node.ledger_id();
+        let journal = node.journal().reader();
+        // The next flush succeeds, the one after fails.
+        node.journal().fail_flushes_after(1);
+        let started = Sequencer::start(node, None).unwrap();
+        let (handle, view) = (started.handle.clone(), started.view.clone());
+
+        let ok = handle
+            .submit(vec![(define("ZJEA-2025", 1, &ledger_id), false)])
+            .await
+            .unwrap();
+        assert!(ok[0].result.is_ok());
+        let durable = view.durable_len();
+        let seen = view.read(|r| (r.len(), r.state().instruments.len())).await.unwrap();
+        assert_eq!(seen, (durable, 1), "the acknowledged batch is visible at once");
+
+        assert!(handle
+            .submit(vec![(define("CCER", 2, &ledger_id), false)])
+            .await
+            .is_err());
+        assert!(
+            journal.raw(durable).unwrap().is_some(),
+            "the failed batch is in the store"
+        );
+        assert_eq!(view.durable_len(), durable, "but not announced as durable");
+        // Reads are refused once the ledger has failed; the replica behind
+        // them never applied the failed batch.
+        assert!(view.read(|r| r.len()).await.is_err());
+        let replica = view.shared.replica.read().unwrap();
+        assert_eq!(replica.len(), durable);
+        assert!(!replica.state().instruments.contains_key("CCER"));
+        drop(replica);
+        drop((handle, view, started.handle, started.view));
+        started.sequencer.join();
+    }
 }
