@@ -68,7 +68,7 @@ def verifier_key(name: str, public_key: bytes) -> VerifierKey:
 
 def parse_verifier_key(text: str) -> VerifierKey:
     """Parses ``name+keyid+base64key`` and checks that the id belongs to the key."""
-    parts = text.strip().split("+")
+    parts = text.strip().split("+", 2)  # base64 may hold "+" too
     if len(parts) != 3 or not parts[0]:
         raise ProofError("a verifier key is name+keyid+base64key")
     name, id_hex, blob_b64 = parts
