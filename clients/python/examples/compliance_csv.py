@@ -22,9 +22,22 @@ from typing import Any
 
 from carbon_ledger import ComplianceLine, Ledger
 
-COLUMNS = ["year", "entity", "jurisdiction", "status", "obligation", "surrendered", "shortfall",
-           "penalty_min", "penalty_max", "energy_obligation", "energy_surrendered", "energy_shortfall",
-           "energy_penalty_min", "energy_penalty_max"]
+COLUMNS = [
+    "year",
+    "entity",
+    "jurisdiction",
+    "status",
+    "obligation",
+    "surrendered",
+    "shortfall",
+    "penalty_min",
+    "penalty_max",
+    "energy_obligation",
+    "energy_surrendered",
+    "energy_shortfall",
+    "energy_penalty_min",
+    "energy_penalty_max",
+]
 
 
 def records(lines: list[ComplianceLine]) -> list[dict[str, Any]]:

@@ -56,8 +56,10 @@ def main() -> int:
         key = proofs.parse_verifier_key(a.checkpoint_key)
         with Ledger(a.server, a.key, a.actor) as ledger:
             checkpoint = proofs.open_checkpoint(ledger.checkpoint().text, key)
-            print(f"checkpoint of {checkpoint.origin}: {checkpoint.tree_size} entries, "
-                  f"root {checkpoint.root_hash.hex()} (signature verified)")
+            print(
+                f"checkpoint of {checkpoint.origin}: {checkpoint.tree_size} entries, "
+                f"root {checkpoint.root_hash.hex()} (signature verified)"
+            )
             seq = a.seq
             if seq is None:
                 found = ledger.lookup_command(a.nonce)
@@ -65,7 +67,9 @@ def main() -> int:
                     raise proofs.ProofError(f"{a.actor} has no journalled command with nonce {a.nonce}")
                 seq = found.seq
             if seq >= checkpoint.tree_size:
-                raise proofs.ProofError(f"entry {seq} is past the signed checkpoint ({checkpoint.tree_size}); retry later")
+                raise proofs.ProofError(
+                    f"entry {seq} is past the signed checkpoint ({checkpoint.tree_size}); retry later"
+                )
             entry = pb.JournalEntry.FromString(check(ledger, seq, checkpoint))
             what = entry.WhichOneof("input")
             if what == "command":

@@ -10,9 +10,9 @@ import grpc
 import pytest
 
 import carbon_ledger
-from carbon_ledger import Key, Ledger, RequestFailed, Subscription, proofs
+from carbon_ledger import Ledger, RequestFailed, Subscription, proofs
 
-from conftest import OPERATOR, ORIGIN, Server
+from conftest import OPERATOR, Server
 from market import DAY, YEAR, ZJEA, confirm_report, open_market
 
 
@@ -170,7 +170,11 @@ def test_reads(server: Server) -> None:
     assert denied.value.status == grpc.StatusCode.PERMISSION_DENIED
 
     report = hz.report("HZ-STEEL", YEAR)
-    assert (report.status, report.verified, report.history) == ("confirmed", 1000, ["submitted", "verified", "confirmed"])
+    assert (report.status, report.verified, report.history) == (
+        "confirmed",
+        1000,
+        ["submitted", "verified", "confirmed"],
+    )
     assert [(a.entity, a.method, a.issued) for a in zj.allocations(YEAR)] == [("HZ-STEEL", "grandfather", 600)]
     with pytest.raises(RequestFailed) as open_year:
         steel.compliance_table(YEAR)
@@ -288,12 +292,17 @@ def test_every_command_of_the_rulebook_goes_through(server: Server) -> None:
     trader.auction_bid("auc1", "55.00", 300)
     steel.auction_bid("auc1", "51.00", 300)
     cleared = hz.auction_close("auc1")
-    assert [(t.buyer, t.qty, t.price) for t in cleared.trades] == [("HZ-TRADER", 300, Decimal("51.00")), ("HZ-STEEL", 200, Decimal("51.00"))]
+    assert [(t.buyer, t.qty, t.price) for t in cleared.trades] == [
+        ("HZ-TRADER", 300, Decimal("51.00")),
+        ("HZ-STEEL", 200, Decimal("51.00")),
+    ]
     power.buy(ZJEA, 10, "58.00", id="rest1")
     op.cancel("rest1", account="NB-POWER")
     op.resume(ZJEA)  # not halted: accepted, changes nothing
     op.define_instrument("ZJEA-2026", "60.00")
-    hz.allocate_benchmark("HZ-STEEL", 2026, "pre", [carbon_ledger.GeneratingUnit("coal", "1000", "0", "0.7910", "0.1033", "0.80")])
+    hz.allocate_benchmark(
+        "HZ-STEEL", 2026, "pre", [carbon_ledger.GeneratingUnit("coal", "1000", "0", "0.7910", "0.1033", "0.80")]
+    )
     assert server.as_("HZ-STEEL").account().holding("ZJEA-2026").available == round(1000 * 0.7910 * 0.70)
     steel.submit_report(YEAR, "FS-2025", energy={"coal": "1200.5", "electricity": "80000"})
     server.as_("ZJ-VER").verify_report("HZ-STEEL", YEAR, verified_emissions=500, verified_energy=10_700)

@@ -21,7 +21,8 @@ def wait_for_line(process: subprocess.Popen[str], text: str) -> list[str]:
         seen.append(line)
         if text in line:
             return seen
-    raise AssertionError(f"the example ended ({process.wait()}) before printing {text!r}: {seen}\n{process.stderr.read() if process.stderr else ''}")
+    err = process.stderr.read() if process.stderr else ""
+    raise AssertionError(f"the example ended ({process.wait()}) before printing {text!r}: {seen}\n{err}")
 
 
 def finish(process: subprocess.Popen[str], timeout: float = 60) -> str:
@@ -36,7 +37,13 @@ def test_enterprise_buys_its_shortfall_and_surrenders_before_the_deadline(server
     server.as_("NB-POWER").sell(ZJEA, 300, "58.10")
     server.as_("NB-POWER").sell(ZJEA, 300, "58.40")
     steel = server.popen_example(
-        "enterprise_compliance.py", "--key", str(server.key_file("HZ-STEEL")), "--actor", "HZ-STEEL", "--year", str(YEAR)
+        "enterprise_compliance.py",
+        "--key",
+        str(server.key_file("HZ-STEEL")),
+        "--actor",
+        "HZ-STEEL",
+        "--year",
+        str(YEAR),
     )
     try:
         before = wait_for_line(steel, "waiting for the day's close")
@@ -51,7 +58,11 @@ def test_enterprise_buys_its_shortfall_and_surrenders_before_the_deadline(server
     assert "surrendered 400 t" in out and "short 0 t" in out, out
     server.as_("ZJ-DEE").close_year(YEAR)
     rows = {line.row.entity: line.row for line in server.as_("ZJ-DEE").compliance_table(YEAR)}
-    assert (rows["HZ-STEEL"].status, rows["HZ-STEEL"].surrendered, rows["HZ-STEEL"].obligation) == ("A", obligation, 1000)
+    assert (rows["HZ-STEEL"].status, rows["HZ-STEEL"].surrendered, rows["HZ-STEEL"].obligation) == (
+        "A",
+        obligation,
+        1000,
+    )
 
 
 def test_enterprise_short_of_liquidity_says_so(server: Server) -> None:
@@ -59,7 +70,13 @@ def test_enterprise_short_of_liquidity_says_so(server: Server) -> None:
     confirm_report(server, "HZ-STEEL", 1000)
     server.as_("NB-POWER").sell(ZJEA, 100, "58.10")  # 400 needed, 100 offered
     steel = server.popen_example(
-        "enterprise_compliance.py", "--key", str(server.key_file("HZ-STEEL")), "--actor", "HZ-STEEL", "--year", str(YEAR)
+        "enterprise_compliance.py",
+        "--key",
+        str(server.key_file("HZ-STEEL")),
+        "--actor",
+        "HZ-STEEL",
+        "--year",
+        str(YEAR),
     )
     try:
         wait_for_line(steel, "waiting for the day's close")
@@ -73,8 +90,21 @@ def test_enterprise_short_of_liquidity_says_so(server: Server) -> None:
 def test_market_maker_quotes_both_sides_inside_the_band_and_requotes_after_a_fill(server: Server) -> None:
     open_market(server)
     maker = server.popen_example(
-        "market_maker.py", "--key", str(server.key_file("HZ-TRADER")), "--actor", "HZ-TRADER",
-        "--instrument", ZJEA, "--qty", "100", "--half-spread", "20", "--fills", "1", "--duration", "30",
+        "market_maker.py",
+        "--key",
+        str(server.key_file("HZ-TRADER")),
+        "--actor",
+        "HZ-TRADER",
+        "--instrument",
+        ZJEA,
+        "--qty",
+        "100",
+        "--half-spread",
+        "20",
+        "--fills",
+        "1",
+        "--duration",
+        "30",
     )
     try:
         wait_for_line(maker, "quoting")
@@ -104,7 +134,12 @@ def test_regulator_exports_the_compliance_table_to_csv(server: Server, tmp_path:
     assert set(rows) == {"HZ-STEEL", "NB-POWER"}  # entities only; investors have no obligation
     steel = rows["HZ-STEEL"]
     assert (steel["jurisdiction"], steel["status"], steel["obligation"], steel["surrendered"], steel["shortfall"]) == (
-        "HZ", "B", "1000", "600", "400")
+        "HZ",
+        "B",
+        "1000",
+        "600",
+        "400",
+    )
     # 5x and 10x the shortfall at the average close (58.00, no trades): exact, 2 decimals.
     assert (steel["penalty_min"], steel["penalty_max"]) == ("116000.00", "232000.00")
     assert rows["NB-POWER"]["status"] == "C"
@@ -136,15 +171,31 @@ def test_inclusion_proof_checks_with_only_the_operators_key(server: Server) -> N
     assert f"entry {result.seq} (transfer by HZ-STEEL, nonce {result.nonce}, ok=True) is in the ledger" in out, out
     assert "signature verified" in out and "genesis entry's leaf hash" in out
     # A regulator proves any entry.
-    regulator = ["--checkpoint-key", server.checkpoint_key, "--key", str(server.key_file("ZJ-DEE")), "--actor", "ZJ-DEE"]
+    regulator = [
+        "--checkpoint-key",
+        server.checkpoint_key,
+        "--key",
+        str(server.key_file("ZJ-DEE")),
+        "--actor",
+        "ZJ-DEE",
+    ]
     assert "is in the ledger" in server.example("verify_inclusion.py", *regulator, "--seq", "1").stdout
     # Another key (here the origin's name with a regulator's key) proves nothing.
     from carbon_ledger import Key, proofs
 
     forged = str(proofs.verifier_key("carbon-ledger.test", Key.test_key("ZJ-DEE").public_key))
     bad = subprocess.run(
-        [*server_example_cmd(server, "verify_inclusion.py"), "--checkpoint-key", forged, *args[2:], "--seq", str(result.seq)],
-        capture_output=True, text=True, timeout=60,
+        [
+            *server_example_cmd(server, "verify_inclusion.py"),
+            "--checkpoint-key",
+            forged,
+            *args[2:],
+            "--seq",
+            str(result.seq),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert bad.returncode == 1 and "NOT PROVED" in bad.stderr, bad
 

@@ -12,8 +12,10 @@ from carbon_ledger import Key, proofs
 from carbon_ledger.proofs import leaf_hash, node_hash
 
 # Certificate Transparency's test leaves and the roots of their first 1..8.
-CT_LEAVES = [bytes.fromhex(h) for h in ["", "00", "10", "2021", "3031", "40414243", "5051525354555657",
-                                         "606162636465666768696a6b6c6d6e6f"]]
+CT_LEAVES = [
+    bytes.fromhex(h)
+    for h in ["", "00", "10", "2021", "3031", "40414243", "5051525354555657", "606162636465666768696a6b6c6d6e6f"]
+]
 CT_ROOTS = [
     "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
     "fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125",
@@ -117,6 +119,6 @@ def test_a_checkpoint_opens_with_the_operators_key_only() -> None:
 
 
 def test_the_servers_verifier_key_string_is_ours(server) -> None:  # type: ignore[no-untyped-def]
-    from conftest import ORIGIN, OPERATOR
+    from conftest import OPERATOR, ORIGIN
 
     assert server.checkpoint_key == str(proofs.verifier_key(ORIGIN, Key.test_key(OPERATOR).public_key))

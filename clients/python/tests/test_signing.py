@@ -12,7 +12,14 @@ import pytest
 
 from carbon_ledger import ExposedKeyWarning, Key, KeyFileError
 from carbon_ledger._pb import carbon_pb2 as pb
-from carbon_ledger.signing import COMMAND_PREFIX, READ_PREFIX, command_message, read_credential, read_message, sign_command
+from carbon_ledger.signing import (
+    COMMAND_PREFIX,
+    READ_PREFIX,
+    command_message,
+    read_credential,
+    read_message,
+    sign_command,
+)
 
 from conftest import REPO, carbon_bin
 
@@ -103,7 +110,11 @@ def test_an_exposed_key_file_is_read_with_a_warning(tmp_path: Path) -> None:
         '{"secret_key": "zz"}',
         '{"secret_key": "' + "00" * 31 + '"}',
         # A public key that is not the secret's.
-        '{"secret_key": "' + Key.test_key("A").seed.hex() + '", "public_key": "' + Key.test_key("B").public_key.hex() + '"}',
+        '{"secret_key": "'
+        + Key.test_key("A").seed.hex()
+        + '", "public_key": "'
+        + Key.test_key("B").public_key.hex()
+        + '"}',
     ],
 )
 def test_bad_key_files_are_refused(text: str) -> None:
@@ -121,8 +132,19 @@ def test_reads_key_files_of_carbon_keygen(tmp_path: Path) -> None:
     ours = tmp_path / "ours.key"
     Key.test_key("HZ-STEEL").write(ours)
     p = subprocess.run(
-        [str(carbon_bin()), "submit", "--server", "http://127.0.0.1:9", "--key", str(ours), "--actor", "HZ-STEEL",
-         '{"cmd":"freeze","account":"X"}'],
-        capture_output=True, text=True, timeout=60,
+        [
+            str(carbon_bin()),
+            "submit",
+            "--server",
+            "http://127.0.0.1:9",
+            "--key",
+            str(ours),
+            "--actor",
+            "HZ-STEEL",
+            '{"cmd":"freeze","account":"X"}',
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert p.returncode != 0 and "key file" not in p.stderr, p.stderr

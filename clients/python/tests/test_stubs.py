@@ -55,9 +55,8 @@ def test_descriptor_matches_the_proto(fresh: Path) -> None:
 
 
 def test_files_match_byte_for_byte_with_the_pinned_generator(fresh: Path) -> None:
-    from grpc_tools import protoc  # noqa: F401 - the version is the package's
-
     import grpc_tools
+    from grpc_tools import protoc  # noqa: F401 - the version is the package's
 
     version = getattr(grpc_tools, "__version__", None)
     if version is None:
@@ -65,7 +64,9 @@ def test_files_match_byte_for_byte_with_the_pinned_generator(fresh: Path) -> Non
 
         version = dist_version("grpcio-tools")
     if version != carbon_pb2_grpc.GRPC_GENERATED_VERSION:
-        pytest.skip(f"grpcio-tools {version} is not {carbon_pb2_grpc.GRPC_GENERATED_VERSION}, which generated the stubs")
+        pytest.skip(
+            f"grpcio-tools {version} is not {carbon_pb2_grpc.GRPC_GENERATED_VERSION}, which generated the stubs"
+        )
     for name in ("carbon_pb2.py", "carbon_pb2.pyi", "carbon_pb2_grpc.py"):
         assert (CHECKED_IN / name).read_text() == (fresh / name).read_text(), f"{name} is stale: run tools/gen_stubs.py"
 

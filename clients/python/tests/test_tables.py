@@ -59,10 +59,14 @@ class _Error(grpc.RpcError):
 
 def test_a_status_with_a_rejection_becomes_the_codes_exception() -> None:
     details = pb.Rejection(code="INSUFFICIENT_FUNDS", message="rejected; journalled at seq 42 (its nonce is used up)")
-    e = from_rpc_error(_Error(grpc.StatusCode.FAILED_PRECONDITION, "x", (("grpc-status-details-bin", details.SerializeToString()),)))
+    e = from_rpc_error(
+        _Error(grpc.StatusCode.FAILED_PRECONDITION, "x", (("grpc-status-details-bin", details.SerializeToString()),))
+    )
     assert isinstance(e, carbon_ledger.InsufficientFunds) and e.seq == 42 and e.sequenced
     refused = pb.Rejection(code="BAD_SIGNATURE", message="rejected before sequencing")
-    e = from_rpc_error(_Error(grpc.StatusCode.UNAUTHENTICATED, "x", (("grpc-status-details-bin", refused.SerializeToString()),)))
+    e = from_rpc_error(
+        _Error(grpc.StatusCode.UNAUTHENTICATED, "x", (("grpc-status-details-bin", refused.SerializeToString()),))
+    )
     assert isinstance(e, carbon_ledger.BadSignature) and e.seq is None
     other = from_rpc_error(_Error(grpc.StatusCode.PERMISSION_DENIED, "not yours"), "/m")
     assert isinstance(other, carbon_ledger.RequestFailed) and other.status == grpc.StatusCode.PERMISSION_DENIED
@@ -101,9 +105,16 @@ def test_prices_and_money_are_exact_decimals() -> None:
     assert d.open is None and str(d.close) == "58.20" and str(d.turnover) == "5820.00"
     with_open = types.from_pb(types.DaySummary, pb.DaySummary(open="58.10", reference="1", close="1", turnover="0"))
     assert str(with_open.open) == "58.10"
-    a = types.from_pb(types.Alert, pb.Alert(date="d", price_move=pb.PriceMoveAlert(instrument="X", reference="1.00", close="1.05")))
+    a = types.from_pb(
+        types.Alert, pb.Alert(date="d", price_move=pb.PriceMoveAlert(instrument="X", reference="1.00", close="1.05"))
+    )
     assert a.kind == "price_move" and isinstance(a.detail, types.PriceMoveAlert) and str(a.detail.close) == "1.05"
-    assert types.from_pb(types.Account, pb.AccountView(role=pb.ROLE_INVESTOR, cash_available="1.00", cash_locked="0.00")).role == "investor"
+    assert (
+        types.from_pb(
+            types.Account, pb.AccountView(role=pb.ROLE_INVESTOR, cash_available="1.00", cash_locked="0.00")
+        ).role
+        == "investor"
+    )
 
 
 def test_floats_never_become_prices() -> None:

@@ -345,7 +345,9 @@ class Ledger(Commands[t.CommandResult]):
 
     def account(self, id: str | None = None) -> t.Account:
         """An account (by default this client's): its own or its regulators' to read."""
-        m = self._call(self._ledger.GetAccount, "/carbon.v1.Ledger/GetAccount", pb.GetAccountRequest(id=id or self.actor))
+        m = self._call(
+            self._ledger.GetAccount, "/carbon.v1.Ledger/GetAccount", pb.GetAccountRequest(id=id or self.actor)
+        )
         return t.from_pb(t.Account, m)
 
     def supply(self) -> list[t.Supply]:
@@ -355,13 +357,17 @@ class Ledger(Commands[t.CommandResult]):
 
     def instruments(self) -> list[t.Instrument]:
         """Every listed instrument with its reference price (public)."""
-        m = self._call(self._ledger.ListInstruments, "/carbon.v1.Ledger/ListInstruments", pb.ListInstrumentsRequest(), False)
+        m = self._call(
+            self._ledger.ListInstruments, "/carbon.v1.Ledger/ListInstruments", pb.ListInstrumentsRequest(), False
+        )
         return [t.from_pb(t.Instrument, i) for i in m.instruments]
 
     def inclusion_proof(self, seq: int, tree_size: int = 0) -> t.InclusionProof:
         """Entry ``seq`` with its RFC 6962 path in the tree of ``tree_size`` entries (0: the latest checkpoint's)."""
         request = pb.InclusionProofRequest(seq=seq, tree_size=tree_size)
-        return t.from_pb(t.InclusionProof, self._call(self._ledger.GetInclusionProof, "/carbon.v1.Ledger/GetInclusionProof", request))
+        return t.from_pb(
+            t.InclusionProof, self._call(self._ledger.GetInclusionProof, "/carbon.v1.Ledger/GetInclusionProof", request)
+        )
 
     def consistency_proof(self, from_size: int, to_size: int = 0) -> t.ConsistencyProof:
         """The RFC 6962 proof that the tree of ``to_size`` extends that of ``from_size`` (public)."""
@@ -386,7 +392,9 @@ class Ledger(Commands[t.CommandResult]):
         def request(last: t.JournalEntry | None) -> Any:
             return pb.StreamJournalRequest(from_seq=last.seq + 1 if last else from_seq)
 
-        return self._stream(self._ledger.StreamJournal, "/carbon.v1.Ledger/StreamJournal", request, _journal_entry, True)
+        return self._stream(
+            self._ledger.StreamJournal, "/carbon.v1.Ledger/StreamJournal", request, _journal_entry, True
+        )
 
     # ---------------------------------------------------------- Regulator service
 
@@ -434,14 +442,20 @@ class Ledger(Commands[t.CommandResult]):
         request = pb.MarketDataRequest(instrument=instrument, depth=depth)
         convert: Callable[[Any], t.MarketDataUpdate] = lambda m: t.from_pb(t.MarketDataUpdate, m)  # noqa: E731
         return self._stream(
-            self._market.StreamMarketData, "/carbon.v1.Market/StreamMarketData", lambda _: request, convert, self.key is not None
+            self._market.StreamMarketData,
+            "/carbon.v1.Market/StreamMarketData",
+            lambda _: request,
+            convert,
+            self.key is not None,
         )
 
     def executions(self, account: str | None = None) -> Subscription[t.ExecutionUpdate]:
         """An account's own order acks, fills and day closes."""
         request = pb.ExecutionsRequest(account=account or self.actor)
         convert: Callable[[Any], t.ExecutionUpdate] = lambda m: t.from_pb(t.ExecutionUpdate, m)  # noqa: E731
-        return self._stream(self._market.StreamExecutions, "/carbon.v1.Market/StreamExecutions", lambda _: request, convert, True)
+        return self._stream(
+            self._market.StreamExecutions, "/carbon.v1.Market/StreamExecutions", lambda _: request, convert, True
+        )
 
     # ---------------------------------------------------------- Supervision service
 
@@ -450,7 +464,9 @@ class Ledger(Commands[t.CommandResult]):
     ) -> t.AlertList:
         """Alerts by the day they were raised for (``truncated`` when ``limit`` cut the list)."""
         request = pb.AlertQuery(from_date=from_date, to_date=to_date, kind=kind, account=account, limit=limit)
-        return t.from_pb(t.AlertList, self._call(self._supervision.ListAlerts, "/carbon.v1.Supervision/ListAlerts", request))
+        return t.from_pb(
+            t.AlertList, self._call(self._supervision.ListAlerts, "/carbon.v1.Supervision/ListAlerts", request)
+        )
 
     def stream_alerts(self, from_seq: int = 0, kind: str = "", account: str = "") -> Subscription[t.JournalAlert]:
         """Every alert journalled from ``from_seq`` on, then each new one; resumes by itself."""
@@ -459,18 +475,26 @@ class Ledger(Commands[t.CommandResult]):
             return pb.AlertStreamRequest(from_seq=last.seq + 1 if last else from_seq, kind=kind, account=account)
 
         convert: Callable[[Any], t.JournalAlert] = lambda m: t.from_pb(t.JournalAlert, m)  # noqa: E731
-        return self._stream(self._supervision.StreamAlerts, "/carbon.v1.Supervision/StreamAlerts", request, convert, True)
+        return self._stream(
+            self._supervision.StreamAlerts, "/carbon.v1.Supervision/StreamAlerts", request, convert, True
+        )
 
     def position(self, account: str) -> t.Position:
         request = pb.PositionRequest(account=account)
-        return t.from_pb(t.Position, self._call(self._supervision.GetPosition, "/carbon.v1.Supervision/GetPosition", request))
+        return t.from_pb(
+            t.Position, self._call(self._supervision.GetPosition, "/carbon.v1.Supervision/GetPosition", request)
+        )
 
     def large_holders(self) -> list[t.Position]:
-        m = self._call(self._supervision.ListLargeHolders, "/carbon.v1.Supervision/ListLargeHolders", pb.LargeHoldersRequest())
+        m = self._call(
+            self._supervision.ListLargeHolders, "/carbon.v1.Supervision/ListLargeHolders", pb.LargeHoldersRequest()
+        )
         return [t.from_pb(t.Position, p) for p in m.holders]
 
     def supervision(self) -> t.Supervision:
-        m = self._call(self._supervision.GetSupervision, "/carbon.v1.Supervision/GetSupervision", pb.GetSupervisionRequest())
+        m = self._call(
+            self._supervision.GetSupervision, "/carbon.v1.Supervision/GetSupervision", pb.GetSupervisionRequest()
+        )
         return t.from_pb(t.Supervision, m)
 
 

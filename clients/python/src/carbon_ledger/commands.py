@@ -18,12 +18,12 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Generic, Literal, TypeVar, Union
+from typing import Any, Generic, Literal, TypeVar
 
 from ._pb import carbon_pb2 as pb
 
 R = TypeVar("R")
-Number = Union[str, Decimal, int]
+Number = str | Decimal | int
 Side = Literal["buy", "sell"]
 OrderType = Literal["limit", "market"]
 Tif = Literal["day", "ioc", "fok"]
@@ -58,7 +58,7 @@ def decimal_text(value: Number) -> str:
     raise TypeError(f"not a decimal: {value!r}")
 
 
-def _enum(table: Mapping[str, int], value: str, what: str) -> int:
+def _enum(table: Mapping[str, int], value: str, what: str) -> Any:
     try:
         return table[value]
     except KeyError:
@@ -139,7 +139,11 @@ class Commands(Generic[R]):
     # ---------------------------------------------------------- registry (8)
 
     def create_account(
-        self, id: str, role: Literal["entity", "investor", "verifier", "auditor"], public_key: bytes, jurisdiction: str | None = None
+        self,
+        id: str,
+        role: Literal["entity", "investor", "verifier", "auditor"],
+        public_key: bytes,
+        jurisdiction: str | None = None,
     ) -> R:
         """A regulator opens an account with its 32-byte ed25519 public key."""
         m = pb.CreateAccount(id=id, role=_enum(_ROLES, role, "role"), public_key=public_key)
@@ -149,7 +153,9 @@ class Commands(Generic[R]):
 
     def define_instrument(self, symbol: str, reference_price: Number) -> R:
         """The operator lists ``ZJEA-<year>``, ``ZJEU-<year>`` or ``CCER``."""
-        return self._command("define_instrument", pb.DefineInstrument(symbol=symbol, reference_price=decimal_text(reference_price)))
+        return self._command(
+            "define_instrument", pb.DefineInstrument(symbol=symbol, reference_price=decimal_text(reference_price))
+        )
 
     def deposit(self, account: str, amount: Number) -> R:
         """The operator credits cash (CNY, at most 2 decimals)."""
@@ -216,11 +222,15 @@ class Commands(Generic[R]):
             m.price = decimal_text(price)
         return self._command("order", m, id)
 
-    def buy(self, instrument: str, qty: int, price: Number | None = None, *, tif: Tif | None = None, id: str | None = None) -> R:
+    def buy(
+        self, instrument: str, qty: int, price: Number | None = None, *, tif: Tif | None = None, id: str | None = None
+    ) -> R:
         """A buy order: limit with ``price``, market without."""
         return self.order(instrument, "buy", qty, price, tif=tif, id=id)
 
-    def sell(self, instrument: str, qty: int, price: Number | None = None, *, tif: Tif | None = None, id: str | None = None) -> R:
+    def sell(
+        self, instrument: str, qty: int, price: Number | None = None, *, tif: Tif | None = None, id: str | None = None
+    ) -> R:
         """A sell order: limit with ``price``, market without."""
         return self.order(instrument, "sell", qty, price, tif=tif, id=id)
 
@@ -260,7 +270,9 @@ class Commands(Generic[R]):
 
     def auction_bid(self, auction: str, price: Number, qty: int, *, id: str | None = None) -> R:
         id = id or new_id("a")
-        return self._command("auction_bid", pb.AuctionBid(auction=auction, id=id, price=decimal_text(price), qty=qty), id)
+        return self._command(
+            "auction_bid", pb.AuctionBid(auction=auction, id=id, price=decimal_text(price), qty=qty), id
+        )
 
     def auction_close(self, auction: str) -> R:
         return self._command("auction_close", pb.AuctionClose(auction=auction), auction)
@@ -270,7 +282,9 @@ class Commands(Generic[R]):
     def allocate_benchmark(
         self, entity: str, year: int, phase: Literal["pre", "final"], units: Sequence[GeneratingUnit]
     ) -> R:
-        m = pb.AllocateBenchmark(entity=entity, year=year, phase=_enum(_PHASES, phase, "phase"), units=[u.to_pb() for u in units])
+        m = pb.AllocateBenchmark(
+            entity=entity, year=year, phase=_enum(_PHASES, phase, "phase"), units=[u.to_pb() for u in units]
+        )
         return self._command("allocate_benchmark", m)
 
     def allocate_grandfather(self, entity: str, year: int, baseline: int, decline: Number) -> R:

@@ -115,7 +115,12 @@ for _code, _status, _doc in CODE_TABLE:
     _cls = type(
         _class_name(_code),
         (Rejected,),
-        {"code": _code, "grpc_status": _status, "__doc__": f"{_code}: {_doc} (gRPC {_status}).", "__module__": __name__},
+        {
+            "code": _code,
+            "grpc_status": _status,
+            "__doc__": f"{_code}: {_doc} (gRPC {_status}).",
+            "__module__": __name__,
+        },
     )
     BY_CODE[_code] = _cls
     globals()[_cls.__name__] = _cls

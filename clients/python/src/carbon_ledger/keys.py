@@ -79,8 +79,7 @@ class Key:
             raise KeyFileError(f"reading key file {path}: {e}") from e
         if os.name == "posix" and mode & 0o077:
             warnings.warn(
-                f"key file {path} may be read by others than its owner "
-                f"(mode {stat.S_IMODE(mode):o}); chmod 600 it",
+                f"key file {path} may be read by others than its owner (mode {stat.S_IMODE(mode):o}); chmod 600 it",
                 ExposedKeyWarning,
                 stacklevel=2,
             )

@@ -61,7 +61,9 @@ def read_message(ledger_id: bytes, method: str, timestamp_ms: int, request: byte
     return READ_PREFIX + _ledger(ledger_id) + method.encode() + b"\n" + str(timestamp_ms).encode() + b"\n" + request
 
 
-def read_credential(key: Key, account: str, ledger_id: bytes, method: str, timestamp_ms: int, request: bytes) -> Metadata:
+def read_credential(
+    key: Key, account: str, ledger_id: bytes, method: str, timestamp_ms: int, request: bytes
+) -> Metadata:
     """The three metadata entries of a read credential."""
     signature = key.sign(read_message(ledger_id, method, timestamp_ms, request))
     return [(ACCOUNT_KEY, account), (TIMESTAMP_KEY, str(timestamp_ms)), (SIGNATURE_KEY, signature.hex())]

@@ -142,7 +142,7 @@ class LargeHolderAlert:
     threshold: int
 
 
-AlertDetail = Union[RelatedTradeAlert, PriceMoveAlert, ConcentrationAlert, CancelRatioAlert, LargeHolderAlert]
+AlertDetail = RelatedTradeAlert | PriceMoveAlert | ConcentrationAlert | CancelRatioAlert | LargeHolderAlert
 
 
 @dataclass(frozen=True)
@@ -541,7 +541,7 @@ def _convert(hint: Any, value: Any) -> Any:
     if origin in (Union, _types.UnionType):
         options = [a for a in typing.get_args(hint) if a is not type(None)]
         for option in options:
-            if dataclasses.is_dataclass(option) and MESSAGES.get(option) is type(value):
+            if isinstance(option, type) and MESSAGES.get(option) is type(value):
                 return from_pb(option, value)
         if len(options) == 1:
             return _convert(options[0], value)
@@ -595,4 +595,46 @@ def outcome_of(message: pb.Outcome) -> Outcome:
     return from_pb(Outcome, message)
 
 
-__all__ = [name for name, v in list(globals().items()) if isinstance(v, type) and dataclasses.is_dataclass(v)]
+__all__ = [
+    "OrderResult",
+    "Trade",
+    "DaySummary",
+    "ComplianceRow",
+    "RelatedTradeAlert",
+    "PriceMoveAlert",
+    "ConcentrationAlert",
+    "CancelRatioAlert",
+    "LargeHolderAlert",
+    "Alert",
+    "Event",
+    "Outcome",
+    "CommandResult",
+    "Balance",
+    "Account",
+    "Supply",
+    "Instrument",
+    "Checkpoint",
+    "InclusionProof",
+    "ConsistencyProof",
+    "LookupResult",
+    "JournalEntry",
+    "Report",
+    "Allocation",
+    "ComplianceLine",
+    "Level",
+    "Book",
+    "OpenOrder",
+    "CommandAck",
+    "MarketDataUpdate",
+    "ExecutionUpdate",
+    "JournalAlert",
+    "AlertList",
+    "Position",
+    "Group",
+    "Supervision",
+    "AlertDetail",
+    "ROLES",
+    "command_result",
+    "from_pb",
+    "outcome_of",
+]
