@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import subprocess
 from pathlib import Path
 
@@ -143,6 +144,15 @@ def test_regulator_exports_the_compliance_table_to_csv(server: Server, tmp_path:
     # 5x and 10x the shortfall at the average close (58.00, no trades): exact, 2 decimals.
     assert (steel["penalty_min"], steel["penalty_max"]) == ("116000.00", "232000.00")
     assert rows["NB-POWER"]["status"] == "C"
+    # --dataframe: totals by city and status where pandas is installed, a note where it is not.
+    dataframe = server.example("compliance_csv.py", "--year", str(YEAR), "--dataframe")
+    assert dataframe.stdout == out
+    try:
+        import pandas  # noqa: F401
+    except ImportError:
+        assert "pandas is not installed" in dataframe.stderr, dataframe.stderr
+    else:
+        assert re.search(r"HZ\s+B\s+1000\s+400", dataframe.stderr), dataframe.stderr
     only_nb = tmp_path / "nb.csv"
     server.example("compliance_csv.py", "--year", str(YEAR), "--jurisdiction", "NB", "--out", str(only_nb))
     assert [r["entity"] for r in csv.DictReader(only_nb.open())] == ["NB-POWER"]
