@@ -126,6 +126,39 @@ def test_a_lost_answer_is_looked_up_not_applied_twice(server: Server) -> None:
     assert e.value.sequenced
 
 
+def test_a_first_copy_sequenced_after_the_look_up_is_not_signed_anew(server: Server) -> None:
+    """The lost call's envelope was still queued when the client looked it up:
+    the resent copy is REPLAYED, and the client finds the first, not a new nonce."""
+    open_market(server)
+    steel = Ledger(server.url, server.key_file("HZ-STEEL"), "HZ-STEEL")
+    real_stub, real_lookup = steel._ledger, steel.lookup_command
+    queued: list[Any] = []
+
+    class Stalled:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real_stub, name)
+
+        def Submit(self, envelope: Any, timeout: float | None = None) -> Any:  # noqa: N802 - the RPC's name
+            if not queued:
+                queued.append(envelope)
+                raise _Unavailable()
+            return real_stub.Submit(envelope, timeout=timeout)
+
+    def lookup(nonce: int, actor: str | None = None) -> Any:
+        if queued and queued[0] is not None:
+            envelope, queued[0] = queued[0], None
+            real_stub.Submit(envelope)  # the first copy leaves the queue now
+            return None
+        return real_lookup(nonce, actor)
+
+    steel._ledger = Stalled()
+    steel.lookup_command = lookup  # type: ignore[method-assign]
+    result = steel.transfer(ZJEA, "NB-POWER", 9)
+    assert result.ok and result.nonce == 1
+    assert server.as_("HZ-STEEL").account().holding(ZJEA).available == 591  # once
+    assert server.as_("HZ-STEEL").account().last_nonce == 1
+
+
 @pytest.mark.parametrize("stream", [False, True])
 def test_a_batch_is_sequenced_in_order_with_rejections_as_results(server: Server, stream: bool) -> None:
     open_market(server)

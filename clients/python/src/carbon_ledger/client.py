@@ -282,26 +282,36 @@ class Ledger(Commands[t.CommandResult]):
             raise AssertionError("unreachable")
 
     def _deliver(self, envelope: pb.SignedCommand, nonce: int, id: str | None) -> t.CommandResult:
-        """Submits one envelope; after a call that failed without an answer,
-        finds out whether it was journalled before sending it again."""
+        """Submits one envelope. Resending the same envelope is always safe
+        (one nonce is sequenced once); signing the command anew with another
+        nonce is safe only once this one is known not to be journalled, so a
+        call that failed without an answer is looked up first."""
         delay = 0.2
         for attempt in range(4):
             try:
                 answer = self._ledger.Submit(envelope, timeout=self.timeout)
                 return t.command_result(answer, nonce, id)
             except grpc.RpcError as e:
-                if e.code() not in _RETRYABLE or attempt == 3:
-                    raise from_rpc_error(e, "/carbon.v1.Ledger/Submit") from e
-            time.sleep(delay)
-            delay *= 2
+                error = from_rpc_error(e, "/carbon.v1.Ledger/Submit")
+                lost = e.code() in _RETRYABLE
+                # A resent envelope that is REPLAYED: the first copy may have
+                # been sequenced after the look-up (it was still queued).
+                echo = attempt > 0 and isinstance(error, Rejected) and error.code == "REPLAYED"
+                if not (lost or echo) or attempt == 3:
+                    raise error from e
+            if lost:
+                time.sleep(delay)
+                delay *= 2
             try:
                 found = self.lookup_command(nonce)
             except RequestFailed as e:
-                if e.status in _RETRYABLE:
-                    continue
+                if lost and e.status in _RETRYABLE:
+                    continue  # still unknown: the same envelope may go again
                 raise
             if found is None:
-                continue  # never sequenced: the same envelope may go again
+                if echo:
+                    raise error  # the nonce went to a later one of ours: re-sign
+                continue  # not journalled (yet): the same envelope may go again
             if found.payload != envelope.payload:
                 raise rejection("REPLAYED", f"nonce {nonce} was used by another command of {self.actor}")
             result = t.CommandResult(found.seq, found.outcome, nonce, id)
