@@ -12,6 +12,8 @@ mod splitmix;
 mod supervise;
 mod trade;
 
+use std::io::IsTerminal as _;
+
 use clap::{Parser, Subcommand};
 
 /// Carbon Ledger: the Zhejiang provincial carbon market's signed ledger.
@@ -36,12 +38,14 @@ enum LogFormat {
 }
 
 /// Logs go to stderr (stdout is for answers: reports, JSON, the server's
-/// banner), filtered by RUST_LOG.
+/// banner), filtered by RUST_LOG; in colour only when stderr is a terminal.
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        // Colours only on a terminal: a log file or a pipe gets plain text.
+        .with_ansi(std::io::stderr().is_terminal());
     match format {
         LogFormat::Text => builder.init(),
         // Flattened: `message` and the event's fields at the top level, where

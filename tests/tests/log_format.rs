@@ -103,5 +103,7 @@ fn the_default_log_format_is_for_people() {
         .find(|l| l.contains("may be read by others"))
         .unwrap_or_else(|| panic!("{lines:?}"));
     assert!(serde_json::from_str::<serde_json::Value>(warning).is_err(), "{warning}");
-    assert!(warning.contains("WARN"), "{warning}");
+    assert!(warning.contains(" WARN "), "{warning}");
+    // Piped, so no colours: a log file holds no escape sequences.
+    assert!(lines.iter().all(|l| !l.contains('\u{1b}')), "{lines:?}");
 }
