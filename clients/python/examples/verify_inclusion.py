@@ -26,8 +26,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from carbon_ledger import Ledger, proofs
-from carbon_ledger._pb import carbon_pb2 as pb
+from carbon_ledger import Ledger, pb, proofs
 
 
 def check(ledger: Ledger, seq: int, checkpoint: proofs.SignedCheckpoint) -> bytes:

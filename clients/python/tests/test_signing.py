@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from carbon_ledger import ExposedKeyWarning, Key, KeyFileError
-from carbon_ledger._pb import carbon_pb2 as pb
+from carbon_ledger import ExposedKeyWarning, Key, KeyFileError, pb
 from carbon_ledger.signing import (
     COMMAND_PREFIX,
     READ_PREFIX,

@@ -8,10 +8,12 @@
   checked with only the operator's key;
 * :mod:`carbon_ledger.errors`: :class:`Rejected` and one subclass per
   rulebook code (``InsufficientHoldings``, ``PositionLimitExceeded``, ...);
-* :mod:`carbon_ledger.types`: the answers, as dataclasses.
+* :mod:`carbon_ledger.types`: the answers, as dataclasses;
+* ``carbon_ledger.pb``: the generated protobuf messages of ``carbon.proto``.
 """
 
 from . import errors, proofs, signing, types
+from ._pb import carbon_pb2 as pb
 from .client import MAX_ANSWER_BYTES, Batch, Ledger, Subscription
 from .commands import FuelFactors, FuelUse, GeneratingUnit, decimal_text, new_id
 from .errors import *  # noqa: F403 - one exception class per rulebook code
@@ -40,6 +42,7 @@ __all__ = [
     "decimal_text",
     "errors",
     "new_id",
+    "pb",
     "proofs",
     "signing",
     "types",
