@@ -40,6 +40,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 import grpc
@@ -183,7 +184,7 @@ class Ledger(Commands[t.CommandResult]):
         self.actor = actor or ""
         self.timeout = timeout
         self.replay_retries = replay_retries
-        ca_pem = open(ca, "rb").read() if ca is not None else None
+        ca_pem = Path(ca).read_bytes() if ca is not None else None
         self._channel = _channel(url, ca_pem)
         self._ledger = rpc.LedgerStub(self._channel)
         self._regulator = rpc.RegulatorStub(self._channel)
