@@ -10,6 +10,9 @@
 //! nearly every order is accepted; cancels of orders that have filled in the
 //! meantime are rejected, as they would be in a real market.
 //!
+//! On a terminal (stderr), a progress bar counts the lines written; piped or
+//! redirected, stderr stays silent.
+//!
 //! Deterministic: the same arguments give the same bytes. The large files
 //! themselves are not kept in the repository; generate them:
 //!
@@ -17,7 +20,7 @@
 //! carbon gen-day --commands 1000000 --seed 1 --out /tmp/day-1m.jsonl
 //! ```
 
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, IsTerminal as _, Write};
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
@@ -84,10 +87,39 @@ impl Date {
     }
 }
 
-fn emit(w: &mut impl Write, n: &mut usize, v: serde_json::Value) -> anyhow::Result<()> {
-    serde_json::to_writer(&mut *w, &v)?;
-    w.write_all(b"\n")?;
+/// Where the lines go, and the progress bar that counts them (on a terminal).
+struct Out<W: Write> {
+    w: W,
+    bar: Option<indicatif::ProgressBar>,
+}
+
+/// Lines between two moves of the progress bar.
+const PROGRESS_EVERY_LINES: usize = 4096;
+
+/// A progress bar for `total` lines on stderr, only when stderr is a terminal.
+fn progress_bar(total: usize) -> Option<indicatif::ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(total as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} generating [{bar:40}] {human_pos}/{human_len} lines {per_sec} eta {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    Some(bar)
+}
+
+fn emit<W: Write>(out: &mut Out<W>, n: &mut usize, v: serde_json::Value) -> anyhow::Result<()> {
+    serde_json::to_writer(&mut out.w, &v)?;
+    out.w.write_all(b"\n")?;
     *n += 1;
+    if let Some(bar) = out.bar.as_ref().filter(|_| n.is_multiple_of(PROGRESS_EVERY_LINES)) {
+        bar.set_position(*n as u64);
+    }
     Ok(())
 }
 
@@ -103,7 +135,10 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         Some(p) => Box::new(std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?),
         None => Box::new(std::io::stdout().lock()),
     };
-    let mut w = BufWriter::with_capacity(1 << 20, out);
+    let mut w = Out {
+        w: BufWriter::with_capacity(1 << 20, out),
+        bar: progress_bar(a.commands),
+    };
     let mut n = 0usize;
     let mut r = SplitMix64(a.seed ^ 0xc0ba_17da_1e5e_ed00);
 
@@ -245,6 +280,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             )?;
         }
     }
-    w.flush()?;
+    w.w.flush()?;
+    if let Some(bar) = w.bar {
+        bar.finish_and_clear();
+    }
     Ok(())
 }

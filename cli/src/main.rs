@@ -12,14 +12,46 @@ mod splitmix;
 mod supervise;
 mod trade;
 
+use std::io::IsTerminal as _;
+
 use clap::{Parser, Subcommand};
 
 /// Carbon Ledger: the Zhejiang provincial carbon market's signed ledger.
 #[derive(Parser)]
 #[command(name = "carbon", version, about)]
 struct Cli {
+    /// How log lines are written on stderr: `text` for a person, `json` for
+    /// log shippers (one JSON object a line: timestamp, level, message,
+    /// target and the event's other fields). The level is RUST_LOG's
+    /// (default info).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+/// `--log-format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Logs go to stderr (stdout is for answers: reports, JSON, the server's
+/// banner), filtered by RUST_LOG; in colour only when stderr is a terminal.
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        // Colours only on a terminal: a log file or a pipe gets plain text.
+        .with_ansi(std::io::stderr().is_terminal());
+    match format {
+        LogFormat::Text => builder.init(),
+        // Flattened: `message` and the event's fields at the top level, where
+        // log shippers look for them.
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+    }
 }
 
 #[derive(Subcommand)]
@@ -59,11 +91,8 @@ enum Command {
 }
 
 fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
+    init_logging(cli.log_format);
     match cli.command {
         Command::Serve(a) => serve::run(a),
         Command::Replay(a) => replay_cmd::run(a),
