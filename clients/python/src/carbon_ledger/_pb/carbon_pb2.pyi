@@ -726,21 +726,27 @@ class StateDigest(_message.Message):
     code_id: bytes
     def __init__(self, tree_size: _Optional[int] = ..., sha256: _Optional[bytes] = ..., code_id: _Optional[bytes] = ...) -> None: ...
 
+class SnapshotMark(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
 class JournalEntry(_message.Message):
-    __slots__ = ("seq", "prev_hash", "genesis", "command", "state_digest", "outcome")
+    __slots__ = ("seq", "prev_hash", "genesis", "command", "state_digest", "snapshot_mark", "outcome")
     SEQ_FIELD_NUMBER: _ClassVar[int]
     PREV_HASH_FIELD_NUMBER: _ClassVar[int]
     GENESIS_FIELD_NUMBER: _ClassVar[int]
     COMMAND_FIELD_NUMBER: _ClassVar[int]
     STATE_DIGEST_FIELD_NUMBER: _ClassVar[int]
+    SNAPSHOT_MARK_FIELD_NUMBER: _ClassVar[int]
     OUTCOME_FIELD_NUMBER: _ClassVar[int]
     seq: int
     prev_hash: bytes
     genesis: Genesis
     command: SignedCommand
     state_digest: StateDigest
+    snapshot_mark: SnapshotMark
     outcome: Outcome
-    def __init__(self, seq: _Optional[int] = ..., prev_hash: _Optional[bytes] = ..., genesis: _Optional[_Union[Genesis, _Mapping]] = ..., command: _Optional[_Union[SignedCommand, _Mapping]] = ..., state_digest: _Optional[_Union[StateDigest, _Mapping]] = ..., outcome: _Optional[_Union[Outcome, _Mapping]] = ...) -> None: ...
+    def __init__(self, seq: _Optional[int] = ..., prev_hash: _Optional[bytes] = ..., genesis: _Optional[_Union[Genesis, _Mapping]] = ..., command: _Optional[_Union[SignedCommand, _Mapping]] = ..., state_digest: _Optional[_Union[StateDigest, _Mapping]] = ..., snapshot_mark: _Optional[_Union[SnapshotMark, _Mapping]] = ..., outcome: _Optional[_Union[Outcome, _Mapping]] = ...) -> None: ...
 
 class Rejection(_message.Message):
     __slots__ = ("code", "message")
