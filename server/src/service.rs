@@ -457,7 +457,7 @@ fn instrument_list(node: &Node) -> pb::InstrumentList {
     }
 }
 
-fn checkpoint_view(node: &Node) -> pb::Checkpoint {
+pub(crate) fn checkpoint_view(node: &Node) -> pb::Checkpoint {
     pb::Checkpoint {
         text: node.checkpoint().to_string(),
         tree_size: node.len(),
