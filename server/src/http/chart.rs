@@ -124,13 +124,20 @@ pub fn svg(symbol: &str, days: &[&DaySummary], today: Option<&Today>) -> String 
     }
     let _ = write!(
         s,
-        r#"<line x1="{LEFT}" x2="{x2}" y1="{VOLUME_BOTTOM}" y2="{VOLUME_BOTTOM}"/><text x="{tx}" y="{ty}">{v}</text><text x="{tx}" y="{ty2}">成交量 vol</text></g>"#,
+        r#"<line x1="{LEFT}" x2="{x2}" y1="{VOLUME_BOTTOM}" y2="{VOLUME_BOTTOM}"/>"#,
         x2 = WIDTH - RIGHT,
-        tx = LEFT - 6.0,
-        ty = VOLUME_TOP + 8.0,
-        ty2 = VOLUME_BOTTOM,
-        v = group(max_volume),
     );
+    if max_volume > 0 {
+        let _ = write!(
+            s,
+            r#"<text x="{tx}" y="{ty}">{v}</text><text x="{tx}" y="{ty2}">vol</text>"#,
+            tx = LEFT - 6.0,
+            ty = VOLUME_TOP + 8.0,
+            ty2 = VOLUME_BOTTOM,
+            v = group(max_volume),
+        );
+    }
+    s.push_str("</g>");
 
     // Volume bars.
     let bar_w = (slot_w * 0.6).min(28.0);

@@ -17,6 +17,7 @@
 //! days (looking at no more than [`OPERATOR_COMMANDS_SCANNED`] of the
 //! operator's commands), [`MAX_COMPLIANCE_ROWS`] rows of one year.
 
+use carbon_ledger::instrument::Family;
 use carbon_ledger::journal::{JournalReader, StoreError};
 use carbon_ledger::node::Node;
 use carbon_ledger::views;
@@ -294,13 +295,16 @@ pub fn days_key(node: &Node) -> DaysKey {
     }
 }
 
-/// The live part: every instrument's book and latest trades. On the sequencer.
+/// The live part: every instrument's book and latest trades, allowances
+/// first. On the sequencer.
 pub fn live(node: &Node) -> Live {
     let state = node.state();
     let tape = state.trade_tape.back();
-    let instruments = state
-        .instruments
-        .keys()
+    // Allowances first, then energy-use rights, then offsets; by symbol within.
+    let mut symbols: Vec<&String> = state.instruments.keys().collect();
+    symbols.sort_by_key(|s| (Family::of(s), s.as_str()));
+    let instruments = symbols
+        .into_iter()
         .filter_map(|symbol| {
             let book = crate::feed::book_pb(node, symbol, BOOK_DEPTH)?;
             let trades = tape

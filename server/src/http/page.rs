@@ -62,9 +62,14 @@ fn bi(zh: &str, en: &str) -> String {
     format!(r#"<span lang="zh-Hans">{zh}</span> <span class="en">{en}</span>"#)
 }
 
-/// A column header.
+/// A column header (of figures, aligned right).
 fn th(zh: &str, en: &str) -> String {
     format!(r#"<th scope="col">{}</th>"#, bi(zh, en))
+}
+
+/// A column header of words (aligned left).
+fn th_text(zh: &str, en: &str) -> String {
+    format!(r#"<th scope="col" class="text">{}</th>"#, bi(zh, en))
 }
 
 /// What an instrument is, in both languages, and its unit.
@@ -231,11 +236,11 @@ fn overview(s: &mut String, market: &Market, days: &BTreeMap<&str, Vec<&DaySumma
             "Each instrument's last close, its change from the close before, and the last day's volume"
         ),
         c1 = th("品种", "Instrument"),
-        c2 = th("名称", "Name"),
+        c2 = th_text("名称", "Name"),
         c3 = th("收盘", "Last close"),
         c4 = th("涨跌", "Change"),
         c5 = th("成交量", "Volume"),
-        c6 = th("状态", "Status"),
+        c6 = th_text("状态", "Status"),
     );
     for i in &market.live.instruments {
         let sym = &i.book.instrument;
@@ -248,13 +253,14 @@ fn overview(s: &mut String, market: &Market, days: &BTreeMap<&str, Vec<&DaySumma
         };
         let _ = write!(
             s,
-            r##"<tr><th scope="row"><a href="#i-{a}">{a}</a></th><td class="text">{name}</td><td>{close}</td><td>{change}</td><td>{vol}</td><td class="text" data-state="{a}">{state}</td></tr>
+            r##"<tr><th scope="row"><a href="#i-{a}">{a}</a></th><td class="text">{name}</td><td>{close}</td><td>{change}</td><td>{vol}</td><td class="text{halted}" data-state="{a}">{state}</td></tr>
 "##,
             a = esc(sym),
             name = bi(zh, &esc(&en)),
             close = last.map_or("—".into(), |d| esc(&d.close)),
             vol = last.map_or("—".into(), |d| format!("{} {unit}", group(d.volume))),
             state = state_label(&i.book),
+            halted = if i.book.halted { " halted" } else { "" },
         );
     }
     s.push_str("</tbody></table></div></section>\n");
@@ -379,8 +385,9 @@ fn instrument(s: &mut String, i: &LiveInstrument, days: &[&DaySummary]) {
         r##"<section class="instrument" id="i-{sym}" aria-labelledby="h-{sym}" data-instrument="{sym}">
 <h2 id="h-{sym}">{sym} <span class="name">{name}</span></h2>
 <p class="status"><span class="state{halted}" id="state-{sym}" role="status">{state}</span> <span class="band" id="band-{sym}">{band}</span></p>
+<div class="panels">
 <figure id="chart-{sym}" data-refresh>{svg}<figcaption>{cap}</figcaption></figure>
-<div class="live">
+<div class="book-tape">
 <div class="scroll" tabindex="0" role="region" aria-labelledby="book-cap-{sym}"><table class="num book" id="book-{sym}">
 <caption id="book-cap-{sym}">{book_cap}</caption>
 <thead><tr>{bq}{bp}{ap}{aq}</tr></thead>
@@ -390,6 +397,7 @@ fn instrument(s: &mut String, i: &LiveInstrument, days: &[&DaySummary]) {
 <thead><tr>{mode}{price}{qty}</tr></thead>
 <tbody>{tape_rows}</tbody></table></div>
 </div>
+</div>
 "##,
         name = bi(zh, &format!("{} ({unit})", esc(&en))),
         halted = if b.halted { " halted" } else { "" },
@@ -397,8 +405,8 @@ fn instrument(s: &mut String, i: &LiveInstrument, days: &[&DaySummary]) {
         band = band_text(b),
         svg = chart::svg(&b.instrument, days, today.as_ref()),
         cap = bi(
-            "收盘价（折线）与成交量（柱），今日价格区间与成交（点）",
-            "Closing price (line) and volume (bars) by trading day; a hollow point is a day without listed trades; today's band is shaded, with its trades as dots."
+            "收盘价（折线）与挂牌成交量（柱），今日价格区间与成交（点）",
+            "Closing price (line) and listed volume (bars) by trading day; a hollow point is a day without listed trades; today's band is shaded, with its trades as dots."
         ),
         book_cap = bi("买卖盘", "Order book, best 10 levels"),
         bq = th("买量", "Bid qty"),
@@ -408,7 +416,7 @@ fn instrument(s: &mut String, i: &LiveInstrument, days: &[&DaySummary]) {
         book_rows = book_rows(b),
         tape_cap = bi("逐笔成交", "Latest trades"),
         tape_date = esc(tape_date),
-        mode = th("方式", "Mode"),
+        mode = th_text("方式", "Mode"),
         price = th("价格", "Price"),
         qty = th("数量", &format!("Qty ({unit})")),
         tape_rows = tape_rows(&i.trades),
@@ -572,7 +580,7 @@ fn compliance_section(s: &mut String, market: &Market, table: Option<&Compliance
         s,
         r##"<div class="scroll" tabindex="0" role="region" aria-labelledby="compliance-cap"><table class="num">
 <caption id="compliance-cap">{cap}</caption>
-<thead><tr><th scope="col" rowspan="2">{e}</th><th scope="col" rowspan="2">{j}</th><th scope="col" rowspan="2">{st}</th><th scope="colgroup" colspan="4">{carbon}</th><th scope="colgroup" colspan="4">{energy}</th></tr>
+<thead><tr><th scope="col" rowspan="2">{e}</th><th scope="col" class="text" rowspan="2">{j}</th><th scope="col" class="text" rowspan="2">{st}</th><th scope="colgroup" colspan="4">{carbon}</th><th scope="colgroup" colspan="4">{energy}</th></tr>
 <tr>{o}{su}{sh}{p}{o2}{su2}{sh2}{p2}</tr></thead><tbody>
 "##,
         cap = bi(

@@ -46,6 +46,7 @@
     }
     document.querySelectorAll('[data-state="' + sym + '"]').forEach(function (cell) {
       cell.replaceChildren(bi(label[0], label[1]));
+      cell.classList.toggle('halted', book.halted);
     });
     var band = byId('band-' + sym);
     if (band) {
@@ -179,8 +180,8 @@
   var conn = byId('conn');
   function connection(live) {
     if (!conn) return;
-    conn.classList.toggle('live', live);
-    conn.classList.toggle('lost', !live);
+    conn.classList.toggle('on', live);
+    conn.classList.toggle('off', !live);
     conn.replaceChildren(live ? bi('实时', 'live') : bi('重新连接中', 'reconnecting…'));
   }
 
