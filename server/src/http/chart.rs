@@ -215,7 +215,7 @@ pub fn svg(symbol: &str, days: &[&DaySummary], today: Option<&Today>) -> String 
     s.push_str(r#"<g class="dates">"#);
     let every = days.len().div_ceil(MAX_DATE_LABELS).max(1);
     for (i, d) in days.iter().enumerate() {
-        if (days.len() - 1 - i) % every == 0 {
+        if (days.len() - 1 - i).is_multiple_of(every) {
             let _ = write!(
                 s,
                 r#"<text x="{x:.1}" y="{y}">{d}</text>"#,

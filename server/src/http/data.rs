@@ -440,3 +440,68 @@ pub fn closed_days(
     }
     Ok(closes.into_iter().rev().flatten().collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use carbon_ledger::journal::Journal;
+
+    use super::*;
+
+    /// A journal entry whose outcome closes `date` (one summary), or is
+    /// another command of the operator's (no summary), or was rejected.
+    fn entry(seq: u64, date: Option<&str>, ok: bool) -> Vec<u8> {
+        let events = date
+            .map(|d| pb::Event {
+                kind: Some(pb::event::Kind::Day(pb::DaySummary {
+                    date: d.into(),
+                    instrument: "ZJEA-2025".into(),
+                    close: "58.00".into(),
+                    ..Default::default()
+                })),
+            })
+            .into_iter()
+            .collect();
+        pb::JournalEntry {
+            seq,
+            outcome: Some(pb::Outcome {
+                ok,
+                events,
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+        .encode_to_vec()
+    }
+
+    #[test]
+    fn the_last_closes_below_the_durable_length_oldest_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(dir.path()).unwrap();
+        let days = [
+            (Some("2026-03-02"), true),
+            (None, true), // a deposit
+            (Some("2026-03-03"), true),
+            (Some("2026-03-04"), false), // a refused close
+            (Some("2026-03-05"), true),
+            (Some("2026-03-06"), true), // not durable yet
+        ];
+        for (seq, (date, ok)) in days.into_iter().enumerate() {
+            let seq = seq as u64;
+            j.append(seq, &entry(seq, date, ok)).unwrap();
+            // Nonces far apart, as clients that use the clock make them.
+            j.index_command("OP", 1_000_000 + seq * 7_919, seq).unwrap();
+        }
+        j.index_command("SOMEONE", 1, 2).unwrap();
+        let r = j.reader();
+        let dates = |n: usize| -> Vec<String> {
+            closed_days(&r, "OP", 5, n)
+                .unwrap()
+                .into_iter()
+                .map(|d| d.date)
+                .collect()
+        };
+        assert_eq!(dates(30), ["2026-03-02", "2026-03-03", "2026-03-05"]);
+        assert_eq!(dates(2), ["2026-03-03", "2026-03-05"]);
+        assert_eq!(closed_days(&r, "NOBODY", 5, 30).unwrap(), vec![]);
+    }
+}

@@ -36,7 +36,7 @@ pub fn group(n: i64) -> String {
         out.push('-');
     }
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -251,10 +251,9 @@ fn overview(s: &mut String, market: &Market, days: &BTreeMap<&str, Vec<&DaySumma
             (Some(prev), Some(last)) => change(&prev.close, &last.close),
             _ => "—".into(),
         };
-        let _ = write!(
+        let _ = writeln!(
             s,
-            r##"<tr><th scope="row"><a href="#i-{a}">{a}</a></th><td class="text">{name}</td><td>{close}</td><td>{change}</td><td>{vol}</td><td class="text{halted}" data-state="{a}">{state}</td></tr>
-"##,
+            r##"<tr><th scope="row"><a href="#i-{a}">{a}</a></th><td class="text">{name}</td><td>{close}</td><td>{change}</td><td>{vol}</td><td class="text{halted}" data-state="{a}">{state}</td></tr>"##,
             a = esc(sym),
             name = bi(zh, &esc(&en)),
             close = last.map_or("—".into(), |d| esc(&d.close)),
@@ -550,10 +549,9 @@ fn checkpoint(s: &mut String, market: &Market) {
 }
 
 fn compliance_section(s: &mut String, market: &Market, table: Option<&Compliance>) {
-    let _ = write!(
+    let _ = writeln!(
         s,
-        r##"<section id="compliance" data-refresh aria-labelledby="compliance-h"><h2 id="compliance-h">{h}</h2>
-"##,
+        r##"<section id="compliance" data-refresh aria-labelledby="compliance-h"><h2 id="compliance-h">{h}</h2>"##,
         h = bi("履约情况", "Compliance of closed years"),
     );
     if market.closed_years.len() > 1 {
@@ -569,9 +567,9 @@ fn compliance_section(s: &mut String, market: &Market, table: Option<&Compliance
         s.push_str("</ul></nav>");
     }
     let Some(t) = table else {
-        let _ = write!(
+        let _ = writeln!(
             s,
-            "<p>{}</p></section>\n",
+            "<p>{}</p></section>",
             bi("尚无已结束的履约年度", "No compliance year has been closed yet.")
         );
         return;
