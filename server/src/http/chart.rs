@@ -28,13 +28,13 @@ pub struct Today<'a> {
 }
 
 const WIDTH: f64 = 720.0;
-const LEFT: f64 = 56.0;
+const LEFT: f64 = 76.0;
 const RIGHT: f64 = 12.0;
 const PRICE_TOP: f64 = 12.0;
 const PRICE_BOTTOM: f64 = 168.0;
-const VOLUME_TOP: f64 = 184.0;
-const VOLUME_BOTTOM: f64 = 236.0;
-const HEIGHT: f64 = 258.0;
+const VOLUME_TOP: f64 = 198.0;
+const VOLUME_BOTTOM: f64 = 248.0;
+const HEIGHT: f64 = 272.0;
 /// Most date labels under the chart.
 const MAX_DATE_LABELS: usize = 6;
 
@@ -211,27 +211,21 @@ pub fn svg(symbol: &str, days: &[&DaySummary], today: Option<&Today>) -> String 
         s.push_str("</g>");
     }
 
-    // Date labels: at most MAX_DATE_LABELS, the last closed day always.
+    // Date labels: at most MAX_DATE_LABELS, counted back from the last
+    // slot, which is always labelled (today's as 今日, its date is in the
+    // status line).
     s.push_str(r#"<g class="dates">"#);
-    let every = days.len().div_ceil(MAX_DATE_LABELS).max(1);
-    for (i, d) in days.iter().enumerate() {
-        if (days.len() - 1 - i).is_multiple_of(every) {
-            let _ = write!(
-                s,
-                r#"<text x="{x:.1}" y="{y}">{d}</text>"#,
-                x = x_of(i),
-                y = HEIGHT - 6.0,
-                d = esc(short_date(&d.date))
-            );
-        }
-    }
-    if let Some(t) = today {
+    let every = slots.div_ceil(MAX_DATE_LABELS).max(1);
+    for i in (0..slots).filter(|i| (slots - 1 - i).is_multiple_of(every)) {
+        let (class, text) = match days.get(i) {
+            Some(d) => ("", esc(short_date(&d.date))),
+            None => (r#" class="today-label""#, "今日".to_string()),
+        };
         let _ = write!(
             s,
-            r#"<text class="today-label" x="{x:.1}" y="{y}">{d} 今日</text>"#,
-            x = x_of(days.len()),
+            r#"<text{class} x="{x:.1}" y="{y}">{text}</text>"#,
+            x = x_of(i),
             y = HEIGHT - 6.0,
-            d = esc(short_date(t.date))
         );
     }
     s.push_str("</g>");
