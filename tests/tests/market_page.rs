@@ -448,9 +448,9 @@ async fn js(c: &Client, script: &str) -> Value {
         .unwrap_or_else(|e| panic!("{script}: {e}"))
 }
 
-/// Waits until `script` returns true in the page.
+/// Waits until `script` returns true in the page (a loaded CI machine may be slow).
 async fn until(c: &Client, what: &str, script: &str) {
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         if js(c, script).await == json!(true) {
             return;
