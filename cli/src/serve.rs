@@ -1,5 +1,5 @@
-//! `carbon serve [--data DIR] [--listen ADDR] [--genesis FILE --operator-key FILE]`:
-//! the flags of the gRPC service, which lives in `carbon-server`.
+//! `carbon serve [--data DIR] [--listen ADDR] [--genesis FILE --operator-key FILE] [--http ADDR]`:
+//! the flags of the gRPC service (and the market page), which live in `carbon-server`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -42,6 +42,10 @@ pub struct Args {
     /// key file stops the server.
     #[arg(long)]
     allow_exposed_key: bool,
+    /// Also serve the public market page (plain HTTP) on this address, e.g.
+    /// 127.0.0.1:8080; port 0 picks a free port. Off unless given.
+    #[arg(long, value_name = "ADDR")]
+    http: Option<SocketAddr>,
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
@@ -54,5 +58,6 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         tls: a.tls_cert.zip(a.tls_key),
         snapshot_every: (a.snapshot_every > 0).then_some(a.snapshot_every),
         allow_exposed_key: a.allow_exposed_key,
+        http: a.http,
     })
 }

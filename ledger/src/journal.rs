@@ -405,6 +405,15 @@ impl JournalReader {
             .transpose()
     }
 
+    /// The journal positions of `actor`'s commands, latest nonce first,
+    /// from the command index (an id holds no NUL, so `actor` and a NUL
+    /// prefix only its own keys).
+    pub fn commands_of(&self, actor: &str) -> impl Iterator<Item = Result<u64, StoreError>> + '_ {
+        let start = command_key(actor, 0);
+        let end = command_key(actor, u64::MAX);
+        self.commands.range(start..=end).rev().map(|r| seq_of(&r?.1))
+    }
+
     /// Indexed alerts of the days `from_date..=to_date` (empty: unbounded),
     /// in date order and, within a day, journal order: `(seq, alert)`.
     pub fn alerts(
@@ -685,5 +694,28 @@ mod tests {
         assert!(copy.join("db").is_file());
         drop(j);
         assert!(!copy.exists(), "{} left behind", copy.display());
+    }
+
+    /// An actor's commands come back latest nonce first, and only its own:
+    /// not those of an actor whose id it begins, nor of one that begins it.
+    #[test]
+    fn commands_of_an_actor_latest_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(dir.path()).unwrap();
+        for (actor, nonce, seq) in [
+            ("OP", 1, 3),
+            ("OP", 1_700_000_000_000_000, 9),
+            ("OP", 7, 5),
+            ("OPX", 8, 6),
+            ("O", 9, 7),
+        ] {
+            j.index_command(actor, nonce, seq).unwrap();
+        }
+        let r = j.reader();
+        let of = |a: &str| r.commands_of(a).collect::<Result<Vec<_>, _>>().unwrap();
+        assert_eq!(of("OP"), [9, 5, 3]);
+        assert_eq!(of("OPX"), [6]);
+        assert_eq!(of("O"), [7]);
+        assert_eq!(of("NOBODY"), Vec::<u64>::new());
     }
 }

@@ -10,11 +10,16 @@
 //!
 //! Once listening it prints `listening on <addr>` on stdout, with the real
 //! port when `--listen` asks for port 0.
+//!
+//! With `--http ADDR` it also serves the public market page ([`http`]) on
+//! its own listener, started before the gRPC one (it prints `market page on
+//! http://<addr>/` first) and stopped with it.
 
 mod auth;
 mod connections;
 mod feed;
 mod genesis;
+pub mod http;
 pub mod keyfile;
 pub mod limits;
 mod market;
@@ -103,6 +108,9 @@ pub struct Config {
     /// its owner (with a warning); otherwise such a file stops the server.
     /// For development only.
     pub allow_exposed_key: bool,
+    /// Where to serve the public market page (plain HTTP), if anywhere;
+    /// port 0 picks a free port (printed once listening).
+    pub http: Option<SocketAddr>,
 }
 
 /// The server's TLS identity from `--tls-cert` and `--tls-key`, read before
@@ -179,10 +187,15 @@ pub fn run(a: Config) -> anyhow::Result<()> {
     let (sequencer, handle, keys, view) = (started.sequencer, started.handle, started.keys, started.view);
     let auth = std::sync::Arc::new(auth::Authenticator::new(keys.clone(), ledger_id));
     let connections = connections::Limits::from_env()?;
+    let (stop_page, page_stopping) = watch::channel(false);
+    let page = a
+        .http
+        .map(|addr| (addr, http::App::new(view.clone(), journal.clone(), page_stopping)));
     let served = runtime.block_on(serve(
         a.listen,
         tls,
         connections,
+        Page { page, stop: stop_page },
         Services {
             market: market::MarketService::new(view.clone(), auth.clone()),
             regulator: regulator::RegulatorService::new(view.clone(), auth.clone(), keys.clone()),
@@ -203,6 +216,12 @@ pub fn run(a: Config) -> anyhow::Result<()> {
     served
 }
 
+/// The market page, when asked for: where, what it serves, and what stops it.
+struct Page {
+    page: Option<(SocketAddr, http::App)>,
+    stop: watch::Sender<bool>,
+}
+
 /// Every gRPC service of the server.
 struct Services {
     ledger: LedgerService,
@@ -215,6 +234,7 @@ async fn serve(
     listen: SocketAddr,
     tls: Option<ServerTlsConfig>,
     mut held: connections::Limits,
+    page: Page,
     services: Services,
     mut failed: watch::Receiver<Option<String>>,
 ) -> anyhow::Result<()> {
@@ -267,6 +287,23 @@ async fn serve(
         });
     }
 
+    // The page first, so that its address is printed before `listening on`.
+    let stop_page = page.stop;
+    let page_server = match page.page {
+        Some((addr, app)) => {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("serving the market page on {addr}"))?;
+            let local = listener.local_addr()?;
+            println!("market page on http://{local}/");
+            let mut stopping = stop_page.subscribe();
+            Some(tokio::spawn(http::serve(listener, app, async move {
+                let _ = stopping.wait_for(|s| *s).await;
+            })))
+        }
+        None => None,
+    };
+
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("listening on {listen}"))?;
@@ -308,6 +345,7 @@ async fn serve(
         .serve_with_incoming_shutdown(incoming, async move {
             shutdown_signal().await;
             let _ = stopping_tx.send(());
+            stop_page.send_replace(true);
         });
     // Graceful shutdown waits for open calls and connections; a client that
     // never lets go must not keep the server up for ever. Cutting calls off
@@ -326,6 +364,14 @@ async fn serve(
         ),
     }
     tracing::info!("stopped taking calls");
+    if let Some(page) = page_server {
+        match tokio::time::timeout(SHUTDOWN_GRACE, page).await {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(e))) => tracing::error!("the market page: {e}"),
+            Ok(Err(e)) => tracing::error!("the market page's task: {e}"),
+            Err(_) => tracing::warn!("the market page still had requests open; stopping anyway"),
+        }
+    }
     Ok(())
 }
 

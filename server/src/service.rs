@@ -459,7 +459,7 @@ fn instrument_list(node: &Replica) -> pb::InstrumentList {
     }
 }
 
-fn checkpoint_view(node: &Replica) -> pb::Checkpoint {
+pub(crate) fn checkpoint_view(node: &Replica) -> pb::Checkpoint {
     pb::Checkpoint {
         text: node.checkpoint().to_string(),
         tree_size: node.tree().len(),
