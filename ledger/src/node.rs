@@ -144,8 +144,7 @@ impl Node {
     ) -> Result<Node, NodeError> {
         let journal = Journal::open(dir)?;
         let total = journal.len()?;
-        let (r, snapshot_size, snapshot_refused) =
-            Self::rebuild(dir, &journal, &mut |seq| progress(seq + 1, total))?;
+        let (r, snapshot_size, snapshot_refused) = Self::rebuild(dir, &journal, &mut |seq| progress(seq + 1, total))?;
         if operator_key(&r.genesis) != Some(operator.verifying_key()) {
             return Err(NodeError::WrongOperatorKey);
         }
@@ -545,6 +544,37 @@ mod tests {
             at,
             "resumed at the old snapshot, then the tail"
         );
+    }
+
+    /// Opens `dir` with progress; returns every `(done, total)` reported.
+    fn progress_of_open(dir: &Path) -> (Node, Vec<(u64, u64)>) {
+        let mut calls = Vec::new();
+        let node = Node::open_with_progress(dir, operator(), |done, total| calls.push((done, total))).unwrap();
+        (node, calls)
+    }
+
+    #[test]
+    fn open_reports_each_entry_replayed_up_to_the_journal_length() {
+        let dir = tempfile::tempdir().unwrap();
+        let len = replay(&head(120), dir.path()).unwrap().node.len();
+        let (node, calls) = progress_of_open(dir.path());
+        assert_eq!(node.len(), len);
+        let expected: Vec<(u64, u64)> = (1..=len).map(|done| (done, len)).collect();
+        assert_eq!(calls, expected, "every entry, from the genesis on");
+
+        // From a snapshot, only the tail is replayed, counted from it.
+        drop(node);
+        let dir = tempfile::tempdir().unwrap();
+        let at = ledger_with_snapshot(dir.path(), 100);
+        {
+            let mut node = Node::open(dir.path(), operator()).unwrap();
+            submit_rest(&mut node, 100, |_| {});
+        }
+        let (node, calls) = progress_of_open(dir.path());
+        let len = node.len();
+        assert!(len > at + 50);
+        let expected: Vec<(u64, u64)> = (at + 1..=len).map(|done| (done, len)).collect();
+        assert_eq!(calls, expected, "the tail after the snapshot at {at}");
     }
 
     #[test]
