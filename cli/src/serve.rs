@@ -111,7 +111,7 @@ impl StartupProgress {
         self.done = done;
         if self.terminal {
             match &self.bar {
-                Some(bar) if done % 1024 == 0 || done == total => bar.set_position(done),
+                Some(bar) if done.is_multiple_of(1024) || done == total => bar.set_position(done),
                 Some(_) => {}
                 None if total.saturating_sub(done) >= BAR_MIN_ENTRIES => self.bar = Some(Self::bar(done, total)),
                 None => {}

@@ -228,7 +228,7 @@ impl Sequencer {
             view::start(Replica::of(&node), node.journal().reader(), failed_rx.clone())?;
         let unchecked = Arc::new(AtomicU64::new(node.unchecked_envelopes()));
         let permits = Arc::new(Semaphore::new(QUEUE_ENVELOPES));
-        let metrics = BatchMetrics::new(Outcomes::new());
+        let metrics = BatchMetrics::new(Outcomes::register());
         metrics.journal(node.len(), node.appended_bytes());
         let mut worker = Worker {
             metrics,

@@ -126,7 +126,7 @@ impl LedgerService {
                 ledger_id,
                 keys,
                 verify_tasks: cores,
-                outcomes: Outcomes::new(),
+                outcomes: Outcomes::register(),
             },
             view,
             proofs: Arc::new(tokio::sync::Semaphore::new(MAX_PROOFS_AT_ONCE)),

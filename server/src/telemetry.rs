@@ -186,7 +186,7 @@ struct OutcomeCounters {
 
 impl Outcomes {
     /// Registers the counters (no-ops when no recorder is installed).
-    pub fn new() -> Outcomes {
+    pub fn register() -> Outcomes {
         debug_assert!(Code::ALL.iter().enumerate().all(|(i, c)| *c as usize == i));
         Outcomes(Arc::new(OutcomeCounters {
             ok: counter!(COMMANDS, "code" => "ok"),
