@@ -281,6 +281,7 @@ impl Journal {
     /// the node writes (sled trees are shared).
     pub fn reader(&self) -> JournalReader {
         JournalReader {
+            db: self.db.clone(),
             entries: self.entries.clone(),
             alerts: self.alerts.clone(),
             commands: self.commands.clone(),
@@ -375,12 +376,21 @@ fn command_key(actor: &str, nonce: u64) -> Vec<u8> {
 /// the journal length the sequencer last reported.
 #[derive(Clone)]
 pub struct JournalReader {
+    /// For [`JournalReader::size_on_disk`] only.
+    db: sled::Db,
     entries: sled::Tree,
     alerts: sled::Tree,
     commands: sled::Tree,
 }
 
 impl JournalReader {
+    /// Bytes of sled's files (the journal, its indexes and the checkpoint):
+    /// a `stat` of the database file and of each blob file. For an
+    /// occasional sample, not for every batch.
+    pub fn size_on_disk(&self) -> Result<u64, StoreError> {
+        Ok(self.db.size_on_disk()?)
+    }
+
     /// The raw bytes of entry `seq`.
     pub fn raw(&self, seq: u64) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self.entries.get(seq.to_be_bytes())?.map(|v| v.to_vec()))

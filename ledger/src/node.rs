@@ -75,6 +75,9 @@ pub struct Node {
     /// signature the sequencer had to check (a gauge of sequencer time spent
     /// on signatures; the service verifies on its handlers).
     unchecked_envelopes: u64,
+    /// Bytes of the journal entries this node appended (since it was
+    /// created or opened), for the operator's metrics.
+    appended_bytes: u64,
     snapshots: Snapshots,
     /// Why [`Node::open`] did not resume from the snapshot beside the
     /// journal, when there was one.
@@ -111,6 +114,7 @@ impl Node {
             checkpoint: String::new(),
             failed: None,
             unchecked_envelopes: 0,
+            appended_bytes: 0,
             snapshots: Snapshots::new(dir, Some(DEFAULT_EVERY_ENTRIES), 0),
             snapshot_refused: None,
         };
@@ -125,8 +129,22 @@ impl Node {
     /// the journal entries after it, or from the whole journal when there
     /// is no usable snapshot.
     pub fn open(dir: &Path, operator: SigningKey) -> Result<Node, NodeError> {
+        Node::open_with_progress(dir, operator, |_, _| {})
+    }
+
+    /// [`Node::open`], calling `progress(done, total)` after each journal
+    /// entry replayed: `done` entries of the journal's `total` are in the
+    /// state (those of a snapshot count as done from the first call). Called
+    /// once per entry, on this thread: a caller that draws or logs keeps
+    /// its own pace.
+    pub fn open_with_progress(
+        dir: &Path,
+        operator: SigningKey,
+        mut progress: impl FnMut(u64, u64),
+    ) -> Result<Node, NodeError> {
         let journal = Journal::open(dir)?;
-        let (r, snapshot_size, snapshot_refused) = Self::rebuild(dir, &journal)?;
+        let total = journal.len()?;
+        let (r, snapshot_size, snapshot_refused) = Self::rebuild(dir, &journal, &mut |seq| progress(seq + 1, total))?;
         if operator_key(&r.genesis) != Some(operator.verifying_key()) {
             return Err(NodeError::WrongOperatorKey);
         }
@@ -142,6 +160,7 @@ impl Node {
             checkpoint,
             failed: None,
             unchecked_envelopes: 0,
+            appended_bytes: 0,
             snapshots: Snapshots::new(dir, Some(DEFAULT_EVERY_ENTRIES), snapshot_size),
             snapshot_refused,
         };
@@ -155,12 +174,17 @@ impl Node {
 
     /// The state rebuilt, the tree size of the snapshot it started from (0:
     /// none), and why a snapshot that was there was not used.
-    fn rebuild(dir: &Path, journal: &Journal) -> Result<(Rebuilt, u64, Option<String>), NodeError> {
+    /// `progress` gets the sequence number of each entry replayed.
+    fn rebuild(
+        dir: &Path,
+        journal: &Journal,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<(Rebuilt, u64, Option<String>), NodeError> {
         let refused = match snapshot::load(dir, journal) {
             Ok(None) => None,
             Ok(Some(resume)) => {
                 let (size, digest_seq) = (resume.tree.len(), resume.digest_seq);
-                match rebuild_from(journal, resume, |_| {}) {
+                match rebuild_from(journal, resume, &mut *progress) {
                     // Its digest entry (entry `size - 1`) must be under the
                     // operator's signature: the node signs the batch that
                     // records a digest before it writes the snapshot, so an
@@ -187,7 +211,7 @@ impl Node {
         if let Some(why) = &refused {
             tracing::warn!("not using the snapshot ({why}): replaying the whole journal");
         }
-        Ok((rebuild(journal, false, |_| {})?, 0, refused))
+        Ok((rebuild(journal, false, progress)?, 0, refused))
     }
 
     /// Why [`Node::open`] replayed the whole journal instead of resuming
@@ -312,6 +336,12 @@ impl Node {
         self.unchecked_envelopes
     }
 
+    /// Bytes of the journal entries appended since the node was created or
+    /// opened (their encoded size, not sled's space on disk).
+    pub fn appended_bytes(&self) -> u64 {
+        self.appended_bytes
+    }
+
     /// Never true: a node always holds its genesis.
     pub fn is_empty(&self) -> bool {
         self.tree.is_empty()
@@ -322,6 +352,7 @@ impl Node {
         debug_assert_eq!(entry.seq, seq);
         let bytes = entry.encode_to_vec();
         self.journal.append(seq, &bytes)?;
+        self.appended_bytes += bytes.len() as u64;
         self.last_hash = leaf_hash(&bytes);
         self.tree.push(self.last_hash);
         Ok(seq)
@@ -513,6 +544,37 @@ mod tests {
             at,
             "resumed at the old snapshot, then the tail"
         );
+    }
+
+    /// Opens `dir` with progress; returns every `(done, total)` reported.
+    fn progress_of_open(dir: &Path) -> (Node, Vec<(u64, u64)>) {
+        let mut calls = Vec::new();
+        let node = Node::open_with_progress(dir, operator(), |done, total| calls.push((done, total))).unwrap();
+        (node, calls)
+    }
+
+    #[test]
+    fn open_reports_each_entry_replayed_up_to_the_journal_length() {
+        let dir = tempfile::tempdir().unwrap();
+        let len = replay(&head(120), dir.path()).unwrap().node.len();
+        let (node, calls) = progress_of_open(dir.path());
+        assert_eq!(node.len(), len);
+        let expected: Vec<(u64, u64)> = (1..=len).map(|done| (done, len)).collect();
+        assert_eq!(calls, expected, "every entry, from the genesis on");
+
+        // From a snapshot, only the tail is replayed, counted from it.
+        drop(node);
+        let dir = tempfile::tempdir().unwrap();
+        let at = ledger_with_snapshot(dir.path(), 100);
+        {
+            let mut node = Node::open(dir.path(), operator()).unwrap();
+            submit_rest(&mut node, 100, |_| {});
+        }
+        let (node, calls) = progress_of_open(dir.path());
+        let len = node.len();
+        assert!(len > at + 50);
+        let expected: Vec<(u64, u64)> = (at + 1..=len).map(|done| (done, len)).collect();
+        assert_eq!(calls, expected, "the tail after the snapshot at {at}");
     }
 
     #[test]

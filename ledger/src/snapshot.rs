@@ -531,6 +531,29 @@ impl Drop for Snapshots {
     }
 }
 
+/// Metric (histogram): seconds to encode and digest a snapshot's state,
+/// wherever that runs (the encoding thread, or the caller at a clean stop).
+pub const ENCODE_SECONDS: &str = "carbon_snapshot_encode_seconds";
+
+/// Metric (histogram): seconds to write and sync a snapshot's files.
+pub const WRITE_SECONDS: &str = "carbon_snapshot_write_seconds";
+
+/// Describes the snapshot metrics to the recorder installed (the server's
+/// exporter); without one they are recorded into nothing. A few per
+/// snapshot, never per command.
+pub fn describe_metrics() {
+    metrics::describe_histogram!(
+        ENCODE_SECONDS,
+        metrics::Unit::Seconds,
+        "Time to encode a snapshot of the state and digest its bytes (SHA-256)."
+    );
+    metrics::describe_histogram!(
+        WRITE_SECONDS,
+        metrics::Unit::Seconds,
+        "Time to write a snapshot's leaf hashes and state to disk and sync them."
+    );
+}
+
 /// Encodes `state` and digests the bytes; `capacity`: the size expected.
 fn encode(state: &State, capacity: usize) -> EncodedState {
     let started = std::time::Instant::now();
@@ -538,6 +561,7 @@ fn encode(state: &State, capacity: usize) -> EncodedState {
     let bytes = postcard::to_extend(state, buffer).expect("the state serializes: every type in it is plain data");
     let encoded = started.elapsed();
     let digest: Hash = Sha256::digest(&bytes).into();
+    metrics::histogram!(ENCODE_SECONDS).record(started.elapsed());
     tracing::info!(
         "state encoded in {} ms ({} KiB), digested in {} ms",
         encoded.as_millis(),
@@ -572,8 +596,16 @@ struct Job {
 }
 
 impl Job {
-    /// Appends the leaves, then replaces the state file; both synced.
+    /// [`Job::write_files`], timed ([`WRITE_SECONDS`]) when it succeeds.
     fn write(self) -> io::Result<u64> {
+        let started = std::time::Instant::now();
+        let size = self.write_files()?;
+        metrics::histogram!(WRITE_SECONDS).record(started.elapsed());
+        Ok(size)
+    }
+
+    /// Appends the leaves, then replaces the state file; both synced.
+    fn write_files(self) -> io::Result<u64> {
         let mut leaves = OpenOptions::new()
             .create(true)
             .write(true)

@@ -178,6 +178,8 @@ pub struct Connections {
     /// of refusals writes a line per second rather than one each.
     last_warned_ms: AtomicU64,
     started: Instant,
+    /// The connections open, for the operator's metrics.
+    gauge: metrics::Gauge,
 }
 
 #[derive(Default)]
@@ -195,6 +197,7 @@ impl Connections {
             state: Mutex::default(),
             last_warned_ms: AtomicU64::new(0),
             started: Instant::now(),
+            gauge: crate::telemetry::open_connections(),
         })
     }
 
@@ -220,6 +223,7 @@ impl Connections {
             *n += 1;
             s.open += 1;
             s.by_peer.insert(peer, activity.clone());
+            self.gauge.set(s.open as f64);
         }
         Ok(Conn {
             stream,
@@ -266,6 +270,7 @@ impl Drop for Place {
     fn drop(&mut self) {
         let mut s = self.connections.state();
         s.open -= 1;
+        self.connections.gauge.set(s.open as f64);
         if let Some(n) = s.per_address.get_mut(&self.key) {
             *n -= 1;
             if *n == 0 {

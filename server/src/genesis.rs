@@ -63,12 +63,13 @@ fn holds_ledger(data: &Path) -> bool {
     data.join("db").exists()
 }
 
-/// Opens the ledger in `c.data`, or creates it.
-pub fn start(c: &Config) -> anyhow::Result<(Node, Origin)> {
+/// Opens the ledger in `c.data`, or creates it; `progress` is told how far
+/// the replay of an existing journal is, as `Node::open_with_progress` says.
+pub fn start(c: &Config, progress: &mut dyn FnMut(u64, u64)) -> anyhow::Result<(Node, Origin)> {
     std::fs::create_dir_all(c.data).with_context(|| format!("creating data folder {}", c.data.display()))?;
     if holds_ledger(c.data) {
         if let Some(stored) = stored_genesis(c.data)? {
-            return open(c, &stored).map(|n| (n, Origin::Opened));
+            return open(c, &stored, progress).map(|n| (n, Origin::Opened));
         }
         // A database without a genesis: a creation that never completed.
         tracing::warn!("{} holds an empty database; creating the ledger", c.data.display());
@@ -94,7 +95,7 @@ fn stored_genesis(data: &Path) -> anyhow::Result<Option<pb::Genesis>> {
     }
 }
 
-fn open(c: &Config, stored: &pb::Genesis) -> anyhow::Result<Node> {
+fn open(c: &Config, stored: &pb::Genesis, progress: &mut dyn FnMut(u64, u64)) -> anyhow::Result<Node> {
     if let Some(file) = c.genesis {
         let given = read_genesis(file, &stored.origin)?;
         if !same_parties(&given, stored) {
@@ -112,7 +113,7 @@ fn open(c: &Config, stored: &pb::Genesis) -> anyhow::Result<Node> {
     let key = c
         .read_operator_key(&key_path)
         .with_context(|| format!("the operator key of {} (give it with --operator-key)", stored.operator))?;
-    Ok(Node::open(c.data, key)?)
+    Ok(Node::open_with_progress(c.data, key, progress)?)
 }
 
 /// Operator, regulators and keys equal (the origin may differ: a genesis

@@ -28,6 +28,7 @@ mod sequencer;
 pub mod service;
 mod submit_stream;
 mod supervision;
+pub mod telemetry;
 mod view;
 
 use std::io::Write;
@@ -111,7 +112,18 @@ pub struct Config {
     /// Where to serve the public market page (plain HTTP), if anywhere;
     /// port 0 picks a free port (printed once listening).
     pub http: Option<SocketAddr>,
+    /// Where to serve the operator's metrics (Prometheus text format, see
+    /// [`telemetry`]); `None`: nowhere, and nothing is recorded.
+    pub metrics: Option<SocketAddr>,
+    /// Told how far the start-up replay of the journal is, as
+    /// `(entries done, entries in the journal)`, once per entry replayed
+    /// (never when the ledger is new or its snapshot leaves nothing to
+    /// replay).
+    pub progress: Option<Progress>,
 }
+
+/// A start-up progress callback: `(entries done, entries in the journal)`.
+pub type Progress = Box<dyn FnMut(u64, u64)>;
 
 /// The server's TLS identity from `--tls-cert` and `--tls-key`, read before
 /// anything else starts so that a bad file stops the server at once.
@@ -126,15 +138,30 @@ fn tls_config(a: &Config) -> anyhow::Result<Option<ServerTlsConfig>> {
 }
 
 /// Runs the server until SIGTERM or Ctrl-C; see the module doc.
-pub fn run(a: Config) -> anyhow::Result<()> {
+pub fn run(mut a: Config) -> anyhow::Result<()> {
     let tls = tls_config(&a)?;
-    let (mut node, origin) = genesis::start(&genesis::Config {
-        data: &a.data,
-        genesis: a.genesis.as_deref(),
-        operator_key: a.operator_key.as_deref(),
-        origin: &a.origin,
-        allow_exposed_key: a.allow_exposed_key,
-    })?;
+    // Before anything takes a metric's handle (and so that the start-up
+    // replay's snapshot timings are recorded).
+    if let Some(addr) = a.metrics {
+        telemetry::install(addr)?;
+        println!("serving metrics on http://{addr}/metrics");
+    }
+    let mut progress = a.progress.take();
+    let (mut node, origin) = genesis::start(
+        &genesis::Config {
+            data: &a.data,
+            genesis: a.genesis.as_deref(),
+            operator_key: a.operator_key.as_deref(),
+            origin: &a.origin,
+            allow_exposed_key: a.allow_exposed_key,
+        },
+        &mut |done, total| {
+            if let Some(p) = progress.as_mut() {
+                p(done, total)
+            }
+        },
+    )?;
+    drop(progress);
     node.set_snapshot_every(a.snapshot_every);
     if let Some(n) = fault_hook(FAULT_FAIL_FLUSH_AFTER)? {
         tracing::warn!("test hook {FAULT_FAIL_FLUSH_AFTER}={n}: every flush after the next {n} fails");
@@ -191,6 +218,9 @@ pub fn run(a: Config) -> anyhow::Result<()> {
     let page = a
         .http
         .map(|addr| (addr, http::App::new(view.clone(), journal.clone(), page_stopping)));
+    if a.metrics.is_some() {
+        runtime.spawn(telemetry::sample(view.clone(), journal.clone()));
+    }
     let served = runtime.block_on(serve(
         a.listen,
         tls,

@@ -42,6 +42,8 @@ pub struct StreamLimits {
     open: Arc<Semaphore>,
     per_client: Counts<IpAddr>,
     per_account: Counts<String>,
+    /// The calls open, for the operator's metrics ([`StreamLimits::metered`]).
+    gauge: metrics::Gauge,
 }
 
 /// One admitted call's place in its [`StreamLimits`]: held by the call's
@@ -50,6 +52,16 @@ pub struct StreamSlot {
     _open: OwnedSemaphorePermit,
     _client: Option<Place<IpAddr>>,
     _account: Option<Place<String>>,
+    _counted: Counted,
+}
+
+/// One call counted on an open-calls gauge; uncounted when dropped.
+struct Counted(metrics::Gauge);
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.decrement(1.0);
+    }
 }
 
 impl StreamLimits {
@@ -61,7 +73,15 @@ impl StreamLimits {
             open: Arc::new(Semaphore::new(max_open)),
             per_client: Counts::new(max_per_client),
             per_account: Counts::new(usize::MAX),
+            gauge: metrics::Gauge::noop(),
         }
+    }
+
+    /// Counts the open calls on the operator's metrics as `kind`
+    /// ([`crate::telemetry::OPEN_STREAMS`]).
+    pub fn metered(mut self, kind: &'static str) -> Self {
+        self.gauge = crate::telemetry::open_streams(kind);
+        self
     }
 
     /// Also at most `max` calls opened with one account's read credential.
@@ -99,10 +119,12 @@ impl StreamLimits {
             .clone()
             .try_acquire_owned()
             .map_err(|_| Status::resource_exhausted(format!("too many open {}", self.what)))?;
+        self.gauge.increment(1.0);
         Ok(StreamSlot {
             _open: open,
             _client: client,
             _account: account,
+            _counted: Counted(self.gauge.clone()),
         })
     }
 

@@ -77,6 +77,7 @@ impl MarketService {
             view,
             auth,
             streams: StreamLimits::new("streams", MAX_STREAMS, MAX_STREAMS_PER_CLIENT)
+                .metered("market")
                 .per_account(MAX_STREAMS_PER_ACCOUNT),
         }
     }

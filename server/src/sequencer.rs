@@ -59,6 +59,7 @@ use carbon_proto::v1 as pb;
 use ed25519_dalek::VerifyingKey;
 use tokio::sync::{mpsc, oneshot, watch, OwnedSemaphorePermit, Semaphore};
 
+use crate::telemetry::{BatchMetrics, Outcomes};
 use crate::view::{self, Durable, Publisher, View, ViewThread};
 
 /// Most requests waiting in the channel.
@@ -226,7 +227,12 @@ impl Sequencer {
         let (view_thread, publisher, view) =
             view::start(Replica::of(&node), node.journal().reader(), failed_rx.clone())?;
         let unchecked = Arc::new(AtomicU64::new(node.unchecked_envelopes()));
+        let permits = Arc::new(Semaphore::new(QUEUE_ENVELOPES));
+        let metrics = BatchMetrics::new(Outcomes::register());
+        metrics.journal(node.len(), node.appended_bytes());
         let mut worker = Worker {
+            metrics,
+            permits: permits.clone(),
             publisher,
             unchecked: unchecked.clone(),
             node,
@@ -241,11 +247,7 @@ impl Sequencer {
         let thread = std::thread::Builder::new()
             .name("sequencer".into())
             .spawn(move || worker.run_catching_panics())?;
-        let handle = Handle {
-            tx,
-            permits: Arc::new(Semaphore::new(QUEUE_ENVELOPES)),
-            unchecked,
-        };
+        let handle = Handle { tx, permits, unchecked };
         Ok(Started {
             sequencer: Sequencer {
                 thread,
@@ -285,6 +287,10 @@ struct Worker {
     unchecked: Arc<AtomicU64>,
     /// Test hook: batches left to sequence before the thread panics.
     batches_before_panic: Option<u64>,
+    /// What each batch records for the operator (see `telemetry`).
+    metrics: BatchMetrics,
+    /// The handles' queue bound; what is taken of it is the queue's depth.
+    permits: Arc<Semaphore>,
 }
 
 /// Where a Submit request is answered.
@@ -407,9 +413,11 @@ impl Worker {
             *left -= 1;
         }
         let before = self.node.len();
+        let started = std::time::Instant::now();
         match self.node.submit(&pending.batch) {
             Ok(answers) => {
                 assert_eq!(answers.len(), pending.batch.len());
+                self.metrics.batch(&answers, started.elapsed());
                 // New accounts' keys first, so a client that saw its
                 // create_account acknowledged finds the key published.
                 self.publish_keys();
@@ -421,6 +429,8 @@ impl Worker {
                     let mine: Vec<Submitted> = answers.by_ref().take(n).collect();
                     let _ = reply.send(Ok(mine));
                 }
+                // The batch's permits are released: what is left is queued.
+                self.metrics.queued(QUEUE_ENVELOPES - self.permits.available_permits());
             }
             Err(e) => {
                 let why = match e {
@@ -442,6 +452,7 @@ impl Worker {
         if self.node.len() == before {
             return;
         }
+        self.metrics.journal(self.node.len(), self.node.appended_bytes());
         self.publisher.publish(Durable {
             len: self.node.len(),
             tree: self.node.tree().clone(),

@@ -57,6 +57,7 @@ use crate::auth::Authenticator;
 use crate::limits::StreamLimits;
 use crate::sequencer::{Handle, KeyMap, Queued, Unavailable};
 use crate::submit_stream;
+use crate::telemetry::Outcomes;
 use crate::view::View;
 
 /// Most envelopes in one SubmitBatch (the node's batch bound).
@@ -125,10 +126,12 @@ impl LedgerService {
                 ledger_id,
                 keys,
                 verify_tasks: cores,
+                outcomes: Outcomes::register(),
             },
             view,
             proofs: Arc::new(tokio::sync::Semaphore::new(MAX_PROOFS_AT_ONCE)),
-            submit_streams: StreamLimits::new("submit streams", MAX_SUBMIT_STREAMS, MAX_SUBMIT_STREAMS_PER_CLIENT),
+            submit_streams: StreamLimits::new("submit streams", MAX_SUBMIT_STREAMS, MAX_SUBMIT_STREAMS_PER_CLIENT)
+                .metered("submit"),
         }
     }
 
@@ -176,6 +179,8 @@ pub(super) struct Submitter {
     ledger_id: [u8; 32],
     /// Blocking tasks one request spreads its verification over.
     verify_tasks: usize,
+    /// Counts the envelopes refused here, before sequencing.
+    outcomes: Outcomes,
 }
 
 /// Envelopes handed to the sequencer and not yet answered (from
@@ -216,6 +221,7 @@ impl Submitter {
         let mut to_sequence = Vec::with_capacity(envs.len());
         for env in envs {
             if oversized(&env) {
+                self.outcomes.add(Some(Code::Malformed), 1);
                 results.push(Some(command_result(Submitted {
                     seq: None,
                     result: Err(Code::Malformed),
@@ -233,6 +239,7 @@ impl Submitter {
                 let slot = slots.next().expect("one slot per envelope to sequence");
                 match check {
                     Precheck::Refused(code) => {
+                        self.outcomes.add(Some(code), 1);
                         *slot = Some(command_result(Submitted {
                             seq: None,
                             result: Err(code),
@@ -493,6 +500,7 @@ impl Ledger for LedgerService {
     async fn submit(&self, request: Request<pb::SignedCommand>) -> Result<Response<pb::CommandResult>, Status> {
         let env = request.into_inner();
         if oversized(&env) {
+            self.submitter.outcomes.add(Some(Code::Malformed), 1);
             return Err(rejection(Code::Malformed, oversized_why(&env)));
         }
         let (env, check) = self
@@ -502,10 +510,13 @@ impl Ledger for LedgerService {
             .pop()
             .expect("one check for one envelope");
         let answer = match check {
-            Precheck::Refused(code) => Submitted {
-                seq: None,
-                result: Err(code),
-            },
+            Precheck::Refused(code) => {
+                self.submitter.outcomes.add(Some(code), 1);
+                Submitted {
+                    seq: None,
+                    result: Err(code),
+                }
+            }
             check => self
                 .submitter
                 .seq

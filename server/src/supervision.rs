@@ -126,6 +126,7 @@ impl SupervisionService {
             keys,
             journal,
             streams: StreamLimits::new("alert streams", MAX_STREAMS, MAX_STREAMS_PER_CLIENT)
+                .metered("alert")
                 .per_account(MAX_STREAMS_PER_ACCOUNT),
         }
     }

@@ -133,6 +133,8 @@ struct Shared {
     wake: Condvar,
     progress: watch::Sender<Progress>,
     feed: broadcast::Sender<Arc<Feed>>,
+    /// How long reads take, for the operator's metrics.
+    read_seconds: metrics::Histogram,
 }
 
 /// The readers' side: cheap to clone.
@@ -178,6 +180,7 @@ pub fn start(
         wake: Condvar::new(),
         progress: watch::Sender::new(Progress { applied, stopped: None }),
         feed,
+        read_seconds: crate::telemetry::read_seconds(),
     });
     let worker = shared.clone();
     let thread = std::thread::Builder::new()
@@ -196,9 +199,19 @@ impl View {
     /// caller's thread, under the read lock: `f` must be cheap and bounded
     /// (one account, one book, one page).
     pub async fn read<T>(&self, f: impl FnOnce(&Replica) -> T) -> Result<T, Unavailable> {
+        let started = std::time::Instant::now();
         self.caught_up().await?;
         let replica = self.shared.replica.read().unwrap_or_else(|p| p.into_inner());
-        Ok(f(&replica))
+        let out = f(&replica);
+        drop(replica);
+        self.shared.read_seconds.record(started.elapsed());
+        Ok(out)
+    }
+
+    /// Durable journal entries the replica has not applied yet.
+    pub fn lag(&self) -> u64 {
+        let applied = self.shared.progress.borrow().applied;
+        self.durable_len().saturating_sub(applied)
     }
 
     /// Waits until the replica has applied the durable length published
