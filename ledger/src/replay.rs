@@ -12,7 +12,7 @@
 //! 1. **parse** (one thread): lines into commands, each with its nonce and
 //!    its actor's key, encoded once into the payload that is signed and
 //!    journalled, a chunk of [`CHUNK_LINES`] lines at a time;
-//! 2. **sign** (a thread per core): whole chunks, in any order;
+//! 2. **sign** (a thread per core but one): whole chunks, in any order;
 //! 3. **apply** (the caller's thread): chunks in file order, into
 //!    [`Node::submit`] batches of up to [`MAX_BATCH`].
 //!
@@ -108,7 +108,10 @@ impl Replay {
 
 /// How to run a replay; [`Default`] is what `carbon replay` does.
 pub struct ReplayOptions<'p> {
-    /// Signing threads (at least one); default: one per core.
+    /// Signing threads (at least one); default: one per core but the one
+    /// the node's thread keeps busy (the node applies in order, on one
+    /// thread: it bounds the replay, and a signing thread that takes its
+    /// core from it slows the whole run).
     pub signers: usize,
     /// Called on the caller's thread after each batch with the file line
     /// number of the last line done (for a progress bar).
@@ -118,7 +121,7 @@ pub struct ReplayOptions<'p> {
 impl Default for ReplayOptions<'_> {
     fn default() -> Self {
         ReplayOptions {
-            signers: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            signers: std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1)),
             progress: None,
         }
     }
@@ -234,6 +237,9 @@ enum Item {
 /// why the replay stops there.
 type Ticket = Result<Receiver<Vec<Item>>, ReplayError>;
 
+/// A chunk to sign, and where its signed lines go.
+type Work = (Vec<Item>, SyncSender<Vec<Item>>);
+
 /// The parse and sign stages: hands every command line to `apply`, signed,
 /// a chunk at a time and in file order, on the caller's thread; stops at
 /// the first error (the parse stage's or `apply`'s). Returns how long the
@@ -250,10 +256,15 @@ fn sign_ahead<'a>(
     let work_rx = Mutex::new(work_rx);
     std::thread::scope(|s| {
         let (ticket_tx, ticket_rx) = mpsc::sync_channel(CHUNKS_AHEAD);
+        let thread = |name: &str| std::thread::Builder::new().name(name.into());
         for _ in 0..signers.max(1) {
-            s.spawn(|| sign_chunks(&work_rx, ledger_id));
+            thread("replay-sign")
+                .spawn_scoped(s, || sign_chunks(&work_rx, ledger_id))
+                .expect("a signing thread starts");
         }
-        s.spawn(move || parse_chunks(lines, keys, chunk_lines, work_tx, ticket_tx));
+        thread("replay-parse")
+            .spawn_scoped(s, move || parse_chunks(lines, keys, chunk_lines, work_tx, ticket_tx))
+            .expect("the parse thread starts");
         // Returning drops `ticket_rx`: the parse stage stops at its next
         // chunk, and the signing threads once the work queue is drained.
         let mut waited = Duration::ZERO;
@@ -275,7 +286,7 @@ fn parse_chunks<'a>(
     mut lines: impl Iterator<Item = (usize, &'a str)>,
     mut keys: Keys,
     chunk_lines: usize,
-    work: SyncSender<(Vec<Item>, SyncSender<Vec<Item>>)>,
+    work: SyncSender<Work>,
     tickets: SyncSender<Ticket>,
 ) {
     let mut nonces: HashMap<String, u64> = HashMap::new();
@@ -347,7 +358,7 @@ fn parse_item(
 
 /// A signing thread: signs whole chunks from the work queue until it is
 /// closed and empty.
-fn sign_chunks(work: &Mutex<Receiver<(Vec<Item>, SyncSender<Vec<Item>>)>>, ledger_id: &[u8; 32]) {
+fn sign_chunks(work: &Mutex<Receiver<Work>>, ledger_id: &[u8; 32]) {
     loop {
         let next = work.lock().unwrap_or_else(|p| p.into_inner()).recv();
         let Ok((chunk, signed)) = next else { return };
