@@ -90,6 +90,9 @@ const STREAM_SEND_BUFFER: usize = 64;
 /// Arguments of `carbon bench`.
 #[derive(clap::Args)]
 pub struct Args {
+    /// Another bench instead of the service's load.
+    #[command(subcommand)]
+    other: Option<Other>,
     /// A running server; without it the bench starts `carbon serve` on loopback.
     #[arg(long)]
     server: Option<String>,
@@ -141,6 +144,14 @@ pub struct Args {
     json: bool,
 }
 
+/// The benches that are not the service under load.
+#[derive(clap::Subcommand)]
+enum Other {
+    /// Time `carbon replay` of a file against the machine's signing
+    /// ceiling (cores x single-core signing rate, measured in the same run).
+    Replay(crate::bench_replay::Args),
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum Mode {
     Unary,
@@ -159,6 +170,9 @@ impl Mode {
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
+    if let Some(Other::Replay(r)) = a.other {
+        return crate::bench_replay::run(r);
+    }
     if a.enterprises == 0 || a.orders == 0 || a.batch == 0 || a.senders == 0 || a.connections == 0 {
         bail!("--enterprises, --orders, --batch, --senders and --connections must be positive");
     }
