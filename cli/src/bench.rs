@@ -74,6 +74,9 @@ const OPERATOR: &str = "ZJ-CEEX";
 const REGULATOR: &str = "ZJ-DEE";
 const SYMBOL: &str = "ZJEA-2025";
 
+/// Allowances issued to each enterprise at setup.
+const ISSUED_TONNES: i64 = 100_000;
+
 /// Signatures per `verify_batch` call when measuring the ceiling.
 const CEILING_BATCH: usize = 64;
 
@@ -581,8 +584,11 @@ async fn setup(
     }
     for f in firms {
         cmds.push(op(json!({"cmd": "deposit", "account": f, "amount": "100000000.00"}))?);
+        // Enough to sell every order of a long run, and far below the
+        // position limit (RULEBOOK.md 14.1: 1,000,000 t for an entity
+        // without an allocation), which would refuse every buy.
         cmds.push(reg(
-            json!({"cmd": "issue", "instrument": SYMBOL, "to": f, "qty": 10_000_000}),
+            json!({"cmd": "issue", "instrument": SYMBOL, "to": f, "qty": ISSUED_TONNES}),
         )?);
     }
     let mut created = 0usize;
