@@ -28,6 +28,11 @@
 //!    stalled server is charged for every command it delayed (coordinated
 //!    omission corrected, as in wrk2). Without `--rate` the senders go as
 //!    fast as the server answers (closed loop; latency from the send).
+//! 6. **Reads** (`--read-rate N`, optional). Beside the timed writes, N
+//!    reads a second, open loop, on connections of their own, with their
+//!    own latency percentiles ([`crate::bench_reads`]). `--compare` runs
+//!    2-5 twice, each on a fresh server, the writes alone and then beside
+//!    the reads, and prints how much the reads moved the writes' p99.
 //!
 //! # Nonce order
 //!
@@ -51,6 +56,7 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command as Process, Stdio};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -66,6 +72,7 @@ use prost::Message;
 use serde_json::{json, Value};
 use tonic::transport::{Channel, Endpoint};
 
+use crate::bench_reads::{ReadLoad, ReadOutcome};
 use crate::client::{keyfile, Reader};
 use crate::splitmix::SplitMix64;
 
@@ -139,6 +146,26 @@ pub struct Args {
     /// and without them shows what a flood of forgeries costs the market.
     #[arg(long, default_value_t = 0.0)]
     forged_per_s: f64,
+    /// During the timed run, also read this many times a second, open loop
+    /// (GetAccount with read credentials and GetBook, see
+    /// --read-account-share), over connections of their own; the reads'
+    /// latencies are reported apart from the writes'.
+    #[arg(long)]
+    read_rate: Option<f64>,
+    /// The share of GetAccount among the reads (each signed by the
+    /// enterprise whose account it reads); the rest are GetBook.
+    #[arg(long, default_value_t = 0.5)]
+    read_account_share: f64,
+    /// Connections for the reads; default: one per 1,600 reads a second
+    /// (each from its own loopback address, so that no client address
+    /// passes the server's read budget of 2,000 a second).
+    #[arg(long)]
+    read_connections: Option<usize>,
+    /// Run twice, each time on a fresh server (or the same --server): the
+    /// writes alone, then the same writes beside --read-rate reads; print
+    /// both and the change in write p99.
+    #[arg(long)]
+    compare: bool,
     /// Keep the self-started server's data folder here instead of a temporary one.
     #[arg(long)]
     data: Option<PathBuf>,
@@ -185,6 +212,15 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     if a.rate.is_some_and(|r| !(r > 0.0 && r.is_finite())) {
         bail!("--rate must be a positive number");
     }
+    if a.read_rate.is_some_and(|r| !(r > 0.0 && r.is_finite())) {
+        bail!("--read-rate must be a positive number");
+    }
+    if !(0.0..=1.0).contains(&a.read_account_share) {
+        bail!("--read-account-share is a fraction, from 0 to 1");
+    }
+    if a.compare && a.read_rate.is_none() {
+        bail!("--compare runs the writes alone, then beside --read-rate reads: give --read-rate");
+    }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
 
     let ceiling = if a.ceiling_secs > 0.0 {
@@ -194,6 +230,52 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         None
     };
 
+    if a.compare {
+        eprintln!("phase 1 of 2: the writes alone");
+        let mut alone = phase(&a, None, cores)?;
+        eprintln!(
+            "phase 2 of 2: the writes beside {} reads a second",
+            a.read_rate.unwrap_or_default()
+        );
+        let mut beside = phase(&a, a.read_rate, cores)?;
+        alone.ceiling = ceiling;
+        beside.ceiling = ceiling;
+        let change = beside.write_p99_ms() / alone.write_p99_ms() - 1.0;
+        if a.json {
+            let out = json!({
+                "writes_alone": alone.json(),
+                "writes_beside_reads": beside.json(),
+                "write_p99_change": change,
+            });
+            println!("{}", serde_json::to_string_pretty(&out)?);
+        } else {
+            println!("# the writes alone");
+            alone.print();
+            println!("# the writes beside the reads");
+            beside.print();
+            println!(
+                "write p99: {:.2} ms alone, {:.2} ms beside the reads: {:+.1}%",
+                alone.write_p99_ms(),
+                beside.write_p99_ms(),
+                100.0 * change
+            );
+        }
+        return Ok(());
+    }
+    let mut report = phase(&a, a.read_rate, cores)?;
+    report.ceiling = ceiling;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&report.json())?);
+    } else {
+        report.print();
+    }
+    Ok(())
+}
+
+/// One run of the load on a server of its own (or the given one): setup,
+/// signing, warm-up, then the timed writes, beside `reads` reads a second
+/// when given.
+fn phase(a: &Args, reads: Option<f64>, cores: usize) -> anyhow::Result<Report> {
     let mut server = match &a.server {
         Some(url) => Server::External(normalise(url)),
         None => Server::start(a.data.as_deref())?,
@@ -236,12 +318,36 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             eprintln!("signed in {signing_secs:.2} s; warming up: {warmup} orders at {load}, not measured...");
             run(warmup_plan).await;
         }
+        let read_load = match reads {
+            Some(rate) => {
+                let readers = firms
+                    .iter()
+                    .map(|f| Arc::new(Reader::for_ledger(test_key(f), f, ledger_id)))
+                    .collect();
+                let load =
+                    ReadLoad::connect(&url, rate, a.read_account_share, a.read_connections, readers, SYMBOL).await?;
+                Some(load)
+            }
+            None => None,
+        };
         eprintln!("running {} at {load}...", a.mode.name());
         let flood = (a.forged_per_s > 0.0).then(|| {
             eprintln!("  beside {} forged envelopes a second", a.forged_per_s);
             tokio::spawn(forge(url.clone(), ledger_id, firms.clone(), a.forged_per_s))
         });
+        let stop_reads = Arc::new(AtomicBool::new(false));
+        let reading = read_load.map(|load| {
+            eprintln!("  beside {} reads a second", reads.unwrap_or_default());
+            // The writes start 50 ms from now too (`run_senders`).
+            let start = Instant::now() + Duration::from_millis(50);
+            tokio::spawn(load.run(start, stop_reads.clone()))
+        });
         let outcome = run(plan).await;
+        stop_reads.store(true, std::sync::atomic::Ordering::Relaxed);
+        let reads = match reading {
+            Some(task) => Some(task.await.context("the read load failed")?),
+            None => None,
+        };
         let forged = match flood {
             Some(task) => {
                 task.abort();
@@ -254,14 +360,13 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             .await
             .map(|c| c.into_inner().tree_size)
             .ok();
-        anyhow::Ok((outcome, journal, signing_secs, warmup, forged))
+        anyhow::Ok((outcome, reads, journal, signing_secs, warmup, forged))
     });
     drop(runtime);
     let memory = server.memory();
     server.stop();
-    let (outcome, journal_entries, signing_secs, warmup_orders, forged_sent) = result?;
-
-    let report = Report {
+    let (outcome, reads, journal_entries, signing_secs, warmup_orders, forged_sent) = result?;
+    Ok(Report {
         mode: a.mode,
         rate: a.rate,
         enterprises: a.enterprises,
@@ -278,16 +383,11 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         forged_per_s: a.forged_per_s,
         forged_sent,
         outcome,
-        ceiling,
+        reads,
+        ceiling: None,
         journal_entries,
         memory,
-    };
-    if a.json {
-        println!("{}", serde_json::to_string_pretty(&report.json())?);
-    } else {
-        report.print();
-    }
-    Ok(())
+    })
 }
 
 fn normalise(url: &str) -> String {
@@ -437,6 +537,7 @@ impl Server {
 // ---------------------------------------------------------------- ceiling
 
 /// Signature verifications per second on all cores.
+#[derive(Clone, Copy)]
 struct Ceiling {
     batch_per_sec: f64,
     strict_per_sec: f64,
@@ -635,14 +736,16 @@ impl Plan {
         let per: Vec<usize> = (0..n).map(|e| total / n + usize::from(e < total % n)).collect();
         let jobs: Vec<(usize, &String, usize)> = firms.iter().enumerate().map(|(e, f)| (e, f, per[e])).collect();
         let mut per_firm: Vec<Vec<pb::SignedCommand>> = vec![Vec::new(); n];
+        let bar = crate::progress::bar(total as u64, "signing", "orders");
         std::thread::scope(|s| {
             let chunks: Vec<_> = jobs
                 .chunks(n.div_ceil(cores).max(1))
                 .map(|chunk| {
+                    let bar = &bar;
                     s.spawn(move || {
                         chunk
                             .iter()
-                            .map(|&(e, firm, count)| (e, firm_orders(ledger_id, e, firm, count)))
+                            .map(|&(e, firm, count)| (e, firm_orders(ledger_id, e, firm, count, bar)))
                             .collect::<Vec<_>>()
                     })
                 })
@@ -653,6 +756,7 @@ impl Plan {
                 }
             }
         });
+        bar.finish_and_clear();
         Plan { per_firm }
     }
 
@@ -672,7 +776,13 @@ impl Plan {
     }
 }
 
-fn firm_orders(ledger_id: &[u8; 32], e: usize, firm: &str, count: usize) -> Vec<pb::SignedCommand> {
+fn firm_orders(
+    ledger_id: &[u8; 32],
+    e: usize,
+    firm: &str,
+    count: usize,
+    bar: &indicatif::ProgressBar,
+) -> Vec<pb::SignedCommand> {
     let key = test_key(firm);
     let mut rng = SplitMix64(0xbe4c_0000 ^ e as u64);
     (0..count)
@@ -700,7 +810,7 @@ fn firm_orders(ledger_id: &[u8; 32], e: usize, firm: &str, count: usize) -> Vec<
                     Line::Rejected(code) => panic!("a bench order does not parse: {code}"),
                 }
             };
-            sign_command(
+            let signed = sign_command(
                 &key,
                 ledger_id,
                 &pb::Command {
@@ -708,7 +818,9 @@ fn firm_orders(ledger_id: &[u8; 32], e: usize, firm: &str, count: usize) -> Vec<
                     nonce: Some(nonce),
                     body: Some(body),
                 },
-            )
+            );
+            bar.inc(1);
+            signed
         })
         .collect()
 }
@@ -1093,6 +1205,8 @@ struct Report {
     forged_per_s: f64,
     forged_sent: u64,
     outcome: Outcome,
+    /// The read load beside the writes, if any.
+    reads: Option<ReadOutcome>,
     ceiling: Option<Ceiling>,
     journal_entries: Option<u64>,
     memory: Option<Memory>,
@@ -1106,6 +1220,11 @@ impl Report {
         } else {
             0.0
         }
+    }
+
+    /// The writes' p99 latency, ms.
+    fn write_p99_ms(&self) -> f64 {
+        self.outcome.tally.latency.value_at_quantile(0.99) as f64 / 1000.0
     }
 
     fn percentiles(&self) -> Vec<(&'static str, f64)> {
@@ -1154,6 +1273,7 @@ impl Report {
                 "strict_verify_per_sec": c.strict_per_sec,
                 "ratio": self.throughput() / c.best(),
             })),
+            "reads": self.reads.as_ref().map(ReadOutcome::json),
             "journal_entries": self.journal_entries,
             "server_memory": self.memory.map(|m| json!({"rss_mib": m.rss_kib as f64 / 1024.0, "peak_mib": m.peak_kib as f64 / 1024.0})),
         })
@@ -1220,6 +1340,9 @@ impl Report {
                 "  ratio:       {:.1}% of the ceiling",
                 100.0 * self.throughput() / c.best()
             );
+        }
+        if let Some(r) = &self.reads {
+            r.print();
         }
         if let Some(j) = self.journal_entries {
             println!("  journal:     {j} entries");

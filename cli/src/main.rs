@@ -2,6 +2,7 @@
 
 mod audit;
 mod bench;
+mod bench_reads;
 mod bench_replay;
 mod client;
 mod gen_day;
