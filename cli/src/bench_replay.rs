@@ -12,10 +12,17 @@
 //! ratio   = command lines replayed per second / ceiling
 //! ```
 //!
-//! The replay is `carbon replay`'s own (`replay_with`, every core signing),
-//! timed from the genesis to the last batch made durable; the report is not
-//! built. The apply stage's split (in `Node::submit`, or waiting for
-//! signatures) says which side bounds the run.
+//! The replay is `carbon replay`'s own (`replay_with`), timed from the
+//! genesis to the last batch made durable; the report is not built. The
+//! apply stage's split (in `Node::submit`, or waiting for signatures) says
+//! which side bounds the run.
+//!
+//! On a shared machine the wall-clock rates move with other load. Two
+//! figures that do not are printed too (Linux): how long the measuring
+//! thread waited for a core while runnable, and the share of the replay's
+//! CPU time that its signatures account for (at the single-core rate per
+//! CPU-second), which is the best ratio the replay's work allows: every
+//! stage in parallel and nothing else running.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -67,7 +74,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let each = Duration::from_secs_f64(a.signing_secs);
 
     eprintln!("signing on one core for {:.1} s...", a.signing_secs);
-    let before = sample.signatures_per_sec(each);
+    let before = sample.signing_rate(each);
     let tmp;
     let dir = match &a.data {
         Some(d) => d.clone(),
@@ -94,13 +101,19 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     bar.finish_and_clear();
     let r = replayed?;
     eprintln!("signing on one core for {:.1} s again...", a.signing_secs);
-    let after = sample.signatures_per_sec(each);
+    let after = sample.signing_rate(each);
 
     let lines = r.results.len();
     let per_sec = lines as f64 / elapsed.as_secs_f64();
-    let single_core = (before + after) / 2.0;
+    let single_core = (before.per_sec + after.per_sec) / 2.0;
     let ceiling = cores as f64 * single_core;
     let ratio = per_sec / ceiling;
+    // What signing alone would have cost of the CPU the replay used.
+    let per_cpu_sec = match (before.per_cpu_sec, after.per_cpu_sec) {
+        (Some(b), Some(a)) => Some((b + a) / 2.0),
+        _ => None,
+    };
+    let signing_share = per_cpu_sec.zip(cpu).map(|(rate, cpu)| lines as f64 / rate / cpu);
     let t = r.timing;
     if a.json {
         let out = json!({
@@ -112,9 +125,12 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             "elapsed_secs": elapsed.as_secs_f64(),
             "commands_per_sec": per_sec,
             "cpu_secs": cpu,
-            "single_core_signatures_per_sec": {"before": before, "after": after, "mean": single_core},
+            "single_core_signatures_per_sec": {"before": before.per_sec, "after": after.per_sec, "mean": single_core},
+            "single_core_signatures_per_cpu_sec": per_cpu_sec,
+            "signing_thread_runnable_but_waiting": {"before": before.waiting_share, "after": after.waiting_share},
             "ceiling_per_sec": ceiling,
             "ratio": ratio,
+            "signing_share_of_cpu": signing_share,
             "node_submitting_secs": t.submitting.as_secs_f64(),
             "node_waiting_for_signatures_secs": t.waiting_for_signatures.as_secs_f64(),
         });
@@ -135,9 +151,28 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             100.0 * cpu / elapsed.as_secs_f64() / cores as f64
         );
     }
-    println!("  signing:     {before:.0}/s before, {after:.0}/s after, on one core");
+    println!(
+        "  signing:     {:.0}/s before, {:.0}/s after, on one core{}",
+        before.per_sec,
+        after.per_sec,
+        match (before.waiting_share, after.waiting_share) {
+            (Some(b), Some(a)) => format!(
+                " (its thread waited for a core {:.0}% and {:.0}% of the time: other load)",
+                100.0 * b,
+                100.0 * a
+            ),
+            _ => String::new(),
+        }
+    );
     println!("  ceiling:     {ceiling:.0} signatures/s ({cores} cores x {single_core:.0}/s)");
     println!("  ratio:       {:.1}% of the ceiling", 100.0 * ratio);
+    if let (Some(rate), Some(share)) = (per_cpu_sec, signing_share) {
+        println!(
+            "  cpu split:   signing is {:.0}% of the replay's CPU ({rate:.0} signatures per CPU-second), \
+             the best ratio this work allows (every stage in parallel, nothing else running)",
+            100.0 * share
+        );
+    }
     println!(
         "  node:        {:.2} s in Node::submit, {:.2} s waiting for signatures",
         t.submitting.as_secs_f64(),
@@ -182,8 +217,9 @@ impl Sample {
 
     /// Signatures a second on this thread, over the sample again and again
     /// for `each`: the message built and signed as `replay::sign_payload` does.
-    fn signatures_per_sec(&self, each: Duration) -> f64 {
+    fn signing_rate(&self, each: Duration) -> SigningRate {
         let ledger_id = [0x5a; 32];
+        let sched = thread_schedstat();
         let started = Instant::now();
         let mut signed = 0u64;
         for chunk in self.commands.chunks(256).cycle() {
@@ -195,8 +231,37 @@ impl Sample {
             }
             signed += chunk.len() as u64;
         }
-        signed as f64 / started.elapsed().as_secs_f64()
+        let wall = started.elapsed().as_secs_f64();
+        let sched = sched.zip(thread_schedstat()).map(|((run0, wait0), (run1, wait1))| {
+            let (run, wait) = ((run1 - run0) as f64 / 1e9, (wait1 - wait0) as f64 / 1e9);
+            (run, wait)
+        });
+        SigningRate {
+            per_sec: signed as f64 / wall,
+            per_cpu_sec: sched.map(|(run, _)| signed as f64 / run),
+            waiting_share: sched.map(|(_, wait)| wait / wall),
+        }
     }
+}
+
+/// One measurement of the single-core signing rate.
+#[derive(Clone, Copy)]
+struct SigningRate {
+    /// Signatures per second of wall-clock time: the ceiling's unit.
+    per_sec: f64,
+    /// Signatures per second the thread spent on a core (Linux only).
+    per_cpu_sec: Option<f64>,
+    /// The share of the time the thread was ready but another thread had
+    /// its core: how loaded the machine was (Linux only).
+    waiting_share: Option<f64>,
+}
+
+/// Nanoseconds this thread has spent on a core, and waiting for one
+/// while runnable (/proc/thread-self/schedstat; Linux only).
+fn thread_schedstat() -> Option<(u64, u64)> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let mut f = s.split_whitespace().map(|x| x.parse::<u64>().ok());
+    Some((f.next()??, f.next()??))
 }
 
 /// CPU time of this process so far (user and system, every thread), from
