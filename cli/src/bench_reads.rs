@@ -23,7 +23,12 @@
 //! 127.0.0.0/8 is this machine), as that many clients would; a GetAccount
 //! is spread over the enterprises (one reader each). Against a server on
 //! another host every connection comes from one address, whose budget then
-//! caps the reads (the bench warns).
+//! caps the reads (the bench warns). The server also remembers every
+//! credential it took for two minutes, at most 200,000 of them, and
+//! refuses new ones past that: signed reads are capped at 200,000 in any
+//! two minutes over the whole server (the bench warns when a run would
+//! pass it; the default share of GetAccount, 0.2, keeps 50,000 reads/s for
+//! 10 s under it).
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
@@ -47,6 +52,13 @@ use crate::splitmix::SplitMix64;
 /// they change there, the bench sees RESOURCE_EXHAUSTED among its reads.
 const READS_PER_ADDRESS_PER_S: u32 = 2_000;
 const READS_PER_ACCOUNT_PER_S: u32 = 500;
+
+/// Read credentials the server remembers against replay, each for twice
+/// the freshness window (two minutes): `MAX_REMEMBERED` of
+/// `server/src/auth.rs`. Past it, new credentials are refused
+/// RESOURCE_EXHAUSTED, so authenticated reads over the server are capped
+/// at 200,000 in any two minutes (1,667 a second sustained).
+const SERVER_REMEMBERED_CREDENTIALS: f64 = 200_000.0;
 
 /// Reads a second the bench sends from one client address: four fifths of
 /// the server's budget per address, so that its token bucket never runs dry.
@@ -88,6 +100,9 @@ impl ReadLoad {
     /// `connections`), each from its own loopback address when the server
     /// is on loopback; `firms` are the enterprises that read their
     /// accounts, with their keys.
+    /// `expected_secs` is how long the run should last, when known (an
+    /// open-loop write run): checked against the server's memory of
+    /// credentials.
     pub async fn connect(
         url: &str,
         rate: f64,
@@ -95,6 +110,7 @@ impl ReadLoad {
         connections: Option<usize>,
         firms: Vec<Arc<Reader>>,
         instrument: &str,
+        expected_secs: Option<f64>,
     ) -> anyhow::Result<ReadLoad> {
         if firms.is_empty() && account_share > 0.0 {
             bail!("GetAccount reads need enterprises");
@@ -106,6 +122,15 @@ impl ReadLoad {
                  budget of {READS_PER_ACCOUNT_PER_S} per account: give more --enterprises or a lower \
                  --read-account-share",
                 firms.len()
+            );
+        }
+        let window_secs = 2.0 * carbon_ledger::credential::FRESHNESS_MS as f64 / 1000.0;
+        let credentials = rate * account_share * expected_secs.unwrap_or(window_secs).min(window_secs);
+        if credentials > SERVER_REMEMBERED_CREDENTIALS {
+            tracing::warn!(
+                "about {credentials:.0} signed reads within two minutes: the server remembers at most \
+                 {SERVER_REMEMBERED_CREDENTIALS} credentials for that long and refuses the rest \
+                 (RESOURCE_EXHAUSTED); lower --read-account-share or the run's length"
             );
         }
         let needed = (rate / READS_PER_ADDRESS).ceil() as usize;
