@@ -28,6 +28,11 @@
 //!    stalled server is charged for every command it delayed (coordinated
 //!    omission corrected, as in wrk2). Without `--rate` the senders go as
 //!    fast as the server answers (closed loop; latency from the send).
+//! 6. **Reads** (`--read-rate N`, optional). Beside the timed writes, N
+//!    reads a second, open loop, on connections of their own, with their
+//!    own latency percentiles ([`crate::bench_reads`]). `--compare` runs
+//!    2-5 twice, each on a fresh server, the writes alone and then beside
+//!    the reads, and prints how much the reads moved the writes' p99.
 //!
 //! # Nonce order
 //!
@@ -51,6 +56,7 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command as Process, Stdio};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -66,6 +72,7 @@ use prost::Message;
 use serde_json::{json, Value};
 use tonic::transport::{Channel, Endpoint};
 
+use crate::bench_reads::{ReadLoad, ReadOutcome};
 use crate::client::{keyfile, Reader};
 use crate::splitmix::SplitMix64;
 
@@ -73,6 +80,9 @@ use crate::splitmix::SplitMix64;
 const OPERATOR: &str = "ZJ-CEEX";
 const REGULATOR: &str = "ZJ-DEE";
 const SYMBOL: &str = "ZJEA-2025";
+
+/// Allowances issued to each enterprise at setup.
+const ISSUED_TONNES: i64 = 100_000;
 
 /// Signatures per `verify_batch` call when measuring the ceiling.
 const CEILING_BATCH: usize = 64;
@@ -90,6 +100,9 @@ const STREAM_SEND_BUFFER: usize = 64;
 /// Arguments of `carbon bench`.
 #[derive(clap::Args)]
 pub struct Args {
+    /// Another bench instead of the service's load.
+    #[command(subcommand)]
+    other: Option<Other>,
     /// A running server; without it the bench starts `carbon serve` on loopback.
     #[arg(long)]
     server: Option<String>,
@@ -133,12 +146,42 @@ pub struct Args {
     /// and without them shows what a flood of forgeries costs the market.
     #[arg(long, default_value_t = 0.0)]
     forged_per_s: f64,
+    /// During the timed run, also read this many times a second, open loop
+    /// (GetAccount with read credentials and GetBook, see
+    /// --read-account-share), over connections of their own; the reads'
+    /// latencies are reported apart from the writes'.
+    #[arg(long)]
+    read_rate: Option<f64>,
+    /// The share of GetAccount among the reads (each signed by the
+    /// enterprise whose account it reads); the rest are GetBook. The
+    /// server takes at most 200,000 read credentials in two minutes: 0.2
+    /// of 50,000 reads/s over a 10 s run is 100,000.
+    #[arg(long, default_value_t = 0.2)]
+    read_account_share: f64,
+    /// Connections for the reads; default: one per 1,600 reads a second
+    /// (each from its own loopback address, so that no client address
+    /// passes the server's read budget of 2,000 a second).
+    #[arg(long)]
+    read_connections: Option<usize>,
+    /// Run twice, each time on a fresh server (or the same --server): the
+    /// writes alone, then the same writes beside --read-rate reads; print
+    /// both and the change in write p99.
+    #[arg(long)]
+    compare: bool,
     /// Keep the self-started server's data folder here instead of a temporary one.
     #[arg(long)]
     data: Option<PathBuf>,
     /// Print the results as JSON.
     #[arg(long)]
     json: bool,
+}
+
+/// The benches that are not the service under load.
+#[derive(clap::Subcommand)]
+enum Other {
+    /// Time `carbon replay` of a file against the machine's signing
+    /// ceiling (cores x single-core signing rate, measured in the same run).
+    Replay(crate::bench_replay::Args),
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -159,6 +202,9 @@ impl Mode {
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
+    if let Some(Other::Replay(r)) = a.other {
+        return crate::bench_replay::run(r);
+    }
     if a.enterprises == 0 || a.orders == 0 || a.batch == 0 || a.senders == 0 || a.connections == 0 {
         bail!("--enterprises, --orders, --batch, --senders and --connections must be positive");
     }
@@ -167,6 +213,15 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     }
     if a.rate.is_some_and(|r| !(r > 0.0 && r.is_finite())) {
         bail!("--rate must be a positive number");
+    }
+    if a.read_rate.is_some_and(|r| !(r > 0.0 && r.is_finite())) {
+        bail!("--read-rate must be a positive number");
+    }
+    if !(0.0..=1.0).contains(&a.read_account_share) {
+        bail!("--read-account-share is a fraction, from 0 to 1");
+    }
+    if a.compare && a.read_rate.is_none() {
+        bail!("--compare runs the writes alone, then beside --read-rate reads: give --read-rate");
     }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
 
@@ -177,6 +232,52 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         None
     };
 
+    if a.compare {
+        eprintln!("phase 1 of 2: the writes alone");
+        let mut alone = phase(&a, None, cores)?;
+        eprintln!(
+            "phase 2 of 2: the writes beside {} reads a second",
+            a.read_rate.unwrap_or_default()
+        );
+        let mut beside = phase(&a, a.read_rate, cores)?;
+        alone.ceiling = ceiling;
+        beside.ceiling = ceiling;
+        let change = beside.write_p99_ms() / alone.write_p99_ms() - 1.0;
+        if a.json {
+            let out = json!({
+                "writes_alone": alone.json(),
+                "writes_beside_reads": beside.json(),
+                "write_p99_change": change,
+            });
+            println!("{}", serde_json::to_string_pretty(&out)?);
+        } else {
+            println!("# the writes alone");
+            alone.print();
+            println!("# the writes beside the reads");
+            beside.print();
+            println!(
+                "write p99: {:.2} ms alone, {:.2} ms beside the reads: {:+.1}%",
+                alone.write_p99_ms(),
+                beside.write_p99_ms(),
+                100.0 * change
+            );
+        }
+        return Ok(());
+    }
+    let mut report = phase(&a, a.read_rate, cores)?;
+    report.ceiling = ceiling;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&report.json())?);
+    } else {
+        report.print();
+    }
+    Ok(())
+}
+
+/// One run of the load on a server of its own (or the given one): setup,
+/// signing, warm-up, then the timed writes, beside `reads` reads a second
+/// when given.
+fn phase(a: &Args, reads: Option<f64>, cores: usize) -> anyhow::Result<Report> {
     let mut server = match &a.server {
         Some(url) => Server::External(normalise(url)),
         None => Server::start(a.data.as_deref())?,
@@ -219,12 +320,44 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             eprintln!("signed in {signing_secs:.2} s; warming up: {warmup} orders at {load}, not measured...");
             run(warmup_plan).await;
         }
+        let read_load = match reads {
+            Some(rate) => {
+                let readers = firms
+                    .iter()
+                    .map(|f| Arc::new(Reader::for_ledger(test_key(f), f, ledger_id)))
+                    .collect();
+                let load = ReadLoad::connect(
+                    &url,
+                    rate,
+                    a.read_account_share,
+                    a.read_connections,
+                    readers,
+                    SYMBOL,
+                    a.rate.map(|r| a.orders as f64 / r),
+                )
+                .await?;
+                Some(load)
+            }
+            None => None,
+        };
         eprintln!("running {} at {load}...", a.mode.name());
         let flood = (a.forged_per_s > 0.0).then(|| {
             eprintln!("  beside {} forged envelopes a second", a.forged_per_s);
             tokio::spawn(forge(url.clone(), ledger_id, firms.clone(), a.forged_per_s))
         });
+        let stop_reads = Arc::new(AtomicBool::new(false));
+        let reading = read_load.map(|load| {
+            eprintln!("  beside {} reads a second", reads.unwrap_or_default());
+            // The writes start 50 ms from now too (`run_senders`).
+            let start = Instant::now() + Duration::from_millis(50);
+            tokio::spawn(load.run(start, stop_reads.clone()))
+        });
         let outcome = run(plan).await;
+        stop_reads.store(true, std::sync::atomic::Ordering::Relaxed);
+        let reads = match reading {
+            Some(task) => Some(task.await.context("the read load failed")?),
+            None => None,
+        };
         let forged = match flood {
             Some(task) => {
                 task.abort();
@@ -237,14 +370,13 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             .await
             .map(|c| c.into_inner().tree_size)
             .ok();
-        anyhow::Ok((outcome, journal, signing_secs, warmup, forged))
+        anyhow::Ok((outcome, reads, journal, signing_secs, warmup, forged))
     });
     drop(runtime);
     let memory = server.memory();
     server.stop();
-    let (outcome, journal_entries, signing_secs, warmup_orders, forged_sent) = result?;
-
-    let report = Report {
+    let (outcome, reads, journal_entries, signing_secs, warmup_orders, forged_sent) = result?;
+    Ok(Report {
         mode: a.mode,
         rate: a.rate,
         enterprises: a.enterprises,
@@ -261,16 +393,11 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         forged_per_s: a.forged_per_s,
         forged_sent,
         outcome,
-        ceiling,
+        reads,
+        ceiling: None,
         journal_entries,
         memory,
-    };
-    if a.json {
-        println!("{}", serde_json::to_string_pretty(&report.json())?);
-    } else {
-        report.print();
-    }
-    Ok(())
+    })
 }
 
 fn normalise(url: &str) -> String {
@@ -420,6 +547,7 @@ impl Server {
 // ---------------------------------------------------------------- ceiling
 
 /// Signature verifications per second on all cores.
+#[derive(Clone, Copy)]
 struct Ceiling {
     batch_per_sec: f64,
     strict_per_sec: f64,
@@ -567,8 +695,11 @@ async fn setup(
     }
     for f in firms {
         cmds.push(op(json!({"cmd": "deposit", "account": f, "amount": "100000000.00"}))?);
+        // Enough to sell every order of a long run, and far below the
+        // position limit (RULEBOOK.md 14.1: 1,000,000 t for an entity
+        // without an allocation), which would refuse every buy.
         cmds.push(reg(
-            json!({"cmd": "issue", "instrument": SYMBOL, "to": f, "qty": 10_000_000}),
+            json!({"cmd": "issue", "instrument": SYMBOL, "to": f, "qty": ISSUED_TONNES}),
         )?);
     }
     let mut created = 0usize;
@@ -615,14 +746,16 @@ impl Plan {
         let per: Vec<usize> = (0..n).map(|e| total / n + usize::from(e < total % n)).collect();
         let jobs: Vec<(usize, &String, usize)> = firms.iter().enumerate().map(|(e, f)| (e, f, per[e])).collect();
         let mut per_firm: Vec<Vec<pb::SignedCommand>> = vec![Vec::new(); n];
+        let bar = crate::progress::bar(total as u64, "signing", "orders");
         std::thread::scope(|s| {
             let chunks: Vec<_> = jobs
                 .chunks(n.div_ceil(cores).max(1))
                 .map(|chunk| {
+                    let bar = &bar;
                     s.spawn(move || {
                         chunk
                             .iter()
-                            .map(|&(e, firm, count)| (e, firm_orders(ledger_id, e, firm, count)))
+                            .map(|&(e, firm, count)| (e, firm_orders(ledger_id, e, firm, count, bar)))
                             .collect::<Vec<_>>()
                     })
                 })
@@ -633,6 +766,7 @@ impl Plan {
                 }
             }
         });
+        bar.finish_and_clear();
         Plan { per_firm }
     }
 
@@ -652,7 +786,13 @@ impl Plan {
     }
 }
 
-fn firm_orders(ledger_id: &[u8; 32], e: usize, firm: &str, count: usize) -> Vec<pb::SignedCommand> {
+fn firm_orders(
+    ledger_id: &[u8; 32],
+    e: usize,
+    firm: &str,
+    count: usize,
+    bar: &indicatif::ProgressBar,
+) -> Vec<pb::SignedCommand> {
     let key = test_key(firm);
     let mut rng = SplitMix64(0xbe4c_0000 ^ e as u64);
     (0..count)
@@ -680,7 +820,7 @@ fn firm_orders(ledger_id: &[u8; 32], e: usize, firm: &str, count: usize) -> Vec<
                     Line::Rejected(code) => panic!("a bench order does not parse: {code}"),
                 }
             };
-            sign_command(
+            let signed = sign_command(
                 &key,
                 ledger_id,
                 &pb::Command {
@@ -688,7 +828,9 @@ fn firm_orders(ledger_id: &[u8; 32], e: usize, firm: &str, count: usize) -> Vec<
                     nonce: Some(nonce),
                     body: Some(body),
                 },
-            )
+            );
+            bar.inc(1);
+            signed
         })
         .collect()
 }
@@ -1073,6 +1215,8 @@ struct Report {
     forged_per_s: f64,
     forged_sent: u64,
     outcome: Outcome,
+    /// The read load beside the writes, if any.
+    reads: Option<ReadOutcome>,
     ceiling: Option<Ceiling>,
     journal_entries: Option<u64>,
     memory: Option<Memory>,
@@ -1086,6 +1230,11 @@ impl Report {
         } else {
             0.0
         }
+    }
+
+    /// The writes' p99 latency, ms.
+    fn write_p99_ms(&self) -> f64 {
+        self.outcome.tally.latency.value_at_quantile(0.99) as f64 / 1000.0
     }
 
     fn percentiles(&self) -> Vec<(&'static str, f64)> {
@@ -1134,6 +1283,7 @@ impl Report {
                 "strict_verify_per_sec": c.strict_per_sec,
                 "ratio": self.throughput() / c.best(),
             })),
+            "reads": self.reads.as_ref().map(ReadOutcome::json),
             "journal_entries": self.journal_entries,
             "server_memory": self.memory.map(|m| json!({"rss_mib": m.rss_kib as f64 / 1024.0, "peak_mib": m.peak_kib as f64 / 1024.0})),
         })
@@ -1200,6 +1350,9 @@ impl Report {
                 "  ratio:       {:.1}% of the ceiling",
                 100.0 * self.throughput() / c.best()
             );
+        }
+        if let Some(r) = &self.reads {
+            r.print();
         }
         if let Some(j) = self.journal_entries {
             println!("  journal:     {j} entries");

@@ -189,12 +189,23 @@ impl Reader {
     /// `account` with its key; asks the server for its ledger id.
     pub async fn with_key(channel: Channel, key: SigningKey, account: &str) -> anyhow::Result<Reader> {
         let ledger_id = ledger_id(&mut crate::grpc::ledger(channel)).await?;
-        Ok(Reader {
+        Ok(Reader::for_ledger(key, account, ledger_id))
+    }
+
+    /// `account` with its key, reading the ledger `ledger_id` (known
+    /// already: `carbon bench` makes a reader per enterprise).
+    pub fn for_ledger(key: SigningKey, account: &str, ledger_id: [u8; 32]) -> Reader {
+        Reader {
             key,
             account: account.to_string(),
             ledger_id,
             last_ms: Default::default(),
-        })
+        }
+    }
+
+    /// The account that signs.
+    pub fn account(&self) -> &str {
+        &self.account
     }
 
     /// `message` as a request of `method` (`/carbon.v1.Service/Method`),

@@ -2,9 +2,12 @@
 
 mod audit;
 mod bench;
+mod bench_reads;
+mod bench_replay;
 mod client;
 mod gen_day;
 mod grpc;
+mod progress;
 mod regulate;
 mod replay_cmd;
 mod serve;
@@ -84,7 +87,9 @@ enum Command {
     /// Market supervision (regulators, the operator): alerts, positions, halts, groups, limits.
     #[command(subcommand)]
     Supervise(supervise::Supervise),
-    /// Load-test a server: throughput, latency percentiles, the signature ceiling.
+    /// Load-test a server: throughput, latency percentiles, the signature ceiling
+    /// (`carbon bench replay FILE`: the replay against the signing ceiling).
+    #[command(args_conflicts_with_subcommands = true)]
     Bench(bench::Args),
     /// Generate a large market-day file (REPLAY.md) for benchmarks.
     GenDay(gen_day::Args),

@@ -3,10 +3,22 @@
 //! checked here (13.1: not an object, no `cmd`, no valid `as`, an unknown
 //! `cmd`, a value of the wrong JSON type); everything else is left to the
 //! ledger's own validation so that replays and the service agree.
+//!
+//! A line is read into a [`RawLine`] (serde, borrowing from the line): the
+//! JSON text of each field some command takes, parsed only when the line's
+//! command reads it. No map and no key strings are built, and fields the
+//! command does not use cost a scan and nothing more: this is on the
+//! replay's hot path, once per line. The checks are those a
+//! `serde_json::Value` of the line would give (tested against it):
+//! `null` is absent, a key given twice keeps its last value, an integer
+//! beyond 64 bits is an integer.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use carbon_proto::v1 as pb;
+use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::code::Code;
@@ -33,54 +45,81 @@ pub enum Line {
 
 type Form<T> = Result<T, Code>;
 
-/// The fields of one JSON object, with `null` treated as absent.
-struct Fields<'a>(&'a Map<String, Value>);
+/// A JSON value as the form checks see it; absent and `null` are `None`
+/// before one is made.
+enum Scalar {
+    Str(String),
+    /// A JSON integer; one beyond 64 bits is still an integer, out of
+    /// every range, so the range checks report it (13.2).
+    Int(i64),
+    /// A number with a fraction or an exponent, `true`, `false`, an array
+    /// or an object.
+    Other,
+}
 
-impl<'a> Fields<'a> {
-    fn get(&self, k: &str) -> Option<&'a Value> {
-        self.0.get(k).filter(|v| !v.is_null())
+impl Scalar {
+    /// A JSON number, from its text as written.
+    fn number(text: &str) -> Scalar {
+        if let Ok(i) = text.parse::<i64>() {
+            return Scalar::Int(i);
+        }
+        let digits = text.strip_prefix('-').unwrap_or(text);
+        if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+            Scalar::Int(if text.starts_with('-') { i64::MIN } else { i64::MAX })
+        } else {
+            Scalar::Other
+        }
     }
 
-    fn string(&self, k: &str) -> Form<Option<String>> {
-        match self.get(k) {
+    /// A field's JSON text, as captured by [`RawLine`].
+    fn of_raw(raw: &RawValue) -> Option<Scalar> {
+        let text = raw.get();
+        match text.as_bytes().first() {
+            Some(b'n') => None,
+            Some(b'"') if !text.contains('\\') => Some(Scalar::Str(text[1..text.len() - 1].to_string())),
+            Some(b'"') => Some(Scalar::Str(
+                serde_json::from_str(text).expect("serde_json captured a valid string"),
+            )),
+            Some(b'-' | b'0'..=b'9') => Some(Scalar::number(text)),
+            _ => Some(Scalar::Other),
+        }
+    }
+
+    fn of_value(v: &Value) -> Option<Scalar> {
+        match v {
+            Value::Null => None,
+            Value::String(s) => Some(Scalar::Str(s.clone())),
+            // With `arbitrary_precision`, the number's text as written.
+            Value::Number(n) => Some(Scalar::number(&n.to_string())),
+            _ => Some(Scalar::Other),
+        }
+    }
+}
+
+/// The form checks on the fields of one JSON object (the line, or an
+/// object nested in it), by key.
+trait Fields {
+    /// The value of `key`; `None` when it is absent or `null`.
+    fn scalar(&self, key: &str) -> Option<Scalar>;
+
+    fn string(&self, key: &str) -> Form<Option<String>> {
+        match self.scalar(key) {
             None => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(Scalar::Str(s)) => Ok(Some(s)),
             Some(_) => Err(Code::Malformed),
         }
     }
 
-    fn int(&self, k: &str) -> Form<Option<i64>> {
-        match self.get(k) {
+    fn int(&self, key: &str) -> Form<Option<i64>> {
+        match self.scalar(key) {
             None => Ok(None),
-            Some(Value::Number(n)) => {
-                if let Some(i) = n.as_i64() {
-                    return Ok(Some(i));
-                }
-                // A JSON integer beyond 64 bits is still an integer: out of
-                // every range, so the range checks report it (13.2). A
-                // fraction or exponent is another JSON type (13.1).
-                let text = n.to_string();
-                let digits = text.strip_prefix('-').unwrap_or(&text);
-                if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
-                    Ok(Some(if text.starts_with('-') { i64::MIN } else { i64::MAX }))
-                } else {
-                    Err(Code::Malformed)
-                }
-            }
+            Some(Scalar::Int(i)) => Ok(Some(i)),
             Some(_) => Err(Code::Malformed),
         }
     }
 
-    fn array(&self, k: &str) -> Form<&'a [Value]> {
-        match self.get(k) {
-            None => Err(Code::Malformed),
-            Some(Value::Array(a)) => Ok(a),
-            Some(_) => Err(Code::Malformed),
-        }
-    }
-
-    fn enumeration(&self, k: &str, values: &[(&str, i32)]) -> Form<i32> {
-        let s = self.string(k)?.ok_or(Code::Malformed)?;
+    fn enumeration(&self, key: &str, values: &[(&str, i32)]) -> Form<i32> {
+        let s = self.string(key)?.ok_or(Code::Malformed)?;
         values
             .iter()
             .find(|(n, _)| *n == s)
@@ -89,10 +128,142 @@ impl<'a> Fields<'a> {
     }
 }
 
-fn object(v: &Value) -> Form<Fields<'_>> {
+/// An object nested in a line (a generating unit, a fuel, an energy line),
+/// parsed whole: these come on a few rare commands.
+struct Nested<'a>(&'a Map<String, Value>);
+
+impl Fields for Nested<'_> {
+    fn scalar(&self, key: &str) -> Option<Scalar> {
+        self.0.get(key).and_then(Scalar::of_value)
+    }
+}
+
+impl<'a> Nested<'a> {
+    fn get(&self, k: &str) -> Option<&'a Value> {
+        self.0.get(k).filter(|v| !v.is_null())
+    }
+
+    fn array(&self, k: &str) -> Form<&'a [Value]> {
+        match self.get(k) {
+            Some(Value::Array(a)) => Ok(a),
+            _ => Err(Code::Malformed),
+        }
+    }
+}
+
+fn object(v: &Value) -> Form<Nested<'_>> {
     match v {
-        Value::Object(m) => Ok(Fields(m)),
+        Value::Object(m) => Ok(Nested(m)),
         _ => Err(Code::Malformed),
+    }
+}
+
+/// Declares [`RawLine`] with one field per key, and how serde fills it.
+macro_rules! raw_line {
+    ($($field:ident: $key:literal),* $(,)?) => {
+        /// A market-day line as written: the JSON text of each key any
+        /// command takes, borrowed from the line. A key given twice keeps
+        /// its last value, as in a JSON object; other keys are skipped.
+        #[derive(Default)]
+        struct RawLine<'a> {
+            $($field: Option<&'a RawValue>,)*
+        }
+
+        /// A key of a line: one of [`RawLine`]'s, or another.
+        #[allow(non_camel_case_types)]
+        enum Key {
+            $($field,)*
+            Other,
+        }
+
+        impl<'de> Deserialize<'de> for Key {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Key, D::Error> {
+                struct KeyVisitor;
+                impl Visitor<'_> for KeyVisitor {
+                    type Value = Key;
+                    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                        f.write_str("a key")
+                    }
+                    fn visit_str<E: de::Error>(self, key: &str) -> Result<Key, E> {
+                        Ok(match key {
+                            $($key => Key::$field,)*
+                            _ => Key::Other,
+                        })
+                    }
+                }
+                d.deserialize_str(KeyVisitor)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for RawLine<'de> {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<RawLine<'de>, D::Error> {
+                struct LineVisitor;
+                impl<'de> Visitor<'de> for LineVisitor {
+                    type Value = RawLine<'de>;
+                    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                        f.write_str("a JSON object")
+                    }
+                    fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<RawLine<'de>, M::Error> {
+                        let mut line = RawLine::default();
+                        while let Some(key) = map.next_key::<Key>()? {
+                            match key {
+                                $(Key::$field => line.$field = Some(map.next_value()?),)*
+                                Key::Other => {
+                                    map.next_value::<IgnoredAny>()?;
+                                }
+                            }
+                        }
+                        Ok(line)
+                    }
+                }
+                d.deserialize_map(LineVisitor)
+            }
+        }
+
+        impl<'a> RawLine<'a> {
+            fn raw(&self, key: &str) -> Option<&'a RawValue> {
+                match key {
+                    $($key => self.$field,)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+raw_line! {
+    cmd: "cmd", actor: "as", public_key: "public_key", id: "id", role: "role",
+    jurisdiction: "jurisdiction", symbol: "symbol", reference_price: "reference_price",
+    account: "account", amount: "amount", instrument: "instrument", to: "to", qty: "qty",
+    beneficiary: "beneficiary", date: "date", side: "side", order_type: "type", tif: "tif",
+    price: "price", counterparty: "counterparty", proposer: "proposer",
+    reserve_price: "reserve_price", auction: "auction", entity: "entity", year: "year",
+    phase: "phase", units: "units", baseline: "baseline", decline: "decline", fuels: "fuels",
+    grid_tco2_per_mwh: "grid_tco2_per_mwh", factor_set: "factor_set",
+    electricity_mwh: "electricity_mwh", power_mwh: "power_mwh", heat_gj: "heat_gj",
+    energy: "energy", verified_emissions: "verified_emissions",
+    verified_energy: "verified_energy", entity_extra: "entity_extra", investor: "investor",
+    members: "members",
+}
+
+impl Fields for RawLine<'_> {
+    fn scalar(&self, key: &str) -> Option<Scalar> {
+        self.raw(key).and_then(Scalar::of_raw)
+    }
+}
+
+impl RawLine<'_> {
+    /// A nested field parsed whole; `None` when absent or `null`.
+    fn value(&self, key: &str) -> Option<Value> {
+        let v: Value = serde_json::from_str(self.raw(key)?.get()).expect("serde_json captured valid JSON");
+        (!v.is_null()).then_some(v)
+    }
+
+    fn array(&self, key: &str) -> Form<Vec<Value>> {
+        match self.value(key) {
+            Some(Value::Array(a)) => Ok(a),
+            _ => Err(Code::Malformed),
+        }
     }
 }
 
@@ -107,13 +278,18 @@ pub fn parse_line(text: &str) -> Line {
 }
 
 fn parse(text: &str) -> Form<Line> {
-    let v: Value = serde_json::from_str(text).map_err(|_| Code::Malformed)?;
-    let f = object(&v)?;
-    let Some(Value::String(cmd)) = f.get("cmd") else {
+    let f: RawLine = serde_json::from_str(text).map_err(|_| Code::Malformed)?;
+    // Skipping a value checks its form but not that each `\u` escape is a
+    // whole character, as parsing it does: such lines (rare) are parsed
+    // whole once, so that a lone surrogate anywhere is MALFORMED.
+    if text.contains("\\u") && serde_json::from_str::<Value>(text).is_err() {
+        return Err(Code::Malformed);
+    }
+    let Some(Scalar::Str(cmd)) = f.scalar("cmd") else {
         return Err(Code::Malformed);
     };
-    let actor = match f.get("as") {
-        Some(Value::String(a)) if is_valid_id(a) => a.clone(),
+    let actor = match f.scalar("as") {
+        Some(Scalar::Str(a)) if is_valid_id(&a) => a,
         _ => return Err(Code::Malformed),
     };
     let mut public_key = None;
@@ -267,7 +443,7 @@ fn parse(text: &str) -> Form<Line> {
             decline: f.string("decline")?,
         }),
         "define_factor_set" => {
-            let fuels = match f.get("fuels") {
+            let fuels = match f.value("fuels") {
                 Some(Value::Object(m)) => m
                     .iter()
                     .map(|(name, v)| {
@@ -310,10 +486,9 @@ fn parse(text: &str) -> Form<Line> {
             electricity_mwh: f.string("electricity_mwh")?,
             power_mwh: f.string("power_mwh")?,
             heat_gj: f.string("heat_gj")?,
-            energy: match f.get("energy") {
+            energy: match f.value("energy") {
                 None => Vec::new(),
-                Some(_) => f
-                    .array("energy")?
+                Some(Value::Array(lines)) => lines
                     .iter()
                     .map(|l| {
                         let l = object(l)?;
@@ -323,6 +498,7 @@ fn parse(text: &str) -> Form<Line> {
                         })
                     })
                     .collect::<Form<_>>()?,
+                Some(_) => return Err(Code::Malformed),
             },
         }),
         "verify_report" => B::VerifyReport(pb::VerifyReport {
@@ -429,7 +605,7 @@ pub fn parse_genesis(text: &str) -> Result<GenesisLine, String> {
     if f.get("cmd") != Some(&Value::String("genesis".into())) {
         return Err("the first command is not a genesis".into());
     }
-    let key = |f: &Fields, k: &str| -> Result<Option<[u8; 32]>, String> {
+    let key = |f: &Nested, k: &str| -> Result<Option<[u8; 32]>, String> {
         match f.string(k).map_err(|_| format!("{k} is not a string"))? {
             None => Ok(None),
             Some(h) => parse_key_hex(&h)
@@ -523,6 +699,61 @@ mod tests {
                 id: Some("o1".into()),
                 account: None
             })
+        );
+    }
+
+    /// What a `serde_json::Value` of the line would give, which the raw
+    /// parse must keep: last key wins, escaped keys are keys, a lone
+    /// surrogate anywhere spoils the line, a nested value of the wrong
+    /// type is MALFORMED.
+    #[test]
+    fn the_raw_parse_reads_a_line_as_a_json_object_would() {
+        let Line::Command { actor, body, .. } =
+            parse_line(r#"{"as": "X", "as": "A", "c\u006dd": "freeze", "account": "B", "account": "C"}"#)
+        else {
+            panic!("a freeze parses");
+        };
+        assert_eq!(actor, "A");
+        assert_eq!(
+            body,
+            pb::command::Body::Freeze(pb::Freeze {
+                account: Some("C".into())
+            })
+        );
+        assert_eq!(
+            parse_line(r#"{"as": "A", "cmd": "close_day", "note": "\ud800"}"#),
+            Line::Rejected(Code::Malformed)
+        );
+        assert!(matches!(
+            parse_line(r#"{"as": "A", "cmd": "close_day", "note": "\ud83d\ude00", "more": [1, {"x": null}]}"#),
+            Line::Command { .. }
+        ));
+        assert_eq!(
+            parse_line(r#"{"as": "A", "cmd": "deposit", "account": "B", "amount": "1", "amount": 1}"#),
+            Line::Rejected(Code::Malformed)
+        );
+        assert_eq!(
+            parse_line(r#"{"as": "A", "cmd": "deposit", "account": "B\n", "amount": "1"}"#),
+            parse_line(r#"{"as": "A", "cmd": "deposit", "account": "B\u000a", "amount": "1"}"#)
+        );
+        let report = |energy: &str| {
+            parse_line(&format!(
+                r#"{{"as": "E", "cmd": "submit_report", "year": 2025, "factor_set": "F", "fuels": [], "energy": {energy}}}"#
+            ))
+        };
+        assert!(matches!(report("null"), Line::Command { .. }));
+        assert!(matches!(
+            report(r#"[{"carrier": "coal", "qty": "1"}]"#),
+            Line::Command { .. }
+        ));
+        assert_eq!(report("{}"), Line::Rejected(Code::Malformed));
+        assert_eq!(
+            report(r#"[{"carrier": "coal", "qty": 1}]"#),
+            Line::Rejected(Code::Malformed)
+        );
+        assert_eq!(
+            parse_line(r#"{"as": "A", "cmd": "close_day"} x"#),
+            Line::Rejected(Code::Malformed)
         );
     }
 
