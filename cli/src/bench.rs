@@ -158,6 +158,14 @@ pub struct Args {
     /// of 50,000 reads/s over a 10 s run is 100,000.
     #[arg(long, default_value_t = 0.2)]
     read_account_share: f64,
+    /// The share of GetInclusionProof among the reads (the genesis in the
+    /// latest tree, signed by an enterprise: the longest walk).
+    #[arg(long, default_value_t = 0.0)]
+    read_proof_share: f64,
+    /// A self-started server snapshots every this many journal entries
+    /// (`serve --snapshot-every`; default: the server's).
+    #[arg(long)]
+    snapshot_every: Option<u64>,
     /// Connections for the reads; default: one per 1,600 reads a second
     /// (each from its own loopback address, so that no client address
     /// passes the server's read budget of 2,000 a second).
@@ -280,7 +288,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
 fn phase(a: &Args, reads: Option<f64>, cores: usize) -> anyhow::Result<Report> {
     let mut server = match &a.server {
         Some(url) => Server::External(normalise(url)),
-        None => Server::start(a.data.as_deref())?,
+        None => Server::start(a.data.as_deref(), a.snapshot_every)?,
     };
     let (operator, regulator) = match (&server, &a.keys) {
         (Server::External(_), Some(dir)) => (
@@ -330,6 +338,7 @@ fn phase(a: &Args, reads: Option<f64>, cores: usize) -> anyhow::Result<Report> {
                     &url,
                     rate,
                     a.read_account_share,
+                    a.read_proof_share,
                     a.read_connections,
                     readers,
                     SYMBOL,
@@ -445,7 +454,7 @@ struct Memory {
 
 impl Server {
     /// Starts `carbon serve` with a test-key genesis and waits until it listens.
-    fn start(data: Option<&Path>) -> anyhow::Result<Server> {
+    fn start(data: Option<&Path>, snapshot_every: Option<u64>) -> anyhow::Result<Server> {
         let tmp = match data {
             Some(_) => None,
             None => Some(tempfile::tempdir()?),
@@ -479,6 +488,7 @@ impl Server {
             .arg(&genesis)
             .arg("--operator-key")
             .arg(&key)
+            .args(snapshot_every.map(|n| format!("--snapshot-every={n}")))
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))
             .spawn()

@@ -81,6 +81,8 @@ pub struct ReadLoad {
     rate: f64,
     /// The share of GetAccount among the reads, 0 to 1.
     account_share: f64,
+    /// The share of GetInclusionProof among the reads, 0 to 1.
+    proof_share: f64,
     channels: Vec<Channel>,
     /// The source address of each connection, when chosen by the bench.
     addresses: Vec<Option<IpAddr>>,
@@ -88,11 +90,14 @@ pub struct ReadLoad {
     instrument: String,
 }
 
-/// What to read: an enterprise's account (its index), or the book.
+/// What to read: an enterprise's account (its index), the book, or an
+/// inclusion proof of the genesis (the oldest entry: the longest walk)
+/// in the latest tree, asked by an enterprise.
 #[derive(Clone, Copy)]
 enum Read {
     Account(usize),
     Book,
+    Proof(usize),
 }
 
 impl ReadLoad {
@@ -107,15 +112,19 @@ impl ReadLoad {
         url: &str,
         rate: f64,
         account_share: f64,
+        proof_share: f64,
         connections: Option<usize>,
         firms: Vec<Arc<Reader>>,
         instrument: &str,
         expected_secs: Option<f64>,
     ) -> anyhow::Result<ReadLoad> {
-        if firms.is_empty() && account_share > 0.0 {
-            bail!("GetAccount reads need enterprises");
+        if firms.is_empty() && account_share + proof_share > 0.0 {
+            bail!("GetAccount and proof reads need enterprises");
         }
-        let per_account = rate * account_share / firms.len().max(1) as f64;
+        if account_share + proof_share > 1.0 {
+            bail!("--read-account-share and --read-proof-share add up to more than 1");
+        }
+        let per_account = rate * (account_share + proof_share) / firms.len().max(1) as f64;
         if per_account > READS_PER_ACCOUNT {
             bail!(
                 "{per_account:.0} GetAccount reads a second of each of {} enterprises is above the server's \
@@ -125,7 +134,7 @@ impl ReadLoad {
             );
         }
         let window_secs = 2.0 * carbon_ledger::credential::FRESHNESS_MS as f64 / 1000.0;
-        let credentials = rate * account_share * expected_secs.unwrap_or(window_secs).min(window_secs);
+        let credentials = rate * (account_share + proof_share) * expected_secs.unwrap_or(window_secs).min(window_secs);
         if credentials > SERVER_REMEMBERED_CREDENTIALS {
             tracing::warn!(
                 "about {credentials:.0} signed reads within two minutes: the server remembers at most \
@@ -160,6 +169,7 @@ impl ReadLoad {
         Ok(ReadLoad {
             rate,
             account_share,
+            proof_share,
             channels,
             addresses,
             readers: firms,
@@ -174,14 +184,18 @@ impl ReadLoad {
         let in_flight = Arc::new(Semaphore::new(MAX_READS_IN_FLIGHT));
         let mut rng = SplitMix64(0x4ead_5eed);
         let share_ppm = (self.account_share * 1e6) as u64;
+        let proof_ppm = share_ppm + (self.proof_share * 1e6) as u64;
         let mut sent = 0u64;
         tokio::time::sleep_until(start.into()).await;
         while !stop.load(Ordering::Relaxed) {
             let due = start + Duration::from_secs_f64(sent as f64 / self.rate);
             tokio::time::sleep_until(due.into()).await;
             let permit = in_flight.clone().acquire_owned().await.expect("never closed");
-            let read = if rng.below(1_000_000) < share_ppm {
+            let pick = rng.below(1_000_000);
+            let read = if pick < share_ppm {
                 Read::Account(rng.below(self.readers.len() as u64) as usize)
+            } else if pick < proof_ppm {
+                Read::Proof(rng.below(self.readers.len() as u64) as usize)
             } else {
                 Read::Book
             };
@@ -194,6 +208,17 @@ impl ReadLoad {
                         let id = reader.account().to_string();
                         let request = reader.request("/carbon.v1.Ledger/GetAccount", pb::GetAccountRequest { id });
                         crate::grpc::ledger(channel).get_account(request).await.map(drop)
+                    }
+                    Read::Proof(f) => {
+                        let reader = &readers[f];
+                        let request = reader.request(
+                            "/carbon.v1.Ledger/GetInclusionProof",
+                            pb::InclusionProofRequest { seq: 0, tree_size: 0 },
+                        );
+                        crate::grpc::ledger(channel)
+                            .get_inclusion_proof(request)
+                            .await
+                            .map(drop)
                     }
                     Read::Book => crate::grpc::market(channel)
                         .get_book(pb::GetBookRequest { instrument, depth: 10 })
@@ -249,6 +274,7 @@ struct ReadTally {
     latency: Histogram<u64>,
     account_latency: Histogram<u64>,
     book_latency: Histogram<u64>,
+    proof_latency: Histogram<u64>,
     ok: u64,
     /// Failed reads by gRPC status code.
     failed: BTreeMap<String, u64>,
@@ -262,6 +288,7 @@ impl ReadTally {
             latency: histogram(),
             account_latency: histogram(),
             book_latency: histogram(),
+            proof_latency: histogram(),
             ok: 0,
             failed: BTreeMap::new(),
             last_answer: None,
@@ -275,6 +302,7 @@ impl ReadTally {
         match read {
             Read::Account(_) => self.account_latency.record(us),
             Read::Book => self.book_latency.record(us),
+            Read::Proof(_) => self.proof_latency.record(us),
         }
         .expect("clamped to the bounds");
         match answer {
@@ -341,6 +369,7 @@ impl ReadOutcome {
             "latency": lat(&t.latency),
             "get_account": {"count": t.account_latency.len(), "latency": lat(&t.account_latency)},
             "get_book": {"count": t.book_latency.len(), "latency": lat(&t.book_latency)},
+            "get_inclusion_proof": {"count": t.proof_latency.len(), "latency": lat(&t.proof_latency)},
             "latency_corrected_for_coordinated_omission": true,
         })
     }
@@ -388,6 +417,13 @@ impl ReadOutcome {
             line(&t.book_latency),
             t.book_latency.len()
         );
+        if !t.proof_latency.is_empty() {
+            println!(
+                "    proof:     {}  ({} reads)",
+                line(&t.proof_latency),
+                t.proof_latency.len()
+            );
+        }
     }
 }
 

@@ -121,7 +121,7 @@ impl Node {
         node.append(crate::state::genesis_entry(&genesis))?;
         node.commit()?;
         debug_assert_eq!(node.tree.leaf(0), Some(node.state.ledger_id));
-        node.snapshots.seed(Replica::of(&node));
+        node.snapshots.seed(Replica::of(&node), node.journal.reader());
         Ok(node)
     }
 
@@ -168,7 +168,7 @@ impl Node {
         if node.current_checkpoint_size() != Some(node.tree.len()) {
             node.commit()?;
         }
-        node.snapshots.seed(Replica::of(&node));
+        node.snapshots.seed(Replica::of(&node), node.journal.reader());
         Ok(node)
     }
 
@@ -382,7 +382,9 @@ impl Node {
             self.snapshots.start(encoded, &tree, digest_seq);
         }
         if marked {
-            self.snapshots.start_encoding(self.tree.clone(), self.journal.reader());
+            self.snapshots.start_encoding(self.tree.clone());
+        } else {
+            self.snapshots.follow(self.tree.len());
         }
         Ok(())
     }

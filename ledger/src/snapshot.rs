@@ -94,7 +94,7 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::{mpsc, Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
 
 use carbon_proto::v1 as pb;
@@ -297,22 +297,45 @@ pub struct Snapshots {
     /// Bytes of the last state encoded: the next one is about as large, so
     /// its buffer is allocated once instead of grown by copying.
     last_state_bytes: usize,
-    /// The replica that encodes periodic snapshots off the sequencer, while
-    /// idle (an encoding thread holds it while it works).
-    encoder: Option<Replica>,
-    /// The encoding in flight, if any.
-    encoding: Option<Encoding>,
+    /// The thread that follows the journal with its own replica and
+    /// encodes periodic snapshots off the sequencer.
+    encoder: Option<Encoder>,
     /// Called from the encoding thread once its state is encoded, so that
     /// an idle sequencer records the digest without waiting for a command.
-    on_encoded: Option<Arc<dyn Fn() + Send + Sync>>,
+    on_encoded: Arc<Mutex<Option<Arc<dyn Fn() + Send + Sync>>>>,
 }
 
-/// A periodic snapshot being encoded on a thread of its own, from the
-/// encoder replica caught up to the mark.
-struct Encoding {
-    /// The writer's tree at the mark (a shared copy): the snapshot's tree.
-    tree: MerkleTree,
-    thread: JoinHandle<(Replica, Result<EncodedState, String>)>,
+/// Jobs for the encoder thread.
+enum EncoderJob {
+    /// The journal is durable up to here: apply the entries up to it.
+    Follow(u64),
+    /// Apply up to here (a durable mark) and encode; the capacity hint.
+    Encode(u64, usize),
+}
+
+/// Most jobs queued for the encoder thread (a `Follow` that finds the
+/// queue full is dropped: the next one goes further).
+const ENCODER_JOBS: usize = 1024;
+
+/// The encoder thread: a replica that applies each durable batch as it
+/// comes (so that a snapshot costs one encoding, not the application of a
+/// whole interval's entries at once), and encodes when a mark asks.
+struct Encoder {
+    jobs: Option<mpsc::SyncSender<EncoderJob>>,
+    /// The result of the encoding asked for, once done.
+    done: Arc<Mutex<Option<Result<EncodedState, String>>>>,
+    /// The writer's tree at the mark of the encoding in flight.
+    in_flight: Option<MerkleTree>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Drop for Encoder {
+    fn drop(&mut self) {
+        self.jobs.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 impl Snapshots {
@@ -328,21 +351,66 @@ impl Snapshots {
             in_flight: None,
             last_state_bytes: 0,
             encoder: None,
-            encoding: None,
-            on_encoded: None,
+            on_encoded: Arc::default(),
         }
     }
 
-    /// Gives the replica that periodic snapshots are encoded from (a copy
-    /// of the node's state, made at open). Without one, periodic
-    /// snapshots are not taken.
-    pub fn seed(&mut self, encoder: Replica) {
-        self.encoder = Some(encoder);
+    /// Starts the encoder thread on `replica` (a copy of the node's state,
+    /// made at open), which reads the entries it lacks from `journal`.
+    /// Without it, periodic snapshots are not taken.
+    pub fn seed(&mut self, mut replica: Replica, journal: JournalReader) {
+        let (jobs, rx) = mpsc::sync_channel(ENCODER_JOBS);
+        let done: Arc<Mutex<Option<Result<EncodedState, String>>>> = Arc::default();
+        let (result, on_encoded) = (done.clone(), self.on_encoded.clone());
+        let spawned = std::thread::Builder::new()
+            .name("snapshot-encode".into())
+            .spawn(move || {
+                while let Ok(job) = rx.recv() {
+                    let encoded = match job {
+                        EncoderJob::Follow(until) => match catch_up(&mut replica, &journal, until) {
+                            Ok(()) => continue,
+                            Err(e) => Err(e),
+                        },
+                        EncoderJob::Encode(until, capacity) => {
+                            catch_up(&mut replica, &journal, until).map(|()| encode(replica.state(), capacity))
+                        }
+                    };
+                    let failed = encoded.is_err();
+                    *result.lock().unwrap_or_else(|p| p.into_inner()) = Some(encoded);
+                    if let Some(f) = on_encoded.lock().unwrap_or_else(|p| p.into_inner()).clone() {
+                        f();
+                    }
+                    if failed {
+                        return; // the replica is unusable: no more periodic snapshots
+                    }
+                }
+            });
+        match spawned {
+            Ok(thread) => {
+                self.encoder = Some(Encoder {
+                    jobs: Some(jobs),
+                    done,
+                    in_flight: None,
+                    thread: Some(thread),
+                })
+            }
+            Err(e) => tracing::warn!("could not start the snapshot encoder (no periodic snapshots): {e}"),
+        }
     }
 
     /// Sets what to call when an encoding is ready.
     pub fn on_encoded(&mut self, f: Arc<dyn Fn() + Send + Sync>) {
-        self.on_encoded = Some(f);
+        *self.on_encoded.lock().unwrap_or_else(|p| p.into_inner()) = Some(f);
+    }
+
+    /// The journal is durable up to `len`: the encoder follows (one
+    /// channel send; dropped when its queue is full).
+    pub fn follow(&mut self, len: u64) {
+        if let Some(e) = &self.encoder {
+            if let Some(jobs) = &e.jobs {
+                let _ = jobs.try_send(EncoderJob::Follow(len));
+            }
+        }
     }
 
     /// Tree size of the last snapshot written or loaded (0: none).
@@ -371,8 +439,7 @@ impl Snapshots {
         let Some(every) = self.every_entries else { return false };
         // Reap a finished write first: one at a time, and one encoding.
         if !self.collect(false)
-            || self.encoder.is_none()
-            || self.encoding.is_some()
+            || self.encoder.as_ref().is_none_or(|e| e.in_flight.is_some())
             || tree_len < self.last_started.saturating_add(every)
         {
             return false;
@@ -394,60 +461,62 @@ impl Snapshots {
         encoded
     }
 
-    /// Starts encoding the state at the end of `tree` (whose last entry is
-    /// a durable mark) on a thread of its own: the encoder replica reads
-    /// the entries it lacks from `journal` and applies them, then encodes.
-    /// Called right after [`Snapshots::due`] said yes and the mark became
-    /// durable.
-    pub fn start_encoding(&mut self, tree: MerkleTree, journal: JournalReader) {
-        let Some(mut replica) = self.encoder.take() else { return };
-        let (until, capacity, on_encoded) = (tree.len(), self.last_state_bytes, self.on_encoded.clone());
-        let spawned = std::thread::Builder::new()
-            .name("snapshot-encode".into())
-            .spawn(move || {
-                let encoded = catch_up(&mut replica, &journal, until).map(|()| encode(replica.state(), capacity));
-                if let Some(f) = on_encoded {
-                    f();
-                }
-                (replica, encoded)
-            });
-        match spawned {
-            Ok(thread) => self.encoding = Some(Encoding { tree, thread }),
-            // The replica went with the closure: no more periodic snapshots.
-            Err(e) => tracing::warn!("could not start encoding a snapshot (none will be taken): {e}"),
+    /// Asks the encoder for the state at the end of `tree` (whose last
+    /// entry is a durable mark): it applies the entries it lacks and
+    /// encodes, on its own thread. Called right after [`Snapshots::due`]
+    /// said yes and the mark became durable.
+    pub fn start_encoding(&mut self, tree: MerkleTree) {
+        let capacity = self.last_state_bytes;
+        let Some(e) = self.encoder.as_mut() else { return };
+        let Some(jobs) = &e.jobs else { return };
+        match jobs.try_send(EncoderJob::Encode(tree.len(), capacity)) {
+            Ok(()) => e.in_flight = Some(tree),
+            Err(_) => tracing::warn!("the snapshot encoder is behind or gone: no snapshot at {}", tree.len()),
         }
     }
 
     /// Whether an encoding is in flight or waits for its digest entry.
     pub fn encoding(&self) -> bool {
-        self.encoding.is_some()
+        self.encoder.as_ref().is_some_and(|e| e.in_flight.is_some())
     }
 
     /// Whether an encoding has finished and waits for its digest entry.
     pub fn encoded_ready(&self) -> bool {
-        self.encoding.as_ref().is_some_and(|e| e.thread.is_finished())
+        self.encoder
+            .as_ref()
+            .is_some_and(|e| e.in_flight.is_some() && e.done.lock().unwrap_or_else(|p| p.into_inner()).is_some())
     }
 
     /// The finished encoding, if any (waiting for it when `wait`): the tree
-    /// at its mark and the encoded state. The encoder replica is ready for
-    /// the next one.
+    /// at its mark and the encoded state.
     pub fn take_encoded(&mut self, wait: bool) -> Option<(MerkleTree, EncodedState)> {
-        if !wait && !self.encoded_ready() {
+        if !self.encoding() {
             return None;
         }
-        let Encoding { tree, thread } = self.encoding.take()?;
-        match thread.join() {
-            Ok((replica, Ok(encoded))) => {
-                self.encoder = Some(replica);
+        if wait {
+            while !self.encoded_ready()
+                && self
+                    .encoder
+                    .as_ref()
+                    .is_some_and(|e| e.thread.as_ref().is_some_and(|t| !t.is_finished()))
+            {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+        }
+        if !self.encoded_ready() {
+            return None;
+        }
+        let e = self.encoder.as_mut()?;
+        let tree = e.in_flight.take()?;
+        let result = e.done.lock().unwrap_or_else(|p| p.into_inner()).take()?;
+        match result {
+            Ok(encoded) => {
                 self.last_state_bytes = encoded.bytes.len();
                 Some((tree, encoded))
             }
-            Ok((_, Err(why))) => {
+            Err(why) => {
                 tracing::error!("the snapshot encoder stopped (no more periodic snapshots): {why}");
-                None
-            }
-            Err(_) => {
-                tracing::error!("the snapshot encoder panicked (no more periodic snapshots)");
+                self.encoder = None;
                 None
             }
         }
