@@ -4,7 +4,7 @@
 
 use std::io::IsTerminal;
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{ProgressBar, ProgressState, ProgressStyle};
 
 /// A bar of `len` steps counting `unit` (e.g. "lines"), or a hidden one
 /// (every call a no-op) when standard error is not a terminal.
@@ -12,9 +12,12 @@ pub fn bar(len: u64, what: &str, unit: &str) -> ProgressBar {
     if !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
-    let template = format!("{{msg}} [{{bar:40}}] {{human_pos}}/{{human_len}} {unit} ({{per_sec}}, {{eta}} left)");
+    let template = format!("{{msg}} [{{bar:40}}] {{human_pos}}/{{human_len}} {unit} ({{rate}}, {{eta}} left)");
     let style = ProgressStyle::with_template(&template)
         .expect("a valid template")
+        .with_key("rate", |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+            let _ = write!(w, "{:.0}/s", state.per_sec());
+        })
         .progress_chars("=> ");
     ProgressBar::new(len).with_style(style).with_message(what.to_string())
 }

@@ -7,7 +7,7 @@
 //! An Ed25519 signature costs about as much as everything the node does
 //! with a command, and REPLAY.md fixes every nonce from the file alone (each
 //! actor's commands are numbered 1, 2, 3, ... in file order), so signing
-//! runs ahead of the node on every core, in three stages:
+//! runs ahead of the node on the other cores, in three stages:
 //!
 //! 1. **parse** (one thread): lines into commands, each with its nonce and
 //!    its actor's key, encoded once into the payload that is signed and
@@ -48,8 +48,9 @@ pub const REPLAY_ORIGIN: &str = "carbon-ledger.replay";
 /// work (an eighth of a node batch; a few µs of channel traffic per chunk).
 pub const CHUNK_LINES: usize = 512;
 
-/// Chunks each channel of the pipeline holds: the bound on how far signing
-/// runs ahead of the node (with [`CHUNK_LINES`], about 64k lines, 10 MB).
+/// Chunks each of the pipeline's two channels holds: the bound on how far
+/// signing runs ahead of the node (both full, with [`CHUNK_LINES`]: about
+/// 64k lines, 10 MB).
 pub const CHUNKS_AHEAD: usize = 64;
 
 /// Why a file cannot be replayed (REPLAY.md: exit non-zero, no report).
