@@ -337,8 +337,7 @@ fn phase(a: &Args, reads: Option<f64>, cores: usize) -> anyhow::Result<Report> {
                 let load = ReadLoad::connect(
                     &url,
                     rate,
-                    a.read_account_share,
-                    a.read_proof_share,
+                    (a.read_account_share, a.read_proof_share),
                     a.read_connections,
                     readers,
                     SYMBOL,

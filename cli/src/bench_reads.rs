@@ -107,12 +107,11 @@ impl ReadLoad {
     /// accounts, with their keys.
     /// `expected_secs` is how long the run should last, when known (an
     /// open-loop write run): checked against the server's memory of
-    /// credentials.
+    /// credentials. The shares are those of GetAccount and of proofs.
     pub async fn connect(
         url: &str,
         rate: f64,
-        account_share: f64,
-        proof_share: f64,
+        (account_share, proof_share): (f64, f64),
         connections: Option<usize>,
         firms: Vec<Arc<Reader>>,
         instrument: &str,

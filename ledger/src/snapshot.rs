@@ -302,8 +302,11 @@ pub struct Snapshots {
     encoder: Option<Encoder>,
     /// Called from the encoding thread once its state is encoded, so that
     /// an idle sequencer records the digest without waiting for a command.
-    on_encoded: Arc<Mutex<Option<Arc<dyn Fn() + Send + Sync>>>>,
+    on_encoded: Arc<Mutex<Option<OnEncoded>>>,
 }
+
+/// What the encoder thread calls once an encoding is ready.
+type OnEncoded = Arc<dyn Fn() + Send + Sync>;
 
 /// Jobs for the encoder thread.
 enum EncoderJob {
