@@ -62,8 +62,10 @@
 //! sequencer does not encode it: it appends a `SnapshotMark` entry to the
 //! batch, and once the batch is durable hands the position to an encoding
 //! thread that owns a [replica](crate::replica) of the state (seeded at
-//! open). That thread reads the entries it lacks from the journal, applies
-//! them, encodes the state and wakes the sequencer, whose next commit
+//! open). That thread follows the journal as it becomes durable (told each
+//! durable length by one channel send per commit, it reads the entries back
+//! and applies them), so that at the mark it has little left to apply; it
+//! encodes the state and wakes the sequencer, whose next commit
 //! appends a `StateDigest` entry recording the digest for the mark's
 //! position (`tree_size` = the mark's sequence number + 1); the snapshot is
 //! written, on a thread of its own, once that entry is durable. The file's
@@ -88,8 +90,10 @@
 //! each `StateDigest` entry it meets, encoding the state straight into the
 //! hash: 50–200 ms at a million entries, once per snapshot interval, a few
 //! per cent of a replay. Off the sequencer, the encoder's replica costs a
-//! copy of the state in memory and, once per interval, the application of
-//! the entries since the last one (on another core).
+//! copy of the state in memory and each command applied once more, on its
+//! thread, as batches become durable. (Applying a whole interval at the
+//! mark instead took a core for half a second at 50,000 entries, which on
+//! two cores showed at p99: BENCHMARKS.md.)
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
