@@ -1247,15 +1247,7 @@ impl Report {
     }
 
     fn percentiles(&self) -> Vec<(&'static str, f64)> {
-        let h = &self.outcome.tally.latency;
-        let ms = |us: u64| us as f64 / 1000.0;
-        vec![
-            ("p50", ms(h.value_at_quantile(0.50))),
-            ("p90", ms(h.value_at_quantile(0.90))),
-            ("p99", ms(h.value_at_quantile(0.99))),
-            ("p99.9", ms(h.value_at_quantile(0.999))),
-            ("max", ms(h.max())),
-        ]
+        crate::bench_reads::percentiles(&self.outcome.tally.latency)
     }
 
     fn json(&self) -> Value {

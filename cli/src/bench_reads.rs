@@ -324,8 +324,9 @@ pub struct ReadOutcome {
     tally: ReadTally,
 }
 
-/// p50, p90, p99, p99.9 and max of a histogram of µs, in ms.
-fn percentiles(h: &Histogram<u64>) -> Vec<(&'static str, f64)> {
+/// p50, p90, p99, p99.9 and max of a histogram of µs, in ms (the writes'
+/// figures of `carbon bench` too).
+pub(crate) fn percentiles(h: &Histogram<u64>) -> Vec<(&'static str, f64)> {
     let ms = |us: u64| us as f64 / 1000.0;
     vec![
         ("p50", ms(h.value_at_quantile(0.50))),
