@@ -315,13 +315,13 @@ impl Node {
         &self.checkpoint
     }
 
-    /// The checkpoint origin (also the operator's key name).
     /// The ledger's identity: the leaf hash of its genesis entry, to which
     /// read credentials are bound (`credential`).
     pub fn ledger_id(&self) -> [u8; 32] {
         self.state.ledger_id
     }
 
+    /// The checkpoint origin (also the operator's key name).
     pub fn origin(&self) -> &str {
         &self.origin
     }
