@@ -18,6 +18,7 @@ use anyhow::{anyhow, bail, Context};
 use carbon_ledger::market_day::{parse_line, Line};
 use carbon_ledger::replay::sign_command;
 use carbon_proto::v1 as pb;
+use carbon_server::LEADER_METADATA;
 use ed25519_dalek::SigningKey;
 use prost::Message;
 use serde_json::{json, Value};
@@ -83,7 +84,8 @@ pub struct SubmitArgs {
     /// The actor's key file (from `carbon keygen`).
     #[arg(long)]
     pub(crate) key: PathBuf,
-    /// The server's URL.
+    /// The server's URL; for a replicated ledger, its members' addresses
+    /// separated by commas (the command goes to the leader).
     #[arg(long, default_value = "http://127.0.0.1:50051")]
     pub(crate) server: String,
     #[command(flatten)]
@@ -116,12 +118,7 @@ pub fn submit(a: SubmitArgs) -> anyhow::Result<()> {
     let key = keyfile::read(&a.key)?;
     let command = build_command(&a.command, a.actor.as_deref(), a.nonce.unwrap_or_else(now_micros))?;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let answer = runtime.block_on(async {
-        let mut client = crate::grpc::ledger(channel(&a.server, &a.tls).await?);
-        // A signature is bound to one ledger: ask the server which.
-        let id = ledger_id(&mut client).await?;
-        anyhow::Ok(client.submit(sign_command(&key, &id, &command)).await)
-    })?;
+    let answer = runtime.block_on(submit_anywhere(&a.server, &a.tls, &key, &command))?;
     let nonce = command.nonce.unwrap_or_default();
     match answer {
         Ok(r) => {
@@ -153,6 +150,72 @@ pub fn submit(a: SubmitArgs) -> anyhow::Result<()> {
             }
         }
     }
+}
+
+/// Most servers `submit_anywhere` tries before it gives up.
+const SUBMIT_ATTEMPTS: usize = 12;
+
+/// Signs `command` once and sends it to the first of `servers` (a comma
+/// separated list: the members of a replicated ledger) that takes it. A
+/// member that is not the leader names the leader (`x-carbon-leader`),
+/// which is tried next; a member that cannot be reached, or whose answer
+/// was lost to a change of leader, is passed over and the *same* envelope
+/// goes to another: a command is applied at most once (a second
+/// application is `REPLAYED`). Returns the first real answer: a result or
+/// a rejection.
+pub async fn submit_anywhere(
+    servers: &str,
+    tls: &Tls,
+    key: &SigningKey,
+    command: &pb::Command,
+) -> anyhow::Result<Result<tonic::Response<pb::CommandResult>, tonic::Status>> {
+    let members: Vec<String> = servers
+        .split(',')
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    if members.is_empty() {
+        bail!("--server names no server");
+    }
+    let mut next: std::collections::VecDeque<String> = members.iter().cloned().collect();
+    let mut envelope = None;
+    let mut last_error = None;
+    for attempt in 0..SUBMIT_ATTEMPTS {
+        let server = next
+            .pop_front()
+            .unwrap_or_else(|| members[attempt % members.len()].clone());
+        let mut client = match channel(&server, tls).await {
+            Ok(c) => crate::grpc::ledger(c),
+            Err(e) => {
+                last_error = Some(e);
+                continue;
+            }
+        };
+        let env = match &envelope {
+            Some(env) => env,
+            // A signature is bound to one ledger: ask the server which.
+            None => match ledger_id(&mut client).await {
+                Ok(id) => envelope.insert(sign_command(key, &id, command)),
+                Err(e) => {
+                    last_error = Some(e);
+                    continue;
+                }
+            },
+        };
+        match client.submit(env.clone()).await {
+            Err(status) if status.code() == tonic::Code::Unavailable => {
+                match status.metadata().get(LEADER_METADATA).and_then(|v| v.to_str().ok()) {
+                    Some(leader) => next.push_front(leader.to_string()),
+                    // No leader yet (an election), or an answer lost to one.
+                    None => tokio::time::sleep(std::time::Duration::from_millis(250)).await,
+                }
+                last_error = Some(anyhow!("{server}: {}", status.message()));
+            }
+            answer => return Ok(answer),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| anyhow!("no server took the command")))
+        .context(format!("after {SUBMIT_ATTEMPTS} attempts"))
 }
 
 /// The server's ledger id (public, in its checkpoint): what command

@@ -5,6 +5,7 @@ mod bench;
 mod bench_reads;
 mod bench_replay;
 mod client;
+mod cluster;
 mod gen_day;
 mod grpc;
 mod progress;
@@ -93,6 +94,10 @@ enum Command {
     Bench(bench::Args),
     /// Generate a large market-day file (REPLAY.md) for benchmarks.
     GenDay(gen_day::Args),
+    /// A replicated ledger (docs/CLUSTER.md): init a development cluster,
+    /// each member's status, add and remove members.
+    #[command(subcommand)]
+    Cluster(cluster::Command),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -112,5 +117,6 @@ fn main() -> anyhow::Result<()> {
         Command::Supervise(c) => supervise::supervise(c),
         Command::Bench(a) => bench::run(a),
         Command::GenDay(a) => gen_day::run(a),
+        Command::Cluster(c) => cluster::run(c),
     }
 }

@@ -1,4 +1,4 @@
-//! `carbon serve [--data DIR] [--listen ADDR] [--genesis FILE --operator-key FILE] [--http ADDR] [--metrics ADDR]`:
+//! `carbon serve [--data DIR] [--listen ADDR] [--genesis FILE --operator-key FILE] [--http ADDR] [--metrics ADDR] [--cluster FILE --node ID]`:
 //! the flags of the gRPC service (and the market page and metrics), which
 //! live in `carbon-server`, and how the start-up replay of a long journal
 //! shows its progress: a bar on a terminal, else a log line every [`LOG_EVERY`].
@@ -61,6 +61,15 @@ pub struct Args {
     /// Off unless given.
     #[arg(long, value_name = "ADDR")]
     metrics: Option<SocketAddr>,
+    /// Run as a member of a replicated ledger described by this cluster
+    /// file (docs/CLUSTER.md; `carbon cluster init` writes one). The file
+    /// then decides --data, --listen, --genesis, --operator-key and
+    /// --origin. Needs --node.
+    #[arg(long, value_name = "FILE", requires = "node")]
+    cluster: Option<PathBuf>,
+    /// This member's id in the cluster file.
+    #[arg(long, value_name = "ID", requires = "cluster")]
+    node: Option<u64>,
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
@@ -75,6 +84,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         allow_exposed_key: a.allow_exposed_key,
         http: a.http,
         metrics: a.metrics,
+        cluster: a.cluster.zip(a.node),
         progress: Some(Box::new({
             let mut shown = StartupProgress::new();
             move |done, total| shown.update(done, total)

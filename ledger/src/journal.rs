@@ -24,7 +24,7 @@ use std::ffi::OsString;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use carbon_proto::v1 as pb;
 use prost::Message;
@@ -67,8 +67,8 @@ pub struct Journal {
     /// `u64::MAX`: never.
     flushes_left: AtomicU64,
     /// The syncs sled leaves out; `None` for [`Journal::open_copy`]'s
-    /// throwaway copy.
-    durability: Option<Durability>,
+    /// throwaway copy. Shared with the [`Sidecar`]s.
+    durability: Option<Arc<Durability>>,
     /// [`Journal::open_copy`]'s private folder, removed on drop. Declared
     /// last: fields drop in order, so sled (which joins its flusher thread
     /// when its last handle goes) is closed before the folder is removed.
@@ -76,6 +76,8 @@ pub struct Journal {
 }
 
 const CHECKPOINT_KEY: &[u8] = b"checkpoint";
+/// Meta key: what a replicated ledger applied last ([`Journal::set_replicated`]).
+const REPLICATED_KEY: &[u8] = b"replicated";
 /// Meta key: the journal length up to which alerts and commands are indexed.
 const INDEXED_KEY: &[u8] = b"indexed";
 
@@ -173,7 +175,7 @@ impl Journal {
         let alerts = db.open_tree("alerts")?;
         let commands = db.open_tree("commands")?;
         let durability = match copy {
-            None => Some(Durability::open(dir)?),
+            None => Some(Arc::new(Durability::open(dir)?)),
             Some(_) => None,
         };
         Ok(Journal {
@@ -302,6 +304,51 @@ impl Journal {
             .map(|v| String::from_utf8_lossy(&v).into_owned()))
     }
 
+    /// Buffers what a replicated ledger has applied up to now (opaque to
+    /// the journal: the consensus layer's position, written with the
+    /// entries it produced and made durable by the same flush).
+    pub fn set_replicated(&self, marker: &[u8]) -> Result<(), StoreError> {
+        self.meta.insert(REPLICATED_KEY, marker)?;
+        Ok(())
+    }
+
+    /// The marker last made durable by [`Journal::set_replicated`], if any.
+    pub fn replicated(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.meta.get(REPLICATED_KEY)?.map(|v| v.to_vec()))
+    }
+
+    /// Removes every entry from `len` on and flushes: what a replicated
+    /// ledger does at start-up with entries a crash left past its
+    /// consensus marker (never acknowledged: the flush that would have
+    /// made them so did not complete). Their index records are left: the
+    /// same commands are applied again at the same positions.
+    pub fn truncate(&self, len: u64) -> Result<u64, StoreError> {
+        let mut removed = 0;
+        for r in self.entries.range(len.to_be_bytes()..).keys() {
+            self.entries.remove(r?)?;
+            removed += 1;
+        }
+        if self.indexed()? > len {
+            self.set_indexed(len)?;
+        }
+        self.flush()?;
+        Ok(removed)
+    }
+
+    /// A tree of its own in the journal's database, made durable by the
+    /// same syncs: where a replicated ledger keeps its consensus log.
+    pub fn sidecar(&self, name: &str) -> Result<Sidecar, StoreError> {
+        assert!(
+            !["journal", "meta", "alerts", "commands"].contains(&name),
+            "a sidecar never shares the journal's own trees"
+        );
+        Ok(Sidecar {
+            db: self.db.clone(),
+            tree: self.db.open_tree(name)?,
+            durability: self.durability.clone(),
+        })
+    }
+
     /// Makes everything appended so far durable: sled writes it out, then
     /// its log is synced (one `fdatasync`; see [`Durability`]).
     pub fn flush(&self) -> Result<(), StoreError> {
@@ -369,6 +416,33 @@ fn command_key(actor: &str, nonce: u64) -> Vec<u8> {
     key.push(0);
     key.extend_from_slice(&nonce.to_be_bytes());
     key
+}
+
+/// A tree beside the journal in its database ([`Journal::sidecar`]), with
+/// the journal's durability: sled's flush, then the syncs sled leaves out.
+/// Exists so that a consensus log lives in the ledger's folder and is made
+/// durable the way the journal is, without the journal knowing its format.
+#[derive(Clone)]
+pub struct Sidecar {
+    db: sled::Db,
+    tree: sled::Tree,
+    durability: Option<Arc<Durability>>,
+}
+
+impl Sidecar {
+    /// The tree (writes are durable after [`Sidecar::flush`]).
+    pub fn tree(&self) -> &sled::Tree {
+        &self.tree
+    }
+
+    /// Makes every write so far durable (the journal's too: one database).
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        if let Some(d) = &self.durability {
+            d.sync()?;
+        }
+        Ok(())
+    }
 }
 
 /// The journal's entries and indexes, readable beside the writer. They may

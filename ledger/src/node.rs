@@ -37,6 +37,10 @@ use crate::state::{outcome_to_pb, Applied, State};
 /// Most envelopes in one batch: bounds the sequencer's work per flush.
 pub const MAX_BATCH: usize = 4096;
 
+/// A replicated ledger's consensus position for the journal length it is
+/// given: the bytes [`Node::submit_marked`] stores with a batch.
+pub type Marker = Box<dyn FnOnce(u64) -> Vec<u8> + Send>;
+
 /// The answer to one envelope of a batch.
 #[derive(Debug, Clone)]
 pub struct Submitted {
@@ -59,6 +63,8 @@ pub enum NodeError {
     WrongOperatorKey,
     #[error("the ledger has failed and accepts nothing more: {0}")]
     Failed(String),
+    #[error("a replicated snapshot was refused: {0}")]
+    SnapshotRefused(String),
 }
 
 /// One ledger: state, journal, Merkle tree, checkpoint.
@@ -82,6 +88,10 @@ pub struct Node {
     /// Why [`Node::open`] did not resume from the snapshot beside the
     /// journal, when there was one.
     snapshot_refused: Option<String>,
+    /// A replicated ledger's consensus position, made durable with the
+    /// next flush ([`Node::submit_marked`]): given the journal length, it
+    /// gives the bytes to store.
+    marker: Option<Marker>,
 }
 
 impl Node {
@@ -117,6 +127,7 @@ impl Node {
             appended_bytes: 0,
             snapshots: Snapshots::new(dir, Some(DEFAULT_EVERY_ENTRIES), 0),
             snapshot_refused: None,
+            marker: None,
         };
         node.append(crate::state::genesis_entry(&genesis))?;
         node.commit()?;
@@ -163,6 +174,7 @@ impl Node {
             appended_bytes: 0,
             snapshots: Snapshots::new(dir, Some(DEFAULT_EVERY_ENTRIES), snapshot_size),
             snapshot_refused,
+            marker: None,
         };
         // Entries past the stored checkpoint (none after a clean stop) get one now.
         if node.current_checkpoint_size() != Some(node.tree.len()) {
@@ -399,6 +411,9 @@ impl Node {
         self.checkpoint = cp.sign(&self.origin, &self.operator_key);
         self.journal.set_checkpoint(&self.checkpoint)?;
         self.journal.set_indexed(self.tree.len())?;
+        if let Some(marker) = self.marker.take() {
+            self.journal.set_replicated(&marker(self.tree.len()))?;
+        }
         self.journal.flush()
     }
 
@@ -448,6 +463,94 @@ impl Node {
             self.commit().map_err(|e| self.fail(e))?;
         }
         Ok(out)
+    }
+
+    /// A replicated ledger's [`Node::submit`]: the same sequencing, and
+    /// `marker` (the consensus position this batch brings the ledger to) is
+    /// made durable by the same flush, written after the entries, so that
+    /// a marker on disk never names entries that are not (a batch whose
+    /// envelopes are all refused before sequencing still flushes it).
+    pub fn submit_marked(
+        &mut self,
+        batch: &[(pb::SignedCommand, bool)],
+        marker: Marker,
+    ) -> Result<Vec<Submitted>, NodeError> {
+        self.marker = Some(marker);
+        let out = self.submit(batch);
+        if let Some(marker) = self.marker.take() {
+            // Nothing was journalled: no commit carried the marker.
+            let bytes = marker(self.tree.len());
+            let stored = self.journal.set_replicated(&bytes).and_then(|()| self.journal.flush());
+            stored.map_err(|e| self.fail(e))?;
+        }
+        out
+    }
+
+    /// Stops periodic snapshots for good and ends their encoding thread:
+    /// a replicated ledger appends no entry of its own (its members must
+    /// write identical journals), so it takes no journal snapshot; its
+    /// consensus layer snapshots instead.
+    pub fn without_periodic_snapshots(&mut self) {
+        self.snapshots.set_every_entries(None);
+        self.snapshots.stop_encoder();
+    }
+
+    /// The state's image (the snapshot encoding, postcard) and the journal
+    /// length it is the state after: what a replicated ledger sends a
+    /// member that is too far behind for its consensus log.
+    pub fn image(&self) -> (u64, Vec<u8>) {
+        let bytes = postcard::to_allocvec(&self.state).expect("the state always encodes");
+        (self.len(), bytes)
+    }
+
+    /// Installs a replicated snapshot: the whole journal up to some length
+    /// (`entries[i]` is entry `i`, raw) and the state after it, encoded by
+    /// [`Node::image`] on another member. Entries this node lacks are
+    /// appended after checking that they extend its own journal (the one
+    /// before them is the same, and each chains to the one before); the
+    /// state replaces this node's. A snapshot no longer than this journal
+    /// changes nothing but the marker (its entries are a prefix of this
+    /// journal's: checked), since this node's state is already beyond it.
+    /// One flush, with `marker`.
+    pub fn install(&mut self, entries: &[Vec<u8>], state: &[u8], marker: Marker) -> Result<(), NodeError> {
+        if let Some(why) = &self.failed {
+            return Err(NodeError::Failed(why.clone()));
+        }
+        let refuse = |why: String| Err(NodeError::SnapshotRefused(why));
+        let (n, local) = (entries.len() as u64, self.len());
+        let Some(last) = n.checked_sub(1) else {
+            return refuse("it holds no entry".into());
+        };
+        let common = n.min(local) - 1;
+        if Some(leaf_hash(&entries[common as usize])) != self.tree.leaf(common) {
+            return refuse(format!("its entry {common} is not this journal's"));
+        }
+        if n <= local {
+            self.marker = Some(marker);
+            return self.seal().map_err(|e| self.fail(e));
+        }
+        let state: State =
+            postcard::from_bytes(state).map_err(|e| NodeError::SnapshotRefused(format!("its state: {e}")))?;
+        if state.ledger_id != self.state.ledger_id {
+            return refuse("its state is another ledger's".into());
+        }
+        for seq in local..n {
+            let raw = &entries[seq as usize];
+            let entry =
+                pb::JournalEntry::decode(raw.as_slice()).map_err(|e| NodeError::SnapshotRefused(e.to_string()))?;
+            if entry.seq != seq || entry.prev_hash != self.last_hash {
+                return refuse(format!("its entry {seq} does not chain to the one before"));
+            }
+            self.journal.append(seq, raw).map_err(|e| self.fail(e))?;
+            self.appended_bytes += raw.len() as u64;
+            self.last_hash = leaf_hash(raw);
+            self.tree.push(self.last_hash);
+        }
+        debug_assert_eq!(self.tree.len(), last + 1);
+        self.state = state;
+        self.journal.catch_up_indexes().map_err(|e| self.fail(e))?;
+        self.marker = Some(marker);
+        self.seal().map_err(|e| self.fail(e))
     }
 
     fn fail(&mut self, e: StoreError) -> NodeError {

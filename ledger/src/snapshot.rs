@@ -420,6 +420,11 @@ impl Snapshots {
         }
     }
 
+    /// Ends the encoder thread (no periodic snapshot is taken after).
+    pub fn stop_encoder(&mut self) {
+        self.encoder = None;
+    }
+
     /// Tree size of the last snapshot written or loaded (0: none).
     pub fn last_size(&self) -> u64 {
         self.last_size

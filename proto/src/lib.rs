@@ -11,6 +11,12 @@ pub mod v1 {
     include!(concat!(env!("OUT_DIR"), "/carbon.v1.rs"));
 }
 
+/// The members' own service (`package carbon.cluster.v1`): Raft between
+/// the members of a replicated ledger, and its membership (docs/CLUSTER.md).
+pub mod cluster {
+    include!(concat!(env!("OUT_DIR"), "/carbon.cluster.v1.rs"));
+}
+
 /// The serialized `FileDescriptorSet`, for the gRPC reflection service.
 pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/carbon_descriptor.bin"));
 

@@ -16,6 +16,7 @@
 //! http://<addr>/` first) and stopped with it.
 
 mod auth;
+pub mod cluster;
 mod connections;
 mod feed;
 mod genesis;
@@ -43,7 +44,9 @@ use tonic::transport::{Identity, ServerTlsConfig};
 use tonic_health::ServingStatus;
 
 use genesis::Origin;
+pub use genesis::{DEV_OPERATOR, DEV_REGULATORS};
 use sequencer::Sequencer;
+pub use sequencer::LEADER_METADATA;
 use service::LedgerService;
 
 /// The checkpoint origin (and operator key name) of a new ledger.
@@ -115,6 +118,11 @@ pub struct Config {
     /// Where to serve the operator's metrics (Prometheus text format, see
     /// [`telemetry`]); `None`: nowhere, and nothing is recorded.
     pub metrics: Option<SocketAddr>,
+    /// Run as a member of a replicated ledger: the cluster file and this
+    /// member's id. The file then decides the data folder, the listen
+    /// address, the genesis, the operator's key and the origin
+    /// (docs/CLUSTER.md).
+    pub cluster: Option<(PathBuf, cluster::types::MemberId)>,
     /// Told how far the start-up replay of the journal is, as
     /// `(entries done, entries in the journal)`, once per entry replayed
     /// (never when the ledger is new or its snapshot leaves nothing to
@@ -140,6 +148,26 @@ fn tls_config(a: &Config) -> anyhow::Result<Option<ServerTlsConfig>> {
 /// Runs the server until SIGTERM or Ctrl-C; see the module doc.
 pub fn run(mut a: Config) -> anyhow::Result<()> {
     let tls = tls_config(&a)?;
+    let member = match &a.cluster {
+        Some((file, id)) => {
+            let c = cluster::ClusterFile::read(file)?;
+            let m = c.member(*id)?.clone();
+            a.data = m.data.clone();
+            a.listen = m
+                .api
+                .parse()
+                .with_context(|| format!("member {id}: api address {:?}", m.api))?;
+            a.genesis = Some(c.genesis.clone());
+            a.operator_key = Some(c.operator_key.clone());
+            if let Some(origin) = &c.origin {
+                a.origin = origin.clone();
+            }
+            a.snapshot_every = None;
+            let marker = cluster::reconcile(&a.data)?;
+            Some((c, m, marker))
+        }
+        None => None,
+    };
     // Before anything takes a metric's handle (and so that the start-up
     // replay's snapshot timings are recorded).
     if let Some(addr) = a.metrics {
@@ -163,6 +191,9 @@ pub fn run(mut a: Config) -> anyhow::Result<()> {
     )?;
     drop(progress);
     node.set_snapshot_every(a.snapshot_every);
+    if member.is_some() {
+        node.without_periodic_snapshots();
+    }
     if let Some(n) = fault_hook(FAULT_FAIL_FLUSH_AFTER)? {
         tracing::warn!("test hook {FAULT_FAIL_FLUSH_AFTER}={n}: every flush after the next {n} fails");
         node.journal().fail_flushes_after(n);
@@ -210,8 +241,54 @@ pub fn run(mut a: Config) -> anyhow::Result<()> {
         .build()?;
     let ledger_id = node.ledger_id();
     let journal = node.journal().reader();
-    let started = Sequencer::start(node, panic_after)?;
-    let (sequencer, handle, keys, view) = (started.sequencer, started.handle, started.keys, started.view);
+    let raft_log = match member {
+        Some(_) => Some(cluster::log_store::LogStore::new(
+            node.journal().sidecar("raft_log")?,
+            node.journal().sidecar("raft_meta")?,
+        )),
+        None => None,
+    };
+    let started = match member {
+        Some(_) => Sequencer::start_replicated(node)?,
+        None => Sequencer::start(node, panic_after)?,
+    };
+    let (sequencer, mut handle, keys, view) = (started.sequencer, started.handle, started.keys, started.view);
+    let (stop_cluster, cluster_stopping) = watch::channel(false);
+    let mut raft = None;
+    let mut cluster_server = None;
+    if let (Some((c, m, marker)), Some(log)) = (member, raft_log) {
+        let faults = cluster::network::Faults::from_env();
+        let r = runtime.block_on(cluster::start(
+            &c,
+            &m,
+            marker,
+            log,
+            handle.clone(),
+            journal.clone(),
+            faults.clone(),
+        ))?;
+        let listener = runtime.block_on(tokio::net::TcpListener::bind(cluster::cluster_addr(&m)?))?;
+        println!("cluster member {} on {}", m.id, listener.local_addr()?);
+        let service = cluster::rpc::server(r.clone(), view.clone(), faults);
+        let mut stopping = cluster_stopping.clone();
+        cluster_server = Some(
+            runtime.spawn(
+                tonic::transport::Server::builder()
+                    .add_service(service)
+                    .serve_with_incoming_shutdown(
+                        tokio_stream::wrappers::TcpListenerStream::new(listener),
+                        async move {
+                            let _ = stopping.wait_for(|s| *s).await;
+                        },
+                    ),
+            ),
+        );
+        handle = handle.through(std::sync::Arc::new(cluster::Proposer {
+            raft: r.clone(),
+            id: m.id,
+        }));
+        raft = Some(r);
+    }
     let auth = std::sync::Arc::new(auth::Authenticator::new(keys.clone(), ledger_id));
     let connections = connections::Limits::from_env()?;
     let (stop_page, page_stopping) = watch::channel(false);
@@ -239,6 +316,17 @@ pub fn run(mut a: Config) -> anyhow::Result<()> {
         },
         started.failed,
     ));
+    // A member stops Raft (its state machine holds a sequencer handle)
+    // and its cluster listener first.
+    stop_cluster.send_replace(true);
+    if let Some(raft) = raft {
+        if let Err(e) = runtime.block_on(raft.shutdown()) {
+            tracing::warn!("stopping Raft: {e}");
+        }
+    }
+    if let Some(s) = cluster_server {
+        let _ = runtime.block_on(s);
+    }
     // The service (and with it every sequencer handle) is gone: the
     // sequencer drains its queue and closes the node.
     drop(runtime);

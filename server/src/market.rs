@@ -165,7 +165,7 @@ impl MarketService {
 }
 
 fn unavailable(u: Unavailable) -> Status {
-    Status::unavailable(u.0)
+    u.into()
 }
 
 /// The day and position a page token names (`<date>/<index>`, made by

@@ -37,7 +37,7 @@ impl RegulatorService {
 }
 
 fn unavailable(u: crate::sequencer::Unavailable) -> Status {
-    Status::unavailable(u.0)
+    u.into()
 }
 
 #[tonic::async_trait]

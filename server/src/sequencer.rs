@@ -53,7 +53,7 @@ use std::sync::{Arc, RwLock};
 use std::thread::JoinHandle;
 
 use carbon_ledger::command::Role;
-use carbon_ledger::node::{Node, NodeError, Submitted, MAX_BATCH};
+use carbon_ledger::node::{Marker, Node, NodeError, Submitted, MAX_BATCH};
 use carbon_ledger::replica::Replica;
 use carbon_proto::v1 as pb;
 use ed25519_dalek::VerifyingKey;
@@ -85,9 +85,50 @@ pub struct Member {
     pub jurisdiction: Option<String>,
 }
 
-/// The ledger has failed and accepts nothing more.
+/// Why a command or a read cannot be served by this server now.
 #[derive(Debug, Clone)]
-pub struct Unavailable(pub String);
+pub enum Unavailable {
+    /// The ledger has failed (storage, a panic) and accepts nothing more.
+    Failed(String),
+    /// A replicated ledger's member that is not the leader: writes go to
+    /// the leader, at this public address when it is known.
+    NotLeader(Option<String>),
+    /// Proposed to the cluster, then leadership changed before an answer:
+    /// the command may or may not be applied. Sending the same envelope
+    /// again is safe (it is applied at most once: `REPLAYED`), and
+    /// LookupCommand finds it if it was.
+    Interrupted(String),
+}
+
+/// Metadata key of the leader's public address on a write refused by a
+/// follower (docs/CLUSTER.md): the `carbon` clients go there.
+pub const LEADER_METADATA: &str = "x-carbon-leader";
+
+impl std::fmt::Display for Unavailable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Unavailable::Failed(why) => write!(f, "the ledger accepts nothing more: {why}"),
+            Unavailable::NotLeader(Some(at)) => write!(f, "this member is not the leader; the leader is at {at}"),
+            Unavailable::NotLeader(None) => write!(f, "this member is not the leader, and no leader is known yet"),
+            Unavailable::Interrupted(why) => write!(
+                f,
+                "the outcome is unknown ({why}): send the same envelope again, or look it up by actor and nonce"
+            ),
+        }
+    }
+}
+
+impl From<Unavailable> for tonic::Status {
+    fn from(u: Unavailable) -> tonic::Status {
+        let mut status = tonic::Status::unavailable(u.to_string());
+        if let Unavailable::NotLeader(Some(at)) = &u {
+            if let Ok(v) = at.parse() {
+                status.metadata_mut().insert(LEADER_METADATA, v);
+            }
+        }
+        status
+    }
+}
 
 /// What a handler asks of the sequencer.
 pub enum Request {
@@ -101,13 +142,43 @@ pub enum Request {
     /// A periodic snapshot has been encoded (off this thread): record its
     /// digest now rather than with the next command.
     SnapshotEncoded,
+    /// A replicated ledger: envelopes of committed Raft entries, to apply
+    /// now, with the consensus position they bring the ledger to (stored by
+    /// the same flush). Never merged with other requests.
+    Apply {
+        batch: Vec<(pb::SignedCommand, bool)>,
+        marker: Marker,
+        reply: Reply,
+    },
+    /// A replicated ledger: the state's image, its journal length and what
+    /// the last [`Request::Apply`] or [`Request::Install`] stored with it,
+    /// all of one moment (for a Raft snapshot).
+    Image {
+        reply: oneshot::Sender<Result<Image, Unavailable>>,
+    },
+    /// A replicated ledger: install a Raft snapshot (see
+    /// [`Node::install`]).
+    Install {
+        entries: Vec<Vec<u8>>,
+        state: Vec<u8>,
+        marker: Marker,
+        reply: oneshot::Sender<Result<(), Unavailable>>,
+    },
+}
+
+/// The state of a replicated ledger at one moment ([`Request::Image`]).
+pub struct Image {
+    pub journal_len: u64,
+    pub state: Vec<u8>,
+    /// The journal's replication marker as last stored.
+    pub marker: Option<Vec<u8>>,
 }
 
 impl Request {
     fn envelopes(&self) -> usize {
         match self {
             Request::Submit { batch, .. } => batch.len(),
-            Request::SnapshotEncoded => 0,
+            _ => 0,
         }
     }
 }
@@ -117,18 +188,37 @@ impl Request {
 /// steps: a caller may queue several requests in order and wait for them
 /// afterwards. Dropping it does not withdraw the request.
 pub struct Queued {
-    answer: oneshot::Receiver<Result<Vec<Submitted>, Unavailable>>,
+    answer: Answer,
     /// Envelopes in the request: the number of answers to expect.
     envelopes: usize,
 }
 
+/// Where a queued request's answers come from: this server's sequencer, or
+/// (a replicated ledger) the cluster once the entry is committed and
+/// applied here.
+type Answer = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Vec<Submitted>, Unavailable>> + Send>>;
+
 impl Queued {
+    /// A request whose answers `answer` gives.
+    pub fn new(answer: Answer, envelopes: usize) -> Queued {
+        Queued { answer, envelopes }
+    }
+
     /// One answer per envelope, in order, once the batch is durable.
     pub async fn answers(self) -> Result<Vec<Submitted>, Unavailable> {
-        let out = self.answer.await.map_err(|_| gone())??;
+        let out = self.answer.await?;
         assert_eq!(out.len(), self.envelopes, "one answer per envelope");
         Ok(out)
     }
+}
+
+/// How a replicated ledger's leader proposes a batch to its cluster
+/// (`crate::cluster`): returns once the proposal is queued in order.
+pub trait Propose: Send + Sync {
+    fn propose(
+        &self,
+        batch: Vec<(pb::SignedCommand, bool)>,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Queued, Unavailable>> + Send + '_>>;
 }
 
 /// The handlers' side of the sequencer: cheap to clone.
@@ -137,11 +227,14 @@ pub struct Handle {
     tx: mpsc::Sender<Request>,
     permits: Arc<Semaphore>,
     unchecked: Arc<AtomicU64>,
+    /// A replicated ledger: commands go through the cluster, and reach this
+    /// sequencer as [`Request::Apply`] once committed.
+    cluster: Option<Arc<dyn Propose>>,
 }
 
 /// The sequencer's channel was closed: the thread is gone.
 fn gone() -> Unavailable {
-    Unavailable("the sequencer has stopped".into())
+    Unavailable::Failed("the sequencer has stopped".into())
 }
 
 impl Handle {
@@ -166,6 +259,9 @@ impl Handle {
             !batch.is_empty() && batch.len() <= MAX_BATCH,
             "a request holds 1 to MAX_BATCH envelopes"
         );
+        if let Some(cluster) = &self.cluster {
+            return cluster.propose(batch).await;
+        }
         let envelopes = batch.len();
         let permit = self
             .permits
@@ -182,7 +278,53 @@ impl Handle {
             })
             .await
             .map_err(|_| gone())?;
-        Ok(Queued { answer, envelopes })
+        let answer = Box::pin(async move { answer.await.map_err(|_| gone())? });
+        Ok(Queued::new(answer, envelopes))
+    }
+
+    /// This handle, with commands going through a cluster from now on.
+    pub fn through(&self, cluster: Arc<dyn Propose>) -> Handle {
+        Handle {
+            cluster: Some(cluster),
+            ..self.clone()
+        }
+    }
+
+    /// A replicated ledger: applies committed envelopes (see
+    /// [`Request::Apply`]).
+    pub async fn apply(
+        &self,
+        batch: Vec<(pb::SignedCommand, bool)>,
+        marker: Marker,
+    ) -> Result<Vec<Submitted>, Unavailable> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send(Request::Apply { batch, marker, reply })
+            .await
+            .map_err(|_| gone())?;
+        answer.await.map_err(|_| gone())?
+    }
+
+    /// A replicated ledger: the state's image (see [`Request::Image`]).
+    pub async fn image(&self) -> Result<Image, Unavailable> {
+        let (reply, answer) = oneshot::channel();
+        self.tx.send(Request::Image { reply }).await.map_err(|_| gone())?;
+        answer.await.map_err(|_| gone())?
+    }
+
+    /// A replicated ledger: installs a snapshot (see [`Request::Install`]).
+    pub async fn install(&self, entries: Vec<Vec<u8>>, state: Vec<u8>, marker: Marker) -> Result<(), Unavailable> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send(Request::Install {
+                entries,
+                state,
+                marker,
+                reply,
+            })
+            .await
+            .map_err(|_| gone())?;
+        answer.await.map_err(|_| gone())?
     }
 }
 
@@ -212,7 +354,19 @@ impl Sequencer {
     ///
     /// `panic_after`: a test hook (`CARBON_FAULT_PANIC_AFTER`); the thread
     /// panics when it is about to sequence the batch after the first `n`.
-    pub fn start(mut node: Node, panic_after: Option<u64>) -> std::io::Result<Started> {
+    pub fn start(node: Node, panic_after: Option<u64>) -> std::io::Result<Started> {
+        Sequencer::start_with(node, panic_after, false)
+    }
+
+    /// [`Sequencer::start`] for a replicated ledger's member: it sequences
+    /// only what its cluster commits ([`Request::Apply`]) and appends
+    /// nothing of its own, not even a snapshot's digest at a clean stop
+    /// (every member must write the same journal).
+    pub fn start_replicated(node: Node) -> std::io::Result<Started> {
+        Sequencer::start_with(node, None, true)
+    }
+
+    fn start_with(mut node: Node, panic_after: Option<u64>, replicated: bool) -> std::io::Result<Started> {
         let (tx, rx) = mpsc::channel(QUEUE_REQUESTS);
         // A weak sender: the node must not keep the channel open once every
         // handle is gone. A full queue needs no wake-up (a batch comes).
@@ -242,12 +396,18 @@ impl Sequencer {
             failed: None,
             failed_tx,
             batches_before_panic: panic_after,
+            replicated,
         };
         worker.publish_keys();
         let thread = std::thread::Builder::new()
             .name("sequencer".into())
             .spawn(move || worker.run_catching_panics())?;
-        let handle = Handle { tx, permits, unchecked };
+        let handle = Handle {
+            tx,
+            permits,
+            unchecked,
+            cluster: None,
+        };
         Ok(Started {
             sequencer: Sequencer {
                 thread,
@@ -291,6 +451,8 @@ struct Worker {
     metrics: BatchMetrics,
     /// The handles' queue bound; what is taken of it is the queue's depth.
     permits: Arc<Semaphore>,
+    /// A replicated ledger's member: no snapshot at a clean stop.
+    replicated: bool,
 }
 
 /// Where a Submit request is answered.
@@ -367,6 +529,9 @@ impl Worker {
         // A failed node is not touched (after a panic its state may be
         // half applied).
         match &self.failed {
+            None if self.replicated => {
+                tracing::info!("sequencer stopped at {} journal entries", self.node.len())
+            }
             None => {
                 tracing::info!("sequencer stopped at {} journal entries", self.node.len());
                 if let Err(e) = self.node.snapshot() {
@@ -391,9 +556,70 @@ impl Worker {
                     Err(e) => self.fail(e.to_string()),
                 }
             }
+            Request::Apply { batch, marker, reply } => {
+                if let Some(why) = &self.failed {
+                    let _ = reply.send(Err(Unavailable::Failed(why.clone())));
+                    return;
+                }
+                let (before, started) = (self.node.len(), std::time::Instant::now());
+                match self.node.submit_marked(&batch, marker) {
+                    Ok(answers) => {
+                        self.applied(before, &answers, started);
+                        let _ = reply.send(Ok(answers));
+                    }
+                    Err(e) => {
+                        let why = self.fail_with(e);
+                        let _ = reply.send(Err(Unavailable::Failed(why)));
+                    }
+                }
+            }
+            Request::Image { reply } => {
+                let image = match &self.failed {
+                    Some(why) => Err(Unavailable::Failed(why.clone())),
+                    None => {
+                        let (journal_len, state) = self.node.image();
+                        match self.node.journal().replicated() {
+                            Ok(marker) => Ok(Image {
+                                journal_len,
+                                state,
+                                marker,
+                            }),
+                            Err(e) => Err(Unavailable::Interrupted(e.to_string())),
+                        }
+                    }
+                };
+                let _ = reply.send(image);
+            }
+            Request::Install {
+                entries,
+                state,
+                marker,
+                reply,
+            } => {
+                if let Some(why) = &self.failed {
+                    let _ = reply.send(Err(Unavailable::Failed(why.clone())));
+                    return;
+                }
+                let before = self.node.len();
+                let installed = match self.node.install(&entries, &state, marker) {
+                    Ok(()) => {
+                        tracing::info!(
+                            "installed a snapshot of {} journal entries (had {before})",
+                            self.node.len()
+                        );
+                        self.publish_keys();
+                        self.publish(before);
+                        Ok(())
+                    }
+                    // Refused, and nothing changed: the cluster sends another.
+                    Err(NodeError::SnapshotRefused(why)) => Err(Unavailable::Interrupted(why)),
+                    Err(e) => Err(Unavailable::Failed(self.fail_with(e))),
+                };
+                let _ = reply.send(installed);
+            }
             Request::Submit { batch, reply, _permit } => {
                 if let Some(why) = &self.failed {
-                    let _ = reply.send(Err(Unavailable(why.clone())));
+                    let _ = reply.send(Err(Unavailable::Failed(why.clone())));
                     return;
                 }
                 pending.replies.push((batch.len(), reply, _permit));
@@ -417,13 +643,7 @@ impl Worker {
         match self.node.submit(&pending.batch) {
             Ok(answers) => {
                 assert_eq!(answers.len(), pending.batch.len());
-                self.metrics.batch(&answers, started.elapsed());
-                // New accounts' keys first, so a client that saw its
-                // create_account acknowledged finds the key published.
-                self.publish_keys();
-                self.unchecked.store(self.node.unchecked_envelopes(), Ordering::Relaxed);
-                // Then the durable length, for reads: before any answer.
-                self.publish(before);
+                self.applied(before, &answers, started);
                 let mut answers = answers.into_iter();
                 for (n, reply, _permit) in pending.replies.drain(..) {
                     let mine: Vec<Submitted> = answers.by_ref().take(n).collect();
@@ -433,17 +653,33 @@ impl Worker {
                 self.metrics.queued(QUEUE_ENVELOPES - self.permits.available_permits());
             }
             Err(e) => {
-                let why = match e {
-                    NodeError::Failed(why) => why,
-                    other => other.to_string(),
-                };
-                self.fail(why.clone());
+                let why = self.fail_with(e);
                 for (_, reply, _permit) in pending.replies.drain(..) {
-                    let _ = reply.send(Err(Unavailable(why.clone())));
+                    let _ = reply.send(Err(Unavailable::Failed(why.clone())));
                 }
             }
         }
         pending.batch.clear();
+    }
+
+    /// After a durable batch, before any answer: metrics, then new
+    /// accounts' keys (so a client that saw its create_account acknowledged
+    /// finds the key published), then the durable length, for reads.
+    fn applied(&mut self, before: u64, answers: &[Submitted], started: std::time::Instant) {
+        self.metrics.batch(answers, started.elapsed());
+        self.publish_keys();
+        self.unchecked.store(self.node.unchecked_envelopes(), Ordering::Relaxed);
+        self.publish(before);
+    }
+
+    /// The node failed: fail the sequencer; returns why.
+    fn fail_with(&mut self, e: NodeError) -> String {
+        let why = match e {
+            NodeError::Failed(why) => why,
+            other => other.to_string(),
+        };
+        self.fail(why.clone());
+        why
     }
 
     /// Tells the read view how far the journal is durable, if it grew since

@@ -344,7 +344,7 @@ fn key_for(keys: &KeyMap, env: &pb::SignedCommand) -> Option<ed25519_dalek::Veri
 }
 
 fn unavailable(u: Unavailable) -> Status {
-    Status::unavailable(format!("the ledger accepts nothing more: {}", u.0))
+    u.into()
 }
 
 /// The gRPC code of a rulebook code (RULEBOOK.md 12).

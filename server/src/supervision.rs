@@ -99,7 +99,7 @@ fn outcome_alerts(o: &pb::Outcome) -> impl Iterator<Item = &pb::Alert> {
 }
 
 fn unavailable(u: Unavailable) -> Status {
-    Status::unavailable(u.0)
+    u.into()
 }
 
 fn position_view(state: &State, account: &str) -> Option<pb::PositionView> {

@@ -218,16 +218,16 @@ impl View {
     /// when the call began.
     async fn caught_up(&self) -> Result<(), Unavailable> {
         if let Some(why) = self.ledger_failed.borrow().clone() {
-            return Err(Unavailable(why));
+            return Err(Unavailable::Failed(why));
         }
         let target = self.durable_len();
         let mut progress = self.shared.progress.subscribe();
         let p = progress
             .wait_for(|p| p.applied >= target || p.stopped.is_some())
             .await
-            .map_err(|_| Unavailable("the read view has stopped".into()))?;
+            .map_err(|_| Unavailable::Failed("the read view has stopped".into()))?;
         match &p.stopped {
-            Some(why) if p.applied < target => Err(Unavailable(why.clone())),
+            Some(why) if p.applied < target => Err(Unavailable::Failed(why.clone())),
             _ => Ok(()),
         }
     }
@@ -237,7 +237,7 @@ impl View {
     /// the ledger has failed.
     pub fn durable(&self) -> Result<u64, Unavailable> {
         match self.ledger_failed.borrow().clone() {
-            Some(why) => Err(Unavailable(why)),
+            Some(why) => Err(Unavailable::Failed(why)),
             None => Ok(self.durable_len()),
         }
     }

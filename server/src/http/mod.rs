@@ -195,7 +195,7 @@ impl App {
         self.0.view.read(f).await.map_err(|u| {
             Refusal(
                 StatusCode::SERVICE_UNAVAILABLE,
-                format!("the ledger is unavailable: {}", u.0),
+                format!("the ledger is unavailable: {u}"),
             )
         })
     }
