@@ -385,7 +385,7 @@ async fn serve(
     // went with it): tell health checkers, for the server and every
     // service (all of them stand on the sequencer); calls are answered
     // UNAVAILABLE.
-    {
+    let health_watch = {
         let health = health.clone();
         tokio::spawn(async move {
             let why = match failed.wait_for(Option::is_some).await {
@@ -402,8 +402,8 @@ async fn serve(
             ] {
                 health.set_service_status(name, ServingStatus::NotServing).await;
             }
-        });
-    }
+        })
+    };
 
     // The page first, so that its address is printed before `listening on`.
     let stop_page = page.stop;
@@ -482,6 +482,9 @@ async fn serve(
         ),
     }
     tracing::info!("stopped taking calls");
+    // Serving is over: the sequencer stopping from now on is the shutdown,
+    // not a failure.
+    health_watch.abort();
     if let Some(page) = page_server {
         match tokio::time::timeout(SHUTDOWN_GRACE, page).await {
             Ok(Ok(Ok(()))) => {}

@@ -136,6 +136,8 @@ impl Cluster for ClusterService {
             journal_len,
             checkpoint,
             members: self.members(),
+            snapshot_index: m.snapshot.map(|l| l.index).unwrap_or(0),
+            purged_index: m.purged.map(|l| l.index).unwrap_or(0),
         }))
     }
 

@@ -169,9 +169,21 @@ pub struct Load {
 impl Load {
     /// Starts every client on its own connection; acknowledgements go to `acks`.
     pub async fn start(server: &Server, clients: Vec<Client>, acks: &Arc<Mutex<Vec<Ack>>>) -> Load {
+        let mut connections = Vec::new();
+        for _ in &clients {
+            connections.push(server.client().await);
+        }
+        Load::start_on(connections, clients, acks)
+    }
+
+    /// [`Load::start`] on connections of the caller's (one per client).
+    pub fn start_on(
+        connections: Vec<LedgerClient<Channel>>,
+        clients: Vec<Client>,
+        acks: &Arc<Mutex<Vec<Ack>>>,
+    ) -> Load {
         let mut tasks = Vec::new();
-        for mut client in clients {
-            let c = server.client().await;
+        for (mut client, c) in clients.into_iter().zip(connections) {
             let acks = acks.clone();
             tasks.push(tokio::spawn(async move {
                 client.drive(c, acks).await;
