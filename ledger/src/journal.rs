@@ -802,4 +802,20 @@ mod tests {
         assert_eq!(of("O"), [7]);
         assert_eq!(of("NOBODY"), Vec::<u64>::new());
     }
+
+    #[test]
+    fn truncate_removes_the_entries_from_a_length_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(dir.path()).unwrap();
+        for seq in 0..5u64 {
+            j.append(seq, &[seq as u8]).unwrap();
+        }
+        j.set_indexed(5).unwrap();
+        j.flush().unwrap();
+        assert_eq!(j.truncate(3).unwrap(), 2);
+        assert_eq!(j.len().unwrap(), 3);
+        assert_eq!(j.indexed().unwrap(), 3);
+        assert_eq!(j.raw(2).unwrap(), Some(vec![2]));
+        assert_eq!(j.truncate(3).unwrap(), 0, "nothing past the end");
+    }
 }

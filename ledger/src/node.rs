@@ -534,17 +534,25 @@ impl Node {
         if state.ledger_id != self.state.ledger_id {
             return refuse("its state is another ledger's".into());
         }
+        // Every new entry checked before any is written: a refusal changes nothing.
+        let mut prev = self.last_hash;
+        let mut leaves = Vec::with_capacity((n - local) as usize);
         for seq in local..n {
             let raw = &entries[seq as usize];
             let entry =
                 pb::JournalEntry::decode(raw.as_slice()).map_err(|e| NodeError::SnapshotRefused(e.to_string()))?;
-            if entry.seq != seq || entry.prev_hash != self.last_hash {
+            if entry.seq != seq || entry.prev_hash != prev {
                 return refuse(format!("its entry {seq} does not chain to the one before"));
             }
+            prev = leaf_hash(raw);
+            leaves.push(prev);
+        }
+        for (seq, leaf) in (local..n).zip(leaves) {
+            let raw = &entries[seq as usize];
             self.journal.append(seq, raw).map_err(|e| self.fail(e))?;
             self.appended_bytes += raw.len() as u64;
-            self.last_hash = leaf_hash(raw);
-            self.tree.push(self.last_hash);
+            self.last_hash = leaf;
+            self.tree.push(leaf);
         }
         debug_assert_eq!(self.tree.len(), last + 1);
         self.state = state;
@@ -1106,5 +1114,93 @@ mod tests {
                 (Ok(_), Some(_)) => panic!("{what}: the audit passed"),
             }
         }
+    }
+
+    /// Every raw entry of `node`'s journal, in order.
+    fn raw_entries(node: &Node) -> Vec<Vec<u8>> {
+        node.journal().iter_raw(0).map(|r| r.unwrap().1).collect()
+    }
+
+    fn marker(tag: u8) -> Marker {
+        Box::new(move |len| vec![tag, len as u8])
+    }
+
+    #[test]
+    fn install_appends_the_missing_entries_and_takes_the_state() {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let source = replay(&head(300), a.path()).unwrap().node;
+        let mut behind = replay(&head(1), b.path()).unwrap().node;
+        let (len, state) = source.image();
+        behind.install(&raw_entries(&source), &state, marker(7)).unwrap();
+        assert_eq!(behind.len(), len);
+        assert_eq!(image(behind.state()), image(source.state()));
+        assert_eq!(behind.tree().root(), source.tree().root());
+        assert_eq!(behind.journal().replicated().unwrap(), Some(vec![7, len as u8]));
+        assert_eq!(raw_entries(&behind), raw_entries(&source));
+        // Indexed as if applied here: a command is found by actor and nonce.
+        let reader = behind.journal().reader();
+        assert!(reader.command("NB-EEB", 1).unwrap().is_some());
+        drop(behind);
+        assert_eq!(open_and_compare(b.path()), 0, "it reopens from its journal");
+    }
+
+    #[test]
+    fn install_refuses_what_does_not_extend_the_journal_and_changes_nothing() {
+        let (a, b, c) = (
+            tempfile::tempdir().unwrap(),
+            tempfile::tempdir().unwrap(),
+            tempfile::tempdir().unwrap(),
+        );
+        let source = replay(&head(120), a.path()).unwrap().node;
+        let other_day: String = include_str!("../../tests/market-days/random-17-mixed.jsonl")
+            .lines()
+            .take(60)
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let mut other = replay(&other_day, b.path()).unwrap().node;
+        let (_, state) = source.image();
+        let before = (other.len(), image(other.state()));
+        let refused = other.install(&raw_entries(&source), &state, marker(1)).unwrap_err();
+        assert!(refused.to_string().contains("is not this journal's"), "{refused}");
+
+        let mut behind = replay(&head(1), c.path()).unwrap().node;
+        let mut broken = raw_entries(&source);
+        broken[40] = broken[41].clone(); // the chain breaks there
+        let refused = behind.install(&broken, &state, marker(1)).unwrap_err();
+        assert!(refused.to_string().contains("does not chain"), "{refused}");
+        assert_eq!((other.len(), image(other.state())), before);
+        assert_eq!(
+            (behind.len(), behind.journal().len().unwrap()),
+            (1, 1),
+            "nothing written"
+        );
+    }
+
+    #[test]
+    fn a_snapshot_no_longer_than_the_journal_only_moves_the_marker() {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let source = replay(&head(200), a.path()).unwrap().node;
+        let mut ahead = replay(&head(1), b.path()).unwrap().node;
+        let (_, state) = source.image();
+        ahead.install(&raw_entries(&source), &state, marker(1)).unwrap();
+        let prefix: Vec<Vec<u8>> = raw_entries(&source).into_iter().take(50).collect();
+        ahead.install(&prefix, b"not even a state", marker(2)).unwrap();
+        assert_eq!(ahead.len(), source.len());
+        assert_eq!(image(ahead.state()), image(source.state()));
+        assert_eq!(ahead.journal().replicated().unwrap(), Some(vec![2, source.len() as u8]));
+    }
+
+    #[test]
+    fn submit_marked_stores_the_marker_even_when_nothing_is_journalled() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut node = replay(&head(30), dir.path()).unwrap().node;
+        let len = node.len();
+        // An envelope no one signed: refused before sequencing.
+        let refused = node
+            .submit_marked(&[(pb::SignedCommand::default(), false)], marker(9))
+            .unwrap();
+        assert_eq!(refused[0].seq, None);
+        assert_eq!(node.len(), len);
+        assert_eq!(node.journal().replicated().unwrap(), Some(vec![9, len as u8]));
     }
 }

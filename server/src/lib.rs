@@ -304,6 +304,7 @@ pub fn run(mut a: Config) -> anyhow::Result<()> {
         connections,
         Page { page, stop: stop_page },
         Services {
+            raft: raft.clone(),
             market: market::MarketService::new(view.clone(), auth.clone()),
             regulator: regulator::RegulatorService::new(view.clone(), auth.clone(), keys.clone()),
             supervision: supervision::SupervisionService::new(
@@ -342,6 +343,8 @@ struct Page {
 
 /// Every gRPC service of the server.
 struct Services {
+    /// A cluster member's Raft, for linearizable reads (`None`: one node).
+    raft: Option<cluster::types::Raft>,
     ledger: LedgerService,
     regulator: regulator::RegulatorService,
     market: market::MarketService,
@@ -451,6 +454,7 @@ async fn serve(
         .http2_keepalive_interval(Some(HTTP2_KEEPALIVE_INTERVAL))
         .http2_keepalive_timeout(Some(HTTP2_KEEPALIVE_TIMEOUT))
         .layer(connections::CallLayer(connections))
+        .layer(cluster::read_index::ReadIndexLayer(services.raft))
         .add_service(health_svc)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)

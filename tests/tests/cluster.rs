@@ -17,6 +17,7 @@ mod grpc_support;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use carbon_proto::v1::GetCheckpointRequest;
 use cluster_support::*;
 use crash_support::*;
 use grpc_support::*;
@@ -125,6 +126,14 @@ async fn killing_the_leader_under_load_loses_nothing_and_applies_nothing_twice()
     );
 }
 
+/// A GetCheckpoint that asks for a linearizable read.
+fn linearizable() -> tonic::Request<GetCheckpointRequest> {
+    let mut r = tonic::Request::new(GetCheckpointRequest {});
+    r.metadata_mut()
+        .insert("x-carbon-consistency", "linearizable".parse().unwrap());
+    r
+}
+
 /// A deposit by the operator, with nonces far above any it used in setup.
 fn deposits() -> impl FnMut(&str) -> carbon_proto::v1::SignedCommand {
     let mut s = Signer::default();
@@ -184,10 +193,37 @@ async fn a_partitioned_leader_acknowledges_nothing_and_its_tail_is_discarded() {
         accept(&mut to_new, deposit("2.00")).await;
     }
 
+    // Reads: the isolated member still answers plain reads (stale), but
+    // cannot confirm a linearizable one; the new leader can, and a
+    // follower of it names it.
+    assert!(to_old.get_checkpoint(GetCheckpointRequest {}).await.is_ok());
+    let answer = tokio::time::timeout(Duration::from_secs(3), to_old.get_checkpoint(linearizable())).await;
+    assert!(
+        !matches!(answer, Ok(Ok(_))),
+        "the isolated member served a linearizable read"
+    );
+    let at_leader = to_new.get_checkpoint(linearizable()).await.unwrap().into_inner();
+    let follower = majority.iter().copied().find(|id| *id != new).unwrap();
+    let refused = c
+        .client(follower)
+        .await
+        .get_checkpoint(linearizable())
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::Unavailable);
+    assert_eq!(
+        refused.metadata().get("x-carbon-leader").and_then(|v| v.to_str().ok()),
+        Some(c.members[&new].api.to_string().as_str())
+    );
+
     // Healed, the old leader follows, its uncommitted tail discarded.
     c.heal();
     let len = c.converged(&[1, 2, 3], 1, Duration::from_secs(30)).await;
     assert_eq!(c.leader().await, new, "the majority's leader stays");
+    assert_eq!(
+        at_leader.tree_size, len,
+        "the linearizable read saw every acknowledged write"
+    );
     c.stop_all();
     let entries = c.identical_and_audited(&[1, 2, 3]);
     assert_eq!(entries.len() as u64, len);

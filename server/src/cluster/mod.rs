@@ -54,6 +54,7 @@
 
 pub mod log_store;
 pub mod network;
+pub mod read_index;
 pub mod rpc;
 pub mod state_machine;
 pub mod types;
