@@ -171,6 +171,12 @@ pub struct Args {
     /// passes the server's read budget of 2,000 a second).
     #[arg(long)]
     read_connections: Option<usize>,
+    /// Start a replicated ledger of this many members (`carbon serve
+    /// --cluster`, on loopback) instead of one server, and load its
+    /// leader. With --compare: first one server, then the cluster, in the
+    /// same run, and the ratio of the two.
+    #[arg(long, default_value_t = 0)]
+    cluster: u64,
     /// Run twice, each time on a fresh server (or the same --server): the
     /// writes alone, then the same writes beside --read-rate reads; print
     /// both and the change in write p99.
@@ -228,8 +234,14 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     if !(0.0..=1.0).contains(&a.read_account_share) {
         bail!("--read-account-share is a fraction, from 0 to 1");
     }
-    if a.compare && a.read_rate.is_none() {
-        bail!("--compare runs the writes alone, then beside --read-rate reads: give --read-rate");
+    if a.compare && a.read_rate.is_none() == (a.cluster == 0) {
+        bail!(
+            "--compare runs the writes alone then beside --read-rate reads, or one server then --cluster N: \
+             give one of them"
+        );
+    }
+    if a.cluster > 0 && (a.server.is_some() || a.data.is_some() || a.snapshot_every.is_some()) {
+        bail!("--cluster starts its own members: no --server, --data or --snapshot-every");
     }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
 
@@ -240,6 +252,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         None
     };
 
+    if a.compare && a.cluster > 0 {
+        return compare_cluster(&a, cores, ceiling);
+    }
     if a.compare {
         eprintln!("phase 1 of 2: the writes alone");
         let mut alone = phase(&a, None, cores)?;
@@ -282,12 +297,54 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `--cluster N --compare`: the same load on one server, then on the
+/// leader of N members, and how the cluster compares.
+fn compare_cluster(a: &Args, cores: usize, ceiling: Option<Ceiling>) -> anyhow::Result<()> {
+    eprintln!("phase 1 of 2: one server");
+    let mut single = phase_on(a, None, cores, 0)?;
+    eprintln!("phase 2 of 2: a cluster of {} members", a.cluster);
+    let mut cluster = phase_on(a, None, cores, a.cluster)?;
+    single.ceiling = ceiling;
+    cluster.ceiling = ceiling;
+    let throughput = cluster.throughput() / single.throughput();
+    let p99 = cluster.write_p99_ms() / single.write_p99_ms();
+    if a.json {
+        let out = json!({
+            "single": single.json(),
+            "cluster": cluster.json(),
+            "members": a.cluster,
+            "throughput_ratio": throughput,
+            "p99_ratio": p99,
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        println!("# one server");
+        single.print();
+        println!("# a cluster of {} members (the leader under load)", a.cluster);
+        cluster.print();
+        println!(
+            "cluster / one server: throughput x{throughput:.2} ({:.0} vs {:.0} commands/s), p99 x{p99:.2} ({:.2} vs {:.2} ms)",
+            cluster.throughput(),
+            single.throughput(),
+            cluster.write_p99_ms(),
+            single.write_p99_ms()
+        );
+    }
+    Ok(())
+}
+
 /// One run of the load on a server of its own (or the given one): setup,
 /// signing, warm-up, then the timed writes, beside `reads` reads a second
 /// when given.
 fn phase(a: &Args, reads: Option<f64>, cores: usize) -> anyhow::Result<Report> {
+    phase_on(a, reads, cores, a.cluster)
+}
+
+/// [`phase`] on one server (`members` 0) or the leader of a cluster.
+fn phase_on(a: &Args, reads: Option<f64>, cores: usize, members: u64) -> anyhow::Result<Report> {
     let mut server = match &a.server {
         Some(url) => Server::External(normalise(url)),
+        None if members > 0 => Server::start_cluster(members)?,
         None => Server::start(a.data.as_deref(), a.snapshot_every)?,
     };
     let (operator, regulator) = match (&server, &a.keys) {
@@ -296,6 +353,7 @@ fn phase(a: &Args, reads: Option<f64>, cores: usize) -> anyhow::Result<Report> {
             keyfile::read(&dir.join(format!("{REGULATOR}.key")))?,
         ),
         (Server::External(_), None) => bail!("--server needs --keys DIR (with {OPERATOR}.key and {REGULATOR}.key)"),
+        // A self-started cluster uses the test keys too.
         _ => (test_key(OPERATOR), test_key(REGULATOR)),
     };
 
@@ -442,6 +500,12 @@ enum Server {
         url: String,
         _tmp: Option<tempfile::TempDir>,
     },
+    /// The members of a self-started cluster; `url` is the leader's.
+    Cluster {
+        members: Vec<Child>,
+        url: String,
+        _tmp: tempfile::TempDir,
+    },
 }
 
 /// Resident memory of the server process, from /proc (Linux only).
@@ -462,22 +526,7 @@ impl Server {
             .map(Path::to_path_buf)
             .unwrap_or_else(|| tmp.as_ref().unwrap().path().to_path_buf());
         std::fs::create_dir_all(&root)?;
-        let genesis = root.join("bench-genesis.json");
-        let key = root.join(format!("{OPERATOR}.key"));
-        let hexkey = |id: &str| hex::encode(test_key(id).verifying_key().to_bytes());
-        std::fs::write(
-            &genesis,
-            json!({
-                "cmd": "genesis",
-                "operator": OPERATOR,
-                "operator_public_key": hexkey(OPERATOR),
-                "regulators": [{"id": REGULATOR, "jurisdiction": "ZJ", "public_key": hexkey(REGULATOR)}],
-            })
-            .to_string(),
-        )?;
-        if !key.exists() {
-            keyfile::write(&key, &test_key(OPERATOR))?;
-        }
+        let (genesis, key) = write_genesis(&root)?;
         let log = std::fs::File::create(root.join("serve.log"))?;
         let mut child = Process::new(std::env::current_exe()?)
             .arg("serve")
@@ -492,23 +541,7 @@ impl Server {
             .stderr(Stdio::from(log))
             .spawn()
             .context("starting carbon serve")?;
-        let stdout = child.stdout.take().expect("piped");
-        let mut lines = BufReader::new(stdout).lines();
-        let addr = loop {
-            match lines.next() {
-                Some(Ok(l)) => {
-                    if let Some(addr) = l.strip_prefix("listening on ") {
-                        break addr.trim().to_string();
-                    }
-                }
-                _ => {
-                    let _ = child.kill();
-                    bail!("carbon serve did not start; see {}", root.join("serve.log").display());
-                }
-            }
-        };
-        // Keep draining its stdout so the child never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
+        let addr = listening(&mut child, &root.join("serve.log"))?;
         Ok(Server::Child {
             child,
             url: format!("http://{addr}"),
@@ -516,10 +549,65 @@ impl Server {
         })
     }
 
+    /// Starts `members` members of a cluster on loopback (test-key genesis,
+    /// the default Raft timings) and waits until one leads.
+    fn start_cluster(members: u64) -> anyhow::Result<Server> {
+        let tmp = tempfile::tempdir()?;
+        let root = tmp.path();
+        let (genesis, key) = write_genesis(root)?;
+        let free =
+            || -> anyhow::Result<String> { Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.to_string()) };
+        let mut listed = Vec::new();
+        for id in 1..=members {
+            listed.push(json!({"id": id, "api": free()?, "cluster": free()?, "data": format!("member-{id}")}));
+        }
+        let file = root.join("cluster.json");
+        std::fs::write(
+            &file,
+            json!({"genesis": genesis, "operator_key": key, "members": listed}).to_string(),
+        )?;
+        let mut children = Vec::new();
+        for id in 1..=members {
+            let log_path = root.join(format!("serve-{id}.log"));
+            let mut child = Process::new(std::env::current_exe()?)
+                .args(["serve", "--cluster"])
+                .arg(&file)
+                .args(["--node", &id.to_string()])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::from(std::fs::File::create(&log_path)?))
+                .spawn()
+                .context("starting carbon serve --cluster")?;
+            listening(&mut child, &log_path)?;
+            children.push(child);
+        }
+        let c = carbon_server::cluster::ClusterFile::read(&file)?;
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let leader = loop {
+            let said = runtime.block_on(crate::cluster::statuses(&c));
+            if let Some(s) = said
+                .into_iter()
+                .filter_map(|(_, s)| s.ok())
+                .find(|s| s.role == "leader")
+            {
+                break s.id;
+            }
+            if Instant::now() > deadline {
+                bail!("no member of the cluster leads; see {}", root.display());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        Ok(Server::Cluster {
+            members: children,
+            url: format!("http://{}", c.member(leader)?.api),
+            _tmp: tmp,
+        })
+    }
+
     fn url(&self) -> &str {
         match self {
             Server::External(u) => u,
-            Server::Child { url, .. } => url,
+            Server::Child { url, .. } | Server::Cluster { url, .. } => url,
         }
     }
 
@@ -536,14 +624,22 @@ impl Server {
         })
     }
 
-    /// Stops a self-started server with SIGTERM (a clean shutdown) and waits.
+    /// Stops a self-started server (or every member) with SIGTERM (a
+    /// clean shutdown) and waits.
     fn stop(&mut self) {
-        if let Server::Child { child, .. } = self {
+        let children = match self {
+            Server::External(_) => return,
+            Server::Child { child, .. } => std::slice::from_mut(child),
+            Server::Cluster { members, .. } => members.as_mut_slice(),
+        };
+        for child in children.iter() {
             let _ = Process::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+        }
+        for child in children {
             let deadline = Instant::now() + Duration::from_secs(30);
             while Instant::now() < deadline {
                 if let Ok(Some(_)) = child.try_wait() {
-                    return;
+                    break;
                 }
                 std::thread::sleep(Duration::from_millis(20));
             }
@@ -551,6 +647,50 @@ impl Server {
             let _ = child.wait();
         }
     }
+}
+
+/// Writes the bench's genesis (test keys) and the operator's key file in
+/// `root`; returns their paths.
+fn write_genesis(root: &Path) -> anyhow::Result<(PathBuf, PathBuf)> {
+    let genesis = root.join("bench-genesis.json");
+    let key = root.join(format!("{OPERATOR}.key"));
+    let hexkey = |id: &str| hex::encode(test_key(id).verifying_key().to_bytes());
+    std::fs::write(
+        &genesis,
+        json!({
+            "cmd": "genesis",
+            "operator": OPERATOR,
+            "operator_public_key": hexkey(OPERATOR),
+            "regulators": [{"id": REGULATOR, "jurisdiction": "ZJ", "public_key": hexkey(REGULATOR)}],
+        })
+        .to_string(),
+    )?;
+    if !key.exists() {
+        keyfile::write(&key, &test_key(OPERATOR))?;
+    }
+    Ok((genesis, key))
+}
+
+/// Waits until a started `carbon serve` prints where it listens; then keeps
+/// draining its stdout so that it never blocks on a full pipe.
+fn listening(child: &mut Child, log: &Path) -> anyhow::Result<String> {
+    let stdout = child.stdout.take().expect("piped");
+    let mut lines = BufReader::new(stdout).lines();
+    let addr = loop {
+        match lines.next() {
+            Some(Ok(l)) => {
+                if let Some(addr) = l.strip_prefix("listening on ") {
+                    break addr.trim().to_string();
+                }
+            }
+            _ => {
+                let _ = child.kill();
+                bail!("carbon serve did not start; see {}", log.display());
+            }
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    Ok(addr)
 }
 
 // ---------------------------------------------------------------- ceiling

@@ -1138,8 +1138,7 @@ mod tests {
         assert_eq!(behind.journal().replicated().unwrap(), Some(vec![7, len as u8]));
         assert_eq!(raw_entries(&behind), raw_entries(&source));
         // Indexed as if applied here: a command is found by actor and nonce.
-        let reader = behind.journal().reader();
-        assert!(reader.command("NB-EEB", 1).unwrap().is_some());
+        assert!(behind.journal().reader().command("NB-EEB", 1).unwrap().is_some());
         drop(behind);
         assert_eq!(open_and_compare(b.path()), 0, "it reopens from its journal");
     }

@@ -47,10 +47,14 @@ async fn until_acknowledged(c: &Cluster, env: &carbon_proto::v1::SignedCommand, 
                 if let Ok(ch) = connected {
                     let mut client = carbon_proto::v1::ledger_client::LedgerClient::new(ch);
                     let answer = tokio::time::timeout(Duration::from_secs(5), client.submit(env.clone())).await;
-                    match answer {
-                        Ok(Ok(_)) => return drop(tx.send(Instant::now()).await),
-                        Ok(Err(s)) if rejection_code(&s) == "REPLAYED" => return drop(tx.send(Instant::now()).await),
-                        _ => {}
+                    let acknowledged = match answer {
+                        Ok(Ok(_)) => true,
+                        Ok(Err(s)) => rejection_code(&s) == "REPLAYED",
+                        Err(_) => false,
+                    };
+                    if acknowledged {
+                        let _ = tx.send(Instant::now()).await;
+                        return;
                     }
                 }
                 tokio::time::sleep(Duration::from_millis(10)).await;
