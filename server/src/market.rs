@@ -24,7 +24,6 @@ use tonic::{Request, Response, Status};
 use crate::auth::{now_ms, Authenticator, Caller};
 use crate::feed::{Feed, FEED_DEPTH};
 use crate::limits::StreamLimits;
-use crate::sequencer::Unavailable;
 use crate::view::View;
 
 /// Most book levels a query returns per side.
@@ -164,10 +163,6 @@ impl MarketService {
     }
 }
 
-fn unavailable(u: Unavailable) -> Status {
-    u.into()
-}
-
 /// The day and position a page token names (`<date>/<index>`, made by
 /// `list_trades`; opaque to clients).
 fn parse_page_token(token: &str) -> Result<(String, usize), Status> {
@@ -232,7 +227,7 @@ impl pb::market_server::Market for MarketService {
             .view
             .read(move |node| crate::feed::book_pb(node, &instrument, depth))
             .await
-            .map_err(unavailable)?;
+            .map_err(Status::from)?;
         view.map(Response::new)
             .ok_or_else(|| Status::not_found(format!("UNKNOWN_INSTRUMENT: {}", r.instrument)))
     }
@@ -285,7 +280,7 @@ impl pb::market_server::Market for MarketService {
                 }
             })
             .await
-            .map_err(unavailable)?;
+            .map_err(Status::from)?;
         Ok(Response::new(list))
     }
 
@@ -314,7 +309,7 @@ impl pb::market_server::Market for MarketService {
                 }
             })
             .await
-            .map_err(unavailable)?;
+            .map_err(Status::from)?;
         Ok(Response::new(orders))
     }
 

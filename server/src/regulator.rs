@@ -36,10 +36,6 @@ impl RegulatorService {
     }
 }
 
-fn unavailable(u: crate::sequencer::Unavailable) -> Status {
-    u.into()
-}
-
 #[tonic::async_trait]
 impl pb::regulator_server::Regulator for RegulatorService {
     async fn get_report(&self, req: Request<pb::GetReportRequest>) -> Result<Response<pb::ReportView>, Status> {
@@ -66,7 +62,7 @@ impl pb::regulator_server::Regulator for RegulatorService {
                 })
             })
             .await
-            .map_err(unavailable)?;
+            .map_err(Status::from)?;
         view.map(Response::new)
             .ok_or_else(|| Status::not_found("REPORT_NOT_FOUND: no report for that entity and year"))
     }
@@ -107,7 +103,7 @@ impl pb::regulator_server::Regulator for RegulatorService {
                     .collect()
             })
             .await
-            .map_err(unavailable)?;
+            .map_err(Status::from)?;
         Ok(Response::new(pb::AllocationList { allocations }))
     }
 
@@ -135,7 +131,7 @@ impl pb::regulator_server::Regulator for RegulatorService {
                 })
             })
             .await
-            .map_err(unavailable)?;
+            .map_err(Status::from)?;
         let lines = lines.ok_or_else(|| Status::failed_precondition(format!("the year {year} is not closed")))?;
         Ok(Response::new(pb::ComplianceTable { year, lines }))
     }

@@ -55,7 +55,7 @@ use tonic::{Request, Response, Status, Streaming};
 
 use crate::auth::Authenticator;
 use crate::limits::StreamLimits;
-use crate::sequencer::{Handle, KeyMap, Queued, Unavailable};
+use crate::sequencer::{Handle, KeyMap, Queued};
 use crate::submit_stream;
 use crate::telemetry::Outcomes;
 use crate::view::View;
@@ -136,7 +136,7 @@ impl LedgerService {
     }
 
     async fn read<T>(&self, f: impl FnOnce(&Replica) -> T) -> Result<T, Status> {
-        self.view.read(f).await.map_err(unavailable)
+        self.view.read(f).await.map_err(Status::from)
     }
 
     /// A proof: the read view hands out a copy of its tree (a few dozen
@@ -198,7 +198,7 @@ impl PendingResults {
     pub(super) async fn results(self) -> Result<Vec<pb::CommandResult>, Status> {
         let mut results = self.results;
         if let Some(queued) = self.queued {
-            let mut answers = queued.answers().await.map_err(unavailable)?.into_iter();
+            let mut answers = queued.answers().await.map_err(Status::from)?.into_iter();
             for slot in results.iter_mut().filter(|r| r.is_none()) {
                 *slot = Some(command_result(answers.next().expect("one answer per envelope")));
             }
@@ -252,7 +252,7 @@ impl Submitter {
         let queued = if checked.is_empty() {
             None
         } else {
-            Some(self.seq.enqueue(checked).await.map_err(unavailable)?)
+            Some(self.seq.enqueue(checked).await.map_err(Status::from)?)
         };
         Ok(PendingResults { results, queued })
     }
@@ -341,10 +341,6 @@ fn key_for(keys: &KeyMap, env: &pb::SignedCommand) -> Option<ed25519_dalek::Veri
     let cmd = pb::Command::decode(env.payload.as_slice()).ok()?;
     let keys = keys.read().unwrap_or_else(|p| p.into_inner());
     keys.get(cmd.actor.as_deref()?).map(|m| m.key)
-}
-
-fn unavailable(u: Unavailable) -> Status {
-    u.into()
 }
 
 /// The gRPC code of a rulebook code (RULEBOOK.md 12).
@@ -522,7 +518,7 @@ impl Ledger for LedgerService {
                 .seq
                 .submit(vec![(env, check == Precheck::Verified)])
                 .await
-                .map_err(unavailable)?
+                .map_err(Status::from)?
                 .pop()
                 .expect("one answer for one envelope"),
         };
@@ -600,7 +596,7 @@ impl Ledger for LedgerService {
         const METHOD: &str = "/carbon.v1.Ledger/StreamJournal";
         self.auth.caller(&request, METHOD)?.require_supervisor(METHOD)?;
         let from = request.into_inner().from_seq;
-        let until = self.view.durable().map_err(unavailable)?;
+        let until = self.view.durable().map_err(Status::from)?;
         let (tx, rx) = mpsc::channel(STREAM_BUFFER);
         let journal = self.journal.clone();
         tokio::spawn(async move {
@@ -705,7 +701,7 @@ impl Ledger for LedgerService {
         let r = request.into_inner();
         self.auth.require_reader(&caller, &r.actor, "the commands")?;
         // Only what is durable: below the length the sequencer reports.
-        let durable = self.view.durable().map_err(unavailable)?;
+        let durable = self.view.durable().map_err(Status::from)?;
         let internal = |e: carbon_ledger::journal::StoreError| Status::internal(e.to_string());
         let seq = self.journal.command(&r.actor, r.nonce).map_err(internal)?;
         let Some(seq) = seq.filter(|&s| s < durable) else {

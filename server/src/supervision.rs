@@ -31,7 +31,7 @@ use tonic::{Request, Response, Status};
 use crate::auth::{now_ms, Authenticator, Caller};
 use crate::feed::Feed;
 use crate::limits::StreamLimits;
-use crate::sequencer::{KeyMap, Unavailable};
+use crate::sequencer::KeyMap;
 use crate::view::View;
 
 /// Alerts a query returns when it names no limit.
@@ -96,10 +96,6 @@ fn outcome_alerts(o: &pb::Outcome) -> impl Iterator<Item = &pb::Alert> {
         Some(pb::event::Kind::Alert(a)) => Some(a),
         _ => None,
     })
-}
-
-fn unavailable(u: Unavailable) -> Status {
-    u.into()
 }
 
 fn position_view(state: &State, account: &str) -> Option<pb::PositionView> {
@@ -198,7 +194,7 @@ impl pb::supervision_server::Supervision for SupervisionService {
             n => n.min(MAX_ALERTS),
         };
         let filter = self.filter(caller, q.kind, q.account)?;
-        let durable = self.view.durable().map_err(unavailable)?;
+        let durable = self.view.durable().map_err(Status::from)?;
         let (alerts, truncated) = self.indexed(&q.from_date, &q.to_date, 0, durable, &filter, limit)?;
         Ok(Response::new(pb::AlertList { alerts, truncated }))
     }
@@ -216,7 +212,7 @@ impl pb::supervision_server::Supervision for SupervisionService {
         let slot = self.streams.admit_as(peer, Some(&filter.caller.account))?;
         // Subscribe before reading the length: nothing falls between the two.
         let mut feed: broadcast::Receiver<Arc<Feed>> = self.view.subscribe();
-        let durable = self.view.durable().map_err(unavailable)?;
+        let durable = self.view.durable().map_err(Status::from)?;
         let (history, _) = self.indexed("", "", q.from_seq, durable, &filter, usize::MAX)?;
         let expires_in = Duration::from_millis(filter.caller.expires_ms.saturating_sub(now_ms()));
         let (tx, rx) = mpsc::channel(STREAM_BUFFER);
@@ -282,7 +278,7 @@ impl pb::supervision_server::Supervision for SupervisionService {
             self.view
                 .read(move |node| position_view(node.state(), &account))
                 .await
-                .map_err(unavailable)?
+                .map_err(Status::from)?
         };
         let view = view.ok_or_else(|| Status::not_found(format!("UNKNOWN_ACCOUNT: {account}")))?;
         let jurisdiction = (!view.jurisdiction.is_empty()).then_some(view.jurisdiction.as_str());
@@ -313,7 +309,7 @@ impl pb::supervision_server::Supervision for SupervisionService {
                     .collect()
             })
             .await
-            .map_err(unavailable)?;
+            .map_err(Status::from)?;
         Ok(Response::new(pb::LargeHolderList { holders }))
     }
 
@@ -348,7 +344,7 @@ impl pb::supervision_server::Supervision for SupervisionService {
                 }
             })
             .await
-            .map_err(unavailable)?;
+            .map_err(Status::from)?;
         Ok(Response::new(view))
     }
 }

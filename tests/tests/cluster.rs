@@ -286,22 +286,6 @@ async fn a_member_whose_folder_was_deleted_rejoins_empty_and_catches_up() {
     c.identical_and_audited(&[1, 2, 3]);
 }
 
-/// Runs `carbon` with `args`; panics unless it succeeds; returns stdout.
-fn carbon(args: &[&str]) -> String {
-    let out = std::process::Command::new(carbon_bin())
-        .args(args)
-        .env("RUST_BACKTRACE", "0")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "carbon {args:?}: {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn members_are_added_and_removed_at_run_time_and_clients_follow_the_leader() {
     // Four in the file; three form the cluster; the fourth joins later.

@@ -58,6 +58,18 @@ impl ClusterService {
         }
     }
 
+    /// The voters in force, with `id` added or taken out.
+    fn voters_changed(&self, id: MemberId, add: bool) -> BTreeSet<MemberId> {
+        let metrics = self.raft.metrics().borrow().clone();
+        let mut voters: BTreeSet<MemberId> = metrics.membership_config.membership().voter_ids().collect();
+        if add {
+            voters.insert(id);
+        } else {
+            voters.remove(&id);
+        }
+        voters
+    }
+
     /// The voters and learners in force.
     fn members(&self) -> Vec<PbPeer> {
         let metrics = self.raft.metrics().borrow().clone();
@@ -169,16 +181,7 @@ impl Cluster for ClusterService {
     }
 
     async fn remove_member(&self, r: Request<RemoveMemberRequest>) -> Result<Response<MembershipAnswer>, Status> {
-        let id = r.into_inner().id;
-        let voters: BTreeSet<MemberId> = self
-            .raft
-            .metrics()
-            .borrow()
-            .membership_config
-            .membership()
-            .voter_ids()
-            .filter(|v| *v != id)
-            .collect();
+        let voters = self.voters_changed(r.into_inner().id, false);
         if voters.is_empty() {
             return Err(Status::failed_precondition("the last voter cannot be removed"));
         }

@@ -272,18 +272,8 @@ impl Cluster {
 
     /// `carbon audit verify` on member `id`'s folder (stopped); panics if it fails.
     pub fn audit(&self, id: u64) {
-        let out = Command::new(carbon_bin())
-            .args(["audit", "verify", "--data"])
-            .arg(&self.members[&id].data)
-            .env("RUST_BACKTRACE", "0")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "carbon audit verify failed on member {id}: {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let data = self.members[&id].data.to_str().unwrap().to_string();
+        carbon(&["audit", "verify", "--data", &data]);
     }
 
     /// Every member's journal is the same as member `first`'s (all stopped),
@@ -306,6 +296,22 @@ impl Cluster {
     pub fn path(&self) -> &Path {
         self.dir.path()
     }
+}
+
+/// Runs `carbon` with `args`; panics unless it succeeds; returns stdout.
+pub fn carbon(args: &[&str]) -> String {
+    let out = Command::new(carbon_bin())
+        .args(args)
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "carbon {args:?}: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
 }
 
 impl Drop for Cluster {
