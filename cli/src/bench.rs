@@ -582,15 +582,21 @@ impl Server {
         }
         let c = carbon_server::cluster::ClusterFile::read(&file)?;
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        // The leader a majority names, the same twice a second apart: right
+        // after a start a second election can follow the first.
         let deadline = Instant::now() + Duration::from_secs(30);
-        let leader = loop {
+        let named = || -> Option<u64> {
             let said = runtime.block_on(crate::cluster::statuses(&c));
-            if let Some(s) = said
-                .into_iter()
-                .filter_map(|(_, s)| s.ok())
-                .find(|s| s.role == "leader")
-            {
-                break s.id;
+            let leaders: Vec<u64> = said.into_iter().filter_map(|(_, s)| s.ok()?.leader).collect();
+            let first = *leaders.first()?;
+            (leaders.iter().filter(|l| **l == first).count() as u64 > members / 2).then_some(first)
+        };
+        let leader = loop {
+            if let Some(l) = named() {
+                std::thread::sleep(Duration::from_secs(1));
+                if named() == Some(l) {
+                    break l;
+                }
             }
             if Instant::now() > deadline {
                 bail!("no member of the cluster leads; see {}", root.display());

@@ -258,35 +258,18 @@ pub fn run(mut a: Config) -> anyhow::Result<()> {
     let mut cluster_server = None;
     if let (Some((c, m, marker)), Some(log)) = (member, raft_log) {
         let faults = cluster::network::Faults::from_env();
-        let r = runtime.block_on(cluster::start(
-            &c,
-            &m,
-            marker,
-            log,
-            handle.clone(),
-            journal.clone(),
-            faults.clone(),
-        ))?;
+        let sm =
+            cluster::state_machine::StateMachine::new(handle.clone(), journal.clone(), keys.clone(), ledger_id, marker);
+        let r = runtime.block_on(cluster::start(&c, &m, log, sm, faults.clone()))?;
         let listener = runtime.block_on(tokio::net::TcpListener::bind(cluster::cluster_addr(&m)?))?;
         println!("cluster member {} on {}", m.id, listener.local_addr()?);
         let service = cluster::rpc::server(r.clone(), view.clone(), faults);
         let mut stopping = cluster_stopping.clone();
-        cluster_server = Some(
-            runtime.spawn(
-                tonic::transport::Server::builder()
-                    .add_service(service)
-                    .serve_with_incoming_shutdown(
-                        tokio_stream::wrappers::TcpListenerStream::new(listener),
-                        async move {
-                            let _ = stopping.wait_for(|s| *s).await;
-                        },
-                    ),
-            ),
-        );
-        handle = handle.through(std::sync::Arc::new(cluster::Proposer {
-            raft: r.clone(),
-            id: m.id,
-        }));
+        cluster_server = Some(runtime.spawn(cluster::rpc::serve(listener, service, async move {
+            let _ = stopping.wait_for(|s| *s).await;
+        })));
+        let proposer = runtime.block_on(async { cluster::Proposer::start(r.clone(), m.id) });
+        handle = handle.through(std::sync::Arc::new(proposer));
         raft = Some(r);
     }
     let auth = std::sync::Arc::new(auth::Authenticator::new(keys.clone(), ledger_id));

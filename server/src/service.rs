@@ -75,7 +75,7 @@ pub const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
 const MAX_ID_BYTES: usize = 256;
 
 /// Fewest envelopes worth a blocking task of their own.
-const MIN_VERIFY_CHUNK: usize = 32;
+pub(crate) const MIN_VERIFY_CHUNK: usize = 32;
 
 /// Journal entries buffered per StreamJournal call ahead of the client.
 const STREAM_BUFFER: usize = 256;
@@ -334,6 +334,13 @@ fn precheck(
                 .unwrap_or(Code::BadSignature),
         ),
     }
+}
+
+/// True when `env` is signed by its actor's key as the directory knows it
+/// (a replicated ledger's members check committed envelopes this way off
+/// the sequencer; false means only that the sequencer must decide).
+pub(crate) fn signed_by_known_actor(keys: &KeyMap, ledger_id: &[u8; 32], env: &pb::SignedCommand) -> bool {
+    key_for(keys, env).is_some_and(|key| verify_signature(&key, ledger_id, env).is_ok())
 }
 
 /// The actor's key, if the payload decodes and the actor is known.

@@ -54,6 +54,7 @@
 
 pub mod log_store;
 pub mod network;
+pub mod proposer;
 pub mod read_index;
 pub mod rpc;
 pub mod state_machine;
@@ -65,14 +66,12 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use carbon_ledger::journal::Journal;
-use carbon_proto::v1 as pb;
-use openraft::error::{ClientWriteError, RaftError};
+use openraft::error::RaftError;
 
-use prost::Message;
 use serde::Deserialize;
 
-use crate::sequencer::{Propose, Queued, Unavailable};
-use types::{Batch, Marker, MemberId, Peer, Raft};
+pub use proposer::Proposer;
+use types::{Marker, MemberId, Peer, Raft};
 
 /// A cluster file, as read (see the module doc).
 #[derive(Debug, Clone, Deserialize)]
@@ -238,55 +237,6 @@ pub fn reconcile(data: &Path) -> anyhow::Result<Marker> {
     Ok(marker)
 }
 
-/// How the leader's handlers propose batches: [`Propose`] for the
-/// sequencer's handle.
-pub struct Proposer {
-    pub raft: Raft,
-    pub id: MemberId,
-}
-
-impl Proposer {
-    /// The leader's public address, if this member knows a leader.
-    fn leader_api(&self) -> Option<String> {
-        let m = self.raft.metrics().borrow().clone();
-        m.current_leader
-            .and_then(|l| m.membership_config.membership().get_node(&l).map(|p| p.api.clone()))
-    }
-}
-
-impl Propose for Proposer {
-    fn propose(
-        &self,
-        batch: Vec<(pb::SignedCommand, bool)>,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Queued, Unavailable>> + Send + '_>> {
-        Box::pin(async move {
-            if self.raft.metrics().borrow().current_leader != Some(self.id) {
-                return Err(Unavailable::NotLeader(self.leader_api()));
-            }
-            let envelopes = batch.len();
-            let data = Batch {
-                envelopes: batch.iter().map(|(e, _)| e.encode_to_vec()).collect(),
-            };
-            // Queued in order at the Raft core: a stream's batches keep theirs.
-            let rx = self
-                .raft
-                .client_write_ff(data)
-                .await
-                .map_err(|e| Unavailable::Failed(format!("Raft has stopped: {e}")))?;
-            let leader = self.leader_api();
-            let answer = Box::pin(async move {
-                match rx.await {
-                    Ok(Ok(written)) => Ok(written.data.answers),
-                    Ok(Err(ClientWriteError::ForwardToLeader(_))) => Err(Unavailable::NotLeader(leader)),
-                    Ok(Err(e)) => Err(Unavailable::Interrupted(e.to_string())),
-                    Err(_) => Err(Unavailable::Interrupted("this member stopped leading".into())),
-                }
-            });
-            Ok(Queued::new(answer, envelopes))
-        })
-    }
-}
-
 /// Where a member's cluster listener is, parsed.
 pub fn cluster_addr(m: &MemberEntry) -> anyhow::Result<std::net::SocketAddr> {
     m.cluster
@@ -301,15 +251,12 @@ pub fn cluster_addr(m: &MemberEntry) -> anyhow::Result<std::net::SocketAddr> {
 pub async fn start(
     c: &ClusterFile,
     m: &MemberEntry,
-    marker: Marker,
     log: log_store::LogStore,
-    sequencer: crate::sequencer::Handle,
-    journal: carbon_ledger::journal::JournalReader,
+    sm: state_machine::StateMachine,
     faults: network::Faults,
 ) -> anyhow::Result<Raft> {
     let config = Arc::new(c.raft_config()?);
     let network = network::Network { id: m.id, faults };
-    let sm = state_machine::StateMachine::new(sequencer, journal, marker);
     let raft = Raft::new(m.id, config, network, log, sm)
         .await
         .context("starting Raft")?;

@@ -17,6 +17,7 @@ use openraft::raft::{AppendEntriesRequest, InstallSnapshotRequest, VoteRequest};
 use openraft::ServerState;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use tokio_stream::StreamExt;
 use tonic::{Request, Response, Status};
 
 use super::network::Faults;
@@ -36,6 +37,27 @@ pub fn server(raft: Raft, view: View, faults: Faults) -> ClusterServer<ClusterSe
     ClusterServer::new(ClusterService { raft, view, faults })
         .max_decoding_message_size(usize::MAX)
         .max_encoding_message_size(usize::MAX)
+}
+
+/// Serves the members' service on `listener` until `stop` resolves. Every
+/// connection goes without Nagle's delay: Raft's answers are small, and a
+/// commit waits on them (with it, each AppendEntries answer waited for the
+/// peer's delayed acknowledgement: a p50 of 95 ms at 1,500 writes a second).
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    service: ClusterServer<ClusterService>,
+    stop: impl std::future::Future<Output = ()>,
+) -> Result<(), tonic::transport::Error> {
+    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener).map(|accepted| {
+        if let Ok(stream) = &accepted {
+            let _ = stream.set_nodelay(true);
+        }
+        accepted
+    });
+    tonic::transport::Server::builder()
+        .add_service(service)
+        .serve_with_incoming_shutdown(incoming, stop)
+        .await
 }
 
 fn decode<T: DeserializeOwned>(r: Request<RaftBytes>) -> Result<T, Status> {

@@ -16,6 +16,13 @@
 //! could turn such a refusal into an acceptance. (At start-up, journal
 //! entries a crash left past the marker are removed: `mod.rs`.)
 //!
+//! Signatures are checked before the sequencer sees the envelopes, on the
+//! blocking pool spread over the cores, against the directory of accounts
+//! the sequencer publishes (what a single node's handlers do): an envelope
+//! whose actor is known and whose signature is its own reaches the node as
+//! verified; any other (its actor created in the same batch, a bad
+//! signature) the node checks and decides itself, the same on every member.
+//!
 //! A Raft snapshot is the whole journal and the state after it
 //! ([`LedgerSnapshot`]), built when asked (openraft asks after every
 //! `snapshot_logs` entries, and when a member needs one): the state's
@@ -35,25 +42,65 @@ use super::types::{
     sm_error, Answers, Entry, Ledger, LedgerSnapshot, LogId, Marker, Snapshot, SnapshotMeta, StorageError,
     StoredMembership,
 };
-use crate::sequencer::Handle;
+use crate::sequencer::{Handle, KeyMap};
+use crate::service::{signed_by_known_actor, MIN_VERIFY_CHUNK};
 
 /// The state machine openraft drives; a clone builds snapshots.
 #[derive(Clone)]
 pub struct StateMachine {
     sequencer: Handle,
     journal: JournalReader,
+    /// The accounts' keys, for the signature checks off the sequencer.
+    keys: KeyMap,
+    ledger_id: [u8; 32],
     /// What the journal's last flush stored (or is about to).
     marker: Marker,
 }
 
 impl StateMachine {
     /// `marker`: the one stored in the journal at start-up.
-    pub fn new(sequencer: Handle, journal: JournalReader, marker: Marker) -> StateMachine {
+    pub fn new(
+        sequencer: Handle,
+        journal: JournalReader,
+        keys: KeyMap,
+        ledger_id: [u8; 32],
+        marker: Marker,
+    ) -> StateMachine {
         StateMachine {
             sequencer,
             journal,
+            keys,
+            ledger_id,
             marker,
         }
+    }
+
+    /// Each envelope with whether its signature is checked already (see
+    /// the module doc), in order.
+    async fn verified(&self, envs: Vec<pb::SignedCommand>) -> Result<Vec<(pb::SignedCommand, bool)>, StorageError> {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let per_task = envs.len().div_ceil(cores).max(MIN_VERIFY_CHUNK);
+        let mut rest = envs;
+        let mut tasks = Vec::new();
+        while !rest.is_empty() {
+            let tail = rest.split_off(per_task.min(rest.len()));
+            let chunk = std::mem::replace(&mut rest, tail);
+            let (keys, ledger_id) = (self.keys.clone(), self.ledger_id);
+            tasks.push(tokio::task::spawn_blocking(move || {
+                chunk
+                    .into_iter()
+                    .map(|e| {
+                        let ok = signed_by_known_actor(&keys, &ledger_id, &e);
+                        (e, ok)
+                    })
+                    .collect::<Vec<_>>()
+            }));
+        }
+        let mut out = Vec::new();
+        for t in tasks {
+            out.extend(t.await.map_err(sm_error)?);
+        }
+        Ok(out)
     }
 
     /// The marker to store with a flush, given the journal length then.
@@ -65,18 +112,18 @@ impl StateMachine {
     /// Applies the envelopes gathered so far, with the marker as it stands.
     async fn flush(
         &mut self,
-        batch: &mut Vec<(pb::SignedCommand, bool)>,
-        slots: &mut Vec<usize>,
+        batch: &mut Vec<pb::SignedCommand>,
+        slots: &mut Vec<(usize, usize)>,
         out: &mut [Answers],
     ) -> Result<(), StorageError> {
+        let checked = self.verified(std::mem::take(batch)).await?;
         let answers = self
             .sequencer
-            .apply(std::mem::take(batch), self.node_marker())
+            .apply(checked, self.node_marker())
             .await
             .map_err(sm_error)?;
         let mut answers = answers.into_iter();
-        for slot in slots.drain(..) {
-            let n = out[slot].answers.capacity();
+        for (slot, n) in slots.drain(..) {
             out[slot].answers.extend(answers.by_ref().take(n));
         }
         assert!(answers.next().is_none(), "one answer per envelope");
@@ -111,8 +158,8 @@ impl RaftStateMachine<Ledger> for StateMachine {
         I::IntoIter: OptionalSend,
     {
         let mut out: Vec<Answers> = Vec::new();
-        let mut batch = Vec::new();
-        // Indexes into `out` of the entries in `batch`.
+        let mut batch: Vec<pb::SignedCommand> = Vec::new();
+        // Where in `out` the envelopes of `batch` answer, and how many each.
         let mut slots = Vec::new();
         for entry in entries {
             let envs = envelopes(&entry.payload);
@@ -126,8 +173,8 @@ impl RaftStateMachine<Ledger> for StateMachine {
             out.push(Answers {
                 answers: Vec::with_capacity(envs.len()),
             });
-            slots.push(out.len() - 1);
-            batch.extend(envs.into_iter().map(|e| (e, false)));
+            slots.push((out.len() - 1, envs.len()));
+            batch.extend(envs);
         }
         // Even with no envelope (a leader's blank entry, a membership): the
         // marker moves, durably.

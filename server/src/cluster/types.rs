@@ -101,10 +101,10 @@ pub struct LedgerSnapshot {
 
 /// A storage error of the state machine, in openraft's terms.
 pub fn sm_error(e: impl fmt::Display) -> StorageError {
-    openraft::StorageIOError::write_state_machine(&openraft::AnyError::error(e.to_string())).into()
+    openraft::StorageIOError::write_state_machine(openraft::AnyError::error(e.to_string())).into()
 }
 
 /// A storage error of the log, in openraft's terms.
 pub fn log_error(e: impl fmt::Display) -> StorageError {
-    openraft::StorageIOError::write_logs(&openraft::AnyError::error(e.to_string())).into()
+    openraft::StorageIOError::write_logs(openraft::AnyError::error(e.to_string())).into()
 }

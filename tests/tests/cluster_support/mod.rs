@@ -42,7 +42,13 @@ pub struct Cluster {
     pub dir: tempfile::TempDir,
     pub file: PathBuf,
     pub members: BTreeMap<u64, Member>,
+    /// One cluster at a time in a test process: three or four members per
+    /// test, five tests at once, would be sixteen servers on two cores, and
+    /// elections that time out for want of CPU say nothing of Raft.
+    _one_at_a_time: std::sync::MutexGuard<'static, ()>,
 }
+
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// A free loopback port (taken by the OS, then released for the member).
 fn free_addr() -> SocketAddr {
@@ -61,6 +67,8 @@ impl Cluster {
     /// Writes a cluster of `n` members (the first `initial` form it; the
     /// rest join when added) and starts the initial ones.
     pub fn start(n: u64, initial: u64, raft: serde_json::Value) -> Cluster {
+        // A test that failed while holding it poisoned it; the next goes on.
+        let one_at_a_time = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
         let dir = tempfile::tempdir().unwrap();
         let (genesis, op_key) = write_genesis(dir.path());
         let mut members = BTreeMap::new();
@@ -86,7 +94,12 @@ impl Cluster {
             "members": listed, "raft": raft,
         });
         std::fs::write(&file, serde_json::to_string_pretty(&text).unwrap()).unwrap();
-        let mut c = Cluster { dir, file, members };
+        let mut c = Cluster {
+            dir,
+            file,
+            members,
+            _one_at_a_time: one_at_a_time,
+        };
         for id in 1..=initial {
             c.start_member(id);
         }

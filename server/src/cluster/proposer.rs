@@ -1,0 +1,155 @@
+//! How the leader's handlers propose their batches to Raft: group commit,
+//! one level up.
+//!
+//! Every Raft entry costs a flush of the Raft log on each member, a round
+//! trip to the followers and a flush of the journal on each member when it
+//! is applied. One entry per request made a unary Submit cost all of that
+//! alone: at 1,500 unary writes a second the queue grew to a p50 of 95 ms
+//! (BENCHMARKS.md, Replication). So requests go through a queue, and a task
+//! turns what has gathered in it into one entry, at most
+//! [`MAX_BATCH`] envelopes, while at most [`IN_FLIGHT`] entries it proposed
+//! are not yet answered: when Raft is busy, requests gather, as they do in
+//! front of a single node's sequencer while it flushes.
+//!
+//! Requests keep their order: the queue is one channel, entries are
+//! proposed in the order they are made, and a request is never split.
+
+use std::sync::Arc;
+
+use carbon_ledger::node::{Submitted, MAX_BATCH};
+use carbon_proto::v1 as pb;
+use openraft::error::ClientWriteError;
+use prost::Message;
+use tokio::sync::{mpsc, oneshot, Semaphore};
+
+use super::types::{Batch, MemberId, Raft};
+use crate::sequencer::{Propose, Queued, Unavailable, QUEUE_REQUESTS};
+
+/// Entries proposed and not yet answered, at most.
+pub const IN_FLIGHT: usize = 2;
+
+/// One request waiting to go into an entry.
+struct Proposal {
+    batch: Vec<pb::SignedCommand>,
+    reply: oneshot::Sender<Result<Vec<Submitted>, Unavailable>>,
+}
+
+/// [`Propose`] for the sequencer's handle on a cluster member.
+pub struct Proposer {
+    raft: Raft,
+    id: MemberId,
+    queue: mpsc::Sender<Proposal>,
+}
+
+impl Proposer {
+    /// Starts the task that makes entries (on the current runtime).
+    pub fn start(raft: Raft, id: MemberId) -> Proposer {
+        let (queue, rx) = mpsc::channel(QUEUE_REQUESTS);
+        tokio::spawn(make_entries(raft.clone(), rx));
+        Proposer { raft, id, queue }
+    }
+
+    /// The leader's public address, if this member knows a leader.
+    fn leader_api(&self) -> Option<String> {
+        leader_api(&self.raft)
+    }
+}
+
+fn leader_api(raft: &Raft) -> Option<String> {
+    let m = raft.metrics().borrow().clone();
+    m.current_leader
+        .and_then(|l| m.membership_config.membership().get_node(&l).map(|p| p.api.clone()))
+}
+
+impl Propose for Proposer {
+    fn propose(
+        &self,
+        batch: Vec<(pb::SignedCommand, bool)>,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Queued, Unavailable>> + Send + '_>> {
+        Box::pin(async move {
+            if self.raft.metrics().borrow().current_leader != Some(self.id) {
+                return Err(Unavailable::NotLeader(self.leader_api()));
+            }
+            let envelopes = batch.len();
+            let (reply, answer) = oneshot::channel();
+            let proposal = Proposal {
+                batch: batch.into_iter().map(|(e, _)| e).collect(),
+                reply,
+            };
+            self.queue
+                .send(proposal)
+                .await
+                .map_err(|_| Unavailable::Failed("the proposer has stopped".into()))?;
+            let answer = Box::pin(async move {
+                answer
+                    .await
+                    .map_err(|_| Unavailable::Interrupted("this member stopped leading".into()))?
+            });
+            Ok(Queued::new(answer, envelopes))
+        })
+    }
+}
+
+/// Turns what has gathered in the queue into entries, in order.
+async fn make_entries(raft: Raft, mut rx: mpsc::Receiver<Proposal>) {
+    let in_flight = Arc::new(Semaphore::new(IN_FLIGHT));
+    let mut carried: Option<Proposal> = None;
+    loop {
+        // Wait for room first: meanwhile requests gather in the queue.
+        let Ok(permit) = in_flight.clone().acquire_owned().await else {
+            return;
+        };
+        let first = match carried.take() {
+            Some(p) => p,
+            None => match rx.recv().await {
+                Some(p) => p,
+                None => return,
+            },
+        };
+        let mut envelopes = first.batch.len();
+        let mut proposals = vec![first];
+        while let Ok(next) = rx.try_recv() {
+            if envelopes + next.batch.len() > MAX_BATCH {
+                carried = Some(next);
+                break;
+            }
+            envelopes += next.batch.len();
+            proposals.push(next);
+        }
+        let data = Batch {
+            envelopes: proposals
+                .iter()
+                .flat_map(|p| p.batch.iter().map(|e| e.encode_to_vec()))
+                .collect(),
+        };
+        let written = raft.client_write_ff(data).await;
+        let leader = leader_api(&raft);
+        tokio::spawn(async move {
+            let answers = match written {
+                Err(e) => Err(Unavailable::Failed(format!("Raft has stopped: {e}"))),
+                Ok(rx) => match rx.await {
+                    Ok(Ok(w)) => Ok(w.data.answers),
+                    Ok(Err(ClientWriteError::ForwardToLeader(_))) => Err(Unavailable::NotLeader(leader)),
+                    Ok(Err(e)) => Err(Unavailable::Interrupted(e.to_string())),
+                    Err(_) => Err(Unavailable::Interrupted("this member stopped leading".into())),
+                },
+            };
+            drop(permit);
+            match answers {
+                Ok(answers) => {
+                    assert_eq!(answers.len(), envelopes, "one answer per envelope");
+                    let mut answers = answers.into_iter();
+                    for p in proposals {
+                        let mine = answers.by_ref().take(p.batch.len()).collect();
+                        let _ = p.reply.send(Ok(mine));
+                    }
+                }
+                Err(e) => {
+                    for p in proposals {
+                        let _ = p.reply.send(Err(e.clone()));
+                    }
+                }
+            }
+        });
+    }
+}
