@@ -47,7 +47,21 @@ pub fn server_url(server: &str, tls: &Tls) -> String {
 
 /// Connects to `server` (`host:port` or an http:// or https:// URL), over
 /// TLS for https:// (trusting `--ca` if given, else the system's roots).
+/// A replicated ledger's members may be given separated by commas: the
+/// first that answers is used (every member serves reads; writes go
+/// through [`submit_anywhere`], which follows the leader).
 pub async fn channel(server: &str, tls: &Tls) -> anyhow::Result<Channel> {
+    let mut last = None;
+    for one in server.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        match channel_to(one, tls).await {
+            Ok(c) => return Ok(c),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| anyhow!("--server names no server")))
+}
+
+async fn channel_to(server: &str, tls: &Tls) -> anyhow::Result<Channel> {
     let url = server_url(server, tls);
     let https = url.starts_with("https://");
     if tls.ca.is_some() && !https {

@@ -622,6 +622,12 @@ impl Worker {
                     let _ = reply.send(Err(Unavailable::Failed(why.clone())));
                     return;
                 }
+                if self.replicated {
+                    // A member's handles go through the cluster (`Handle::through`).
+                    let why = "a cluster member sequences only what Raft commits";
+                    let _ = reply.send(Err(Unavailable::Failed(why.into())));
+                    return;
+                }
                 pending.replies.push((batch.len(), reply, _permit));
                 pending.batch.extend(batch);
             }

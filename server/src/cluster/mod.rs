@@ -67,7 +67,6 @@ use std::sync::Arc;
 use anyhow::{bail, Context};
 use carbon_ledger::journal::Journal;
 use openraft::error::RaftError;
-
 use serde::Deserialize;
 
 pub use proposer::Proposer;
