@@ -70,6 +70,8 @@ use openraft::error::RaftError;
 use serde::Deserialize;
 
 pub use proposer::Proposer;
+#[cfg(test)]
+use types::StoredMembership;
 use types::{Marker, MemberId, Peer, Raft};
 
 /// A cluster file, as read (see the module doc).
@@ -267,4 +269,111 @@ pub async fn start(
         }
     }
     Ok(raft)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::types::StoredMembership;
+    use super::*;
+
+    fn read(text: &str) -> anyhow::Result<ClusterFile> {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("cluster.json");
+        std::fs::write(&file, text).unwrap();
+        ClusterFile::read(&file).map(|mut c| {
+            // Paths are taken from the file's folder.
+            assert!(c.genesis.starts_with(dir.path()));
+            c.genesis = PathBuf::from("genesis.json");
+            c
+        })
+    }
+
+    const MEMBERS: &str = r#"[
+        {"id": 1, "api": "127.0.0.1:7001", "cluster": "127.0.0.1:7101", "data": "m1"},
+        {"id": 2, "api": "127.0.0.1:7002", "cluster": "127.0.0.1:7102", "data": "m2"},
+        {"id": 3, "api": "127.0.0.1:7003", "cluster": "127.0.0.1:7103", "data": "m3", "initial": false}
+    ]"#;
+
+    #[test]
+    fn a_cluster_file_names_its_initial_members_and_defaults_the_timings() {
+        let c = read(&format!(
+            r#"{{"genesis": "genesis.json", "operator_key": "k.key", "members": {MEMBERS}}}"#
+        ))
+        .unwrap();
+        assert_eq!(c.initial().keys().copied().collect::<Vec<_>>(), vec![1, 2]);
+        assert_eq!(c.member(3).unwrap().api, "127.0.0.1:7003");
+        assert!(c.member(4).is_err());
+        assert_eq!(c.raft.election_min_ms, RaftSettings::default().election_min_ms);
+        let config = c.raft_config().unwrap();
+        assert_eq!(config.heartbeat_interval, 100);
+    }
+
+    #[test]
+    fn a_bad_cluster_file_is_refused_with_a_reason() {
+        let cases = [
+            (
+                r#"{"genesis": "g", "operator_key": "k", "members": [
+                {"id": 1, "api": "a", "cluster": "c", "data": "d"},
+                {"id": 1, "api": "a", "cluster": "c", "data": "e"}]}"#,
+                "appears twice",
+            ),
+            (
+                r#"{"genesis": "g", "operator_key": "k", "members": [
+                {"id": 1, "api": "a", "cluster": "c", "data": "d", "initial": false}]}"#,
+                "no initial member",
+            ),
+            (
+                r#"{"genesis": "g", "operator_key": "k", "members": [], "replicas": 3}"#,
+                "not a cluster file",
+            ),
+            (
+                r#"{"genesis": "g", "operator_key": "k", "members": [],
+                "raft": {"election_min_ms": 900, "election_max_ms": 100}}"#,
+                "",
+            ),
+        ];
+        for (text, why) in cases {
+            let refused = read(text).and_then(|c| c.raft_config().map(|_| c));
+            let e = format!("{:#}", refused.expect_err(text));
+            assert!(e.contains(why), "{text}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_marker_encodes_and_decodes_and_garbage_does_not() {
+        let m = Marker {
+            applied: Some(openraft::LogId::new(openraft::CommittedLeaderId::new(3, 1), 42)),
+            membership: StoredMembership::default(),
+            journal_len: 77,
+        };
+        assert_eq!(Marker::decode(&m.encode()).unwrap(), m);
+        assert!(Marker::decode(&[0xff; 3]).is_err());
+    }
+
+    #[test]
+    fn reconcile_removes_entries_past_the_marker_and_refuses_a_single_node_ledger() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let j = Journal::open(dir.path()).unwrap();
+            for seq in 0..5u64 {
+                j.append(seq, &[seq as u8]).unwrap();
+            }
+            j.flush().unwrap();
+        }
+        let e = reconcile(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("single-node ledger"), "{e}");
+        {
+            let j = Journal::open(dir.path()).unwrap();
+            let marker = Marker {
+                journal_len: 3,
+                ..Marker::default()
+            };
+            j.set_replicated(&marker.encode()).unwrap();
+            j.flush().unwrap();
+        }
+        assert_eq!(reconcile(dir.path()).unwrap().journal_len, 3);
+        assert_eq!(Journal::open(dir.path()).unwrap().len().unwrap(), 3);
+        let empty = tempfile::tempdir().unwrap();
+        assert_eq!(reconcile(empty.path()).unwrap(), Marker::default());
+    }
 }
