@@ -70,8 +70,6 @@ use openraft::error::RaftError;
 use serde::Deserialize;
 
 pub use proposer::Proposer;
-#[cfg(test)]
-use types::StoredMembership;
 use types::{Marker, MemberId, Peer, Raft};
 
 /// A cluster file, as read (see the module doc).
