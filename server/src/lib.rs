@@ -258,8 +258,15 @@ pub fn run(mut a: Config) -> anyhow::Result<()> {
     let mut cluster_server = None;
     if let (Some((c, m, marker)), Some(log)) = (member, raft_log) {
         let faults = cluster::network::Faults::from_env();
-        let sm =
-            cluster::state_machine::StateMachine::new(handle.clone(), journal.clone(), keys.clone(), ledger_id, marker);
+        let verified = cluster::proposer::Verified::default();
+        let sm = cluster::state_machine::StateMachine::new(
+            handle.clone(),
+            journal.clone(),
+            keys.clone(),
+            ledger_id,
+            verified.clone(),
+            marker,
+        );
         let r = runtime.block_on(cluster::start(&c, &m, log, sm, faults.clone()))?;
         let listener = runtime.block_on(tokio::net::TcpListener::bind(cluster::cluster_addr(&m)?))?;
         println!("cluster member {} on {}", m.id, listener.local_addr()?);
@@ -268,7 +275,7 @@ pub fn run(mut a: Config) -> anyhow::Result<()> {
         cluster_server = Some(runtime.spawn(cluster::rpc::serve(listener, service, async move {
             let _ = stopping.wait_for(|s| *s).await;
         })));
-        let proposer = runtime.block_on(async { cluster::Proposer::start(r.clone(), m.id) });
+        let proposer = runtime.block_on(async { cluster::Proposer::start(r.clone(), m.id, verified) });
         handle = handle.through(std::sync::Arc::new(proposer));
         raft = Some(r);
     }

@@ -13,6 +13,10 @@
 //!
 //! Requests keep their order: the queue is one channel, entries are
 //! proposed in the order they are made, and a request is never split.
+//!
+//! The leader's handlers have checked the signatures of what it proposes;
+//! [`Verified`] remembers those envelopes so that its own state machine
+//! does not check them a second time (every other member does).
 
 use std::sync::Arc;
 
@@ -28,6 +32,42 @@ use crate::sequencer::{Propose, Queued, Unavailable, QUEUE_REQUESTS};
 /// Entries proposed and not yet answered, at most.
 pub const IN_FLIGHT: usize = 2;
 
+/// Most envelopes [`Verified`] remembers (beyond, they are checked again).
+const VERIFIED_MAX: usize = 64 * 1024;
+
+/// The envelopes this member's handlers verified and proposed, by the
+/// SHA-256 of their payload and signature (the whole envelope: one with the
+/// same signature and another payload is another envelope), until its state
+/// machine applies them. Bounded: what does not fit is checked again.
+#[derive(Clone, Default)]
+pub struct Verified(Arc<std::sync::Mutex<std::collections::HashSet<[u8; 32]>>>);
+
+impl Verified {
+    fn key(env: &pb::SignedCommand) -> [u8; 32] {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update((env.payload.len() as u64).to_be_bytes());
+        h.update(&env.payload);
+        h.update(&env.signature);
+        h.finalize().into()
+    }
+
+    fn remember(&self, envs: &[(pb::SignedCommand, bool)]) {
+        let mut set = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        for (env, checked) in envs {
+            if *checked && set.len() < VERIFIED_MAX {
+                set.insert(Verified::key(env));
+            }
+        }
+    }
+
+    /// Whether `env` was verified by this member's handlers (forgotten now).
+    pub fn take(&self, env: &pb::SignedCommand) -> bool {
+        let key = Verified::key(env);
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).remove(&key)
+    }
+}
+
 /// One request waiting to go into an entry.
 struct Proposal {
     batch: Vec<pb::SignedCommand>,
@@ -39,14 +79,21 @@ pub struct Proposer {
     raft: Raft,
     id: MemberId,
     queue: mpsc::Sender<Proposal>,
+    verified: Verified,
 }
 
 impl Proposer {
-    /// Starts the task that makes entries (on the current runtime).
-    pub fn start(raft: Raft, id: MemberId) -> Proposer {
+    /// Starts the task that makes entries (on the current runtime);
+    /// `verified` is shared with this member's state machine.
+    pub fn start(raft: Raft, id: MemberId, verified: Verified) -> Proposer {
         let (queue, rx) = mpsc::channel(QUEUE_REQUESTS);
         tokio::spawn(make_entries(raft.clone(), rx));
-        Proposer { raft, id, queue }
+        Proposer {
+            raft,
+            id,
+            queue,
+            verified,
+        }
     }
 
     /// The leader's public address, if this member knows a leader.
@@ -71,6 +118,7 @@ impl Propose for Proposer {
                 return Err(Unavailable::NotLeader(self.leader_api()));
             }
             let envelopes = batch.len();
+            self.verified.remember(&batch);
             let (reply, answer) = oneshot::channel();
             let proposal = Proposal {
                 batch: batch.into_iter().map(|(e, _)| e).collect(),
@@ -151,5 +199,28 @@ async fn make_entries(raft: Raft, mut rx: mpsc::Receiver<Proposal>) {
                 }
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(payload: &[u8], signature: &[u8]) -> pb::SignedCommand {
+        pb::SignedCommand {
+            payload: payload.to_vec(),
+            signature: signature.to_vec(),
+        }
+    }
+
+    #[test]
+    fn only_the_very_envelope_a_handler_verified_is_taken_as_verified() {
+        let v = Verified::default();
+        v.remember(&[(env(b"p", b"s"), true), (env(b"q", b"s"), false)]);
+        assert!(!v.take(&env(b"q", b"s")), "not verified by the handler");
+        assert!(!v.take(&env(b"p2", b"s")), "the same signature on another payload");
+        assert!(!v.take(&env(b"p", b"s2")), "another signature on the same payload");
+        assert!(v.take(&env(b"p", b"s")));
+        assert!(!v.take(&env(b"p", b"s")), "taken once");
     }
 }

@@ -22,6 +22,8 @@
 //! whose actor is known and whose signature is its own reaches the node as
 //! verified; any other (its actor created in the same batch, a bad
 //! signature) the node checks and decides itself, the same on every member.
+//! On the leader, envelopes its own handlers verified are not checked
+//! again ([`Verified`]).
 //!
 //! A Raft snapshot is the whole journal and the state after it
 //! ([`LedgerSnapshot`]), built when asked (openraft asks after every
@@ -38,6 +40,7 @@ use openraft::storage::RaftStateMachine;
 use openraft::{EntryPayload, OptionalSend, RaftSnapshotBuilder};
 use prost::Message;
 
+use super::proposer::Verified;
 use super::types::{
     sm_error, Answers, Entry, Ledger, LedgerSnapshot, LogId, Marker, Snapshot, SnapshotMeta, StorageError,
     StoredMembership,
@@ -53,6 +56,8 @@ pub struct StateMachine {
     /// The accounts' keys, for the signature checks off the sequencer.
     keys: KeyMap,
     ledger_id: [u8; 32],
+    /// What this member's handlers verified before proposing it.
+    verified: Verified,
     /// What the journal's last flush stored (or is about to).
     marker: Marker,
 }
@@ -64,6 +69,7 @@ impl StateMachine {
         journal: JournalReader,
         keys: KeyMap,
         ledger_id: [u8; 32],
+        verified: Verified,
         marker: Marker,
     ) -> StateMachine {
         StateMachine {
@@ -71,6 +77,7 @@ impl StateMachine {
             journal,
             keys,
             ledger_id,
+            verified,
             marker,
         }
     }
@@ -78,6 +85,16 @@ impl StateMachine {
     /// Each envelope with whether its signature is checked already (see
     /// the module doc), in order.
     async fn verified(&self, envs: Vec<pb::SignedCommand>) -> Result<Vec<(pb::SignedCommand, bool)>, StorageError> {
+        let envs: Vec<(pb::SignedCommand, bool)> = envs
+            .into_iter()
+            .map(|e| {
+                let known = self.verified.take(&e);
+                (e, known)
+            })
+            .collect();
+        if envs.iter().all(|(_, known)| *known) {
+            return Ok(envs);
+        }
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let per_task = envs.len().div_ceil(cores).max(MIN_VERIFY_CHUNK);
         let mut rest = envs;
@@ -89,8 +106,8 @@ impl StateMachine {
             tasks.push(tokio::task::spawn_blocking(move || {
                 chunk
                     .into_iter()
-                    .map(|e| {
-                        let ok = signed_by_known_actor(&keys, &ledger_id, &e);
+                    .map(|(e, known)| {
+                        let ok = known || signed_by_known_actor(&keys, &ledger_id, &e);
                         (e, ok)
                     })
                     .collect::<Vec<_>>()
