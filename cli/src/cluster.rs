@@ -198,29 +198,46 @@ async fn status(a: FileArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Adds or removes `a.node` through the leader.
+/// How long `add` and `remove` keep trying while the cluster elects a leader.
+const CHANGE_PATIENCE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Adds or removes `a.node` through the leader. While there is no leader
+/// (an election), or the one asked has just stopped leading, it asks again:
+/// both changes can be repeated safely (a member added twice is added once).
 fn change(a: MemberArgs, add: bool) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async {
         let c = ClusterFile::read(&a.cluster)?;
-        let leader = leader(&c).await?;
-        let mut client = connect(c.member(leader)?).await?;
-        let answer = if add {
-            let m = c.member(a.node)?;
-            client
-                .add_member(AddMemberRequest {
-                    id: m.id,
-                    cluster: m.cluster.clone(),
-                    api: m.api.clone(),
-                })
-                .await
-        } else {
-            client.remove_member(RemoveMemberRequest { id: a.node }).await
+        let deadline = std::time::Instant::now() + CHANGE_PATIENCE;
+        let members = loop {
+            let attempt = async {
+                let leader = leader(&c).await?;
+                let mut client = connect(c.member(leader)?).await?;
+                let answer = if add {
+                    let m = c.member(a.node)?;
+                    client
+                        .add_member(AddMemberRequest {
+                            id: m.id,
+                            cluster: m.cluster.clone(),
+                            api: m.api.clone(),
+                        })
+                        .await
+                } else {
+                    client.remove_member(RemoveMemberRequest { id: a.node }).await
+                };
+                anyhow::Ok(answer)
+            };
+            match attempt.await {
+                Ok(Ok(answer)) => break answer.into_inner().members,
+                // Refused for a reason that waiting does not change.
+                Ok(Err(s)) if !s.message().starts_with("not the leader") && s.code() != tonic::Code::Unavailable => {
+                    bail!("{}", s.message())
+                }
+                Ok(Err(s)) if std::time::Instant::now() > deadline => bail!("{}", s.message()),
+                Err(e) if std::time::Instant::now() > deadline => return Err(e),
+                _ => tokio::time::sleep(std::time::Duration::from_millis(300)).await,
+            }
         };
-        let members = answer
-            .map_err(|s| anyhow::anyhow!("{}", s.message()))?
-            .into_inner()
-            .members;
         for p in members {
             println!(
                 "{:>4}  {:<8} cluster {}  api {}",
@@ -234,14 +251,20 @@ fn change(a: MemberArgs, add: bool) -> anyhow::Result<()> {
     })
 }
 
-/// The id of the member that leads, as the members say.
+/// The id of the member that leads, as a majority of the members say.
 async fn leader(c: &ClusterFile) -> anyhow::Result<u64> {
-    for (_, s) in statuses(c).await {
-        if let Ok(s) = s {
-            if let Some(l) = s.leader {
-                return Ok(l);
-            }
+    let said = statuses(c).await;
+    let named: Vec<u64> = said.iter().filter_map(|(_, s)| s.as_ref().ok()?.leader).collect();
+    for l in &named {
+        if named.iter().filter(|n| *n == l).count() > c.members.len() / 2 {
+            return Ok(*l);
         }
     }
-    bail!("no member knows a leader")
+    // Fewer answers than a majority of the file (members removed, or down):
+    // the one most of those that answered name.
+    named
+        .iter()
+        .max_by_key(|l| named.iter().filter(|n| n == l).count())
+        .copied()
+        .ok_or_else(|| anyhow::anyhow!("no member knows a leader"))
 }

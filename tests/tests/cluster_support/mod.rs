@@ -50,9 +50,13 @@ pub struct Cluster {
 
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-/// A free loopback port (taken by the OS, then released for the member).
-fn free_addr() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
+/// Free loopback ports, each taken by the OS and held in `held` until the
+/// caller releases them all for the members: no two of one cluster alike.
+fn free_addr(held: &mut Vec<TcpListener>) -> SocketAddr {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    held.push(l);
+    addr
 }
 
 /// Fast Raft timings for tests, and compaction after `snapshot_logs`.
@@ -73,11 +77,12 @@ impl Cluster {
         let (genesis, op_key) = write_genesis(dir.path());
         let mut members = BTreeMap::new();
         let mut listed = Vec::new();
+        let mut held = Vec::new();
         for id in 1..=n {
             let m = Member {
                 id,
-                api: free_addr(),
-                cluster: free_addr(),
+                api: free_addr(&mut held),
+                cluster: free_addr(&mut held),
                 data: dir.path().join(format!("member-{id}")),
                 initial: id <= initial,
                 child: None,
@@ -88,6 +93,7 @@ impl Cluster {
             }));
             members.insert(id, m);
         }
+        drop(held);
         let file = dir.path().join("cluster.json");
         let text = json!({
             "genesis": genesis, "operator_key": op_key, "origin": ORIGIN,
