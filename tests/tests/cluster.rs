@@ -223,7 +223,11 @@ async fn a_partitioned_leader_acknowledges_nothing_and_its_tail_is_discarded() {
     let len = c.converged(&[1, 2, 3], 1, Duration::from_secs(30)).await;
     // The old leader may have stood for election while cut off; whoever
     // leads now, it is not the member whose log lacked the majority's.
-    assert_ne!(c.leader().await, old, "the old leader cannot lead again before it caught up");
+    assert_ne!(
+        c.leader().await,
+        old,
+        "the old leader cannot lead again before it caught up"
+    );
     assert_eq!(
         at_leader.tree_size, len,
         "the linearizable read saw every acknowledged write"
