@@ -92,6 +92,18 @@ impl ClusterService {
         voters
     }
 
+    /// Makes `voters` the voters (a voter left out is removed, not kept as
+    /// a learner) and answers with the membership then.
+    async fn make_voters(&self, voters: BTreeSet<MemberId>) -> Result<Response<MembershipAnswer>, Status> {
+        self.raft
+            .change_membership(voters, false)
+            .await
+            .map_err(change_refused)?;
+        Ok(Response::new(MembershipAnswer {
+            members: self.members(),
+        }))
+    }
+
     /// The voters and learners in force.
     fn members(&self) -> Vec<PbPeer> {
         let metrics = self.raft.metrics().borrow().clone();
@@ -184,22 +196,7 @@ impl Cluster for ClusterService {
         // A learner first, caught up (blocking), then a voter: a member
         // that votes before it holds the log could stall commits.
         self.raft.add_learner(r.id, peer, true).await.map_err(change_refused)?;
-        let voters: BTreeSet<MemberId> = self
-            .raft
-            .metrics()
-            .borrow()
-            .membership_config
-            .membership()
-            .voter_ids()
-            .chain([r.id])
-            .collect();
-        self.raft
-            .change_membership(voters, false)
-            .await
-            .map_err(change_refused)?;
-        Ok(Response::new(MembershipAnswer {
-            members: self.members(),
-        }))
+        self.make_voters(self.voters_changed(r.id, true)).await
     }
 
     async fn remove_member(&self, r: Request<RemoveMemberRequest>) -> Result<Response<MembershipAnswer>, Status> {
@@ -207,12 +204,6 @@ impl Cluster for ClusterService {
         if voters.is_empty() {
             return Err(Status::failed_precondition("the last voter cannot be removed"));
         }
-        self.raft
-            .change_membership(voters, false)
-            .await
-            .map_err(change_refused)?;
-        Ok(Response::new(MembershipAnswer {
-            members: self.members(),
-        }))
+        self.make_voters(voters).await
     }
 }
