@@ -297,33 +297,33 @@ impl Handle {
         batch: Vec<(pb::SignedCommand, bool)>,
         marker: Marker,
     ) -> Result<Vec<Submitted>, Unavailable> {
-        let (reply, answer) = oneshot::channel();
-        self.tx
-            .send(Request::Apply { batch, marker, reply })
-            .await
-            .map_err(|_| gone())?;
-        answer.await.map_err(|_| gone())?
+        self.ask(|reply| Request::Apply { batch, marker, reply }).await
     }
 
     /// A replicated ledger: the state's image (see [`Request::Image`]).
     pub async fn image(&self) -> Result<Image, Unavailable> {
-        let (reply, answer) = oneshot::channel();
-        self.tx.send(Request::Image { reply }).await.map_err(|_| gone())?;
-        answer.await.map_err(|_| gone())?
+        self.ask(|reply| Request::Image { reply }).await
     }
 
     /// A replicated ledger: installs a snapshot (see [`Request::Install`]).
     pub async fn install(&self, entries: Vec<Vec<u8>>, state: Vec<u8>, marker: Marker) -> Result<(), Unavailable> {
+        self.ask(|reply| Request::Install {
+            entries,
+            state,
+            marker,
+            reply,
+        })
+        .await
+    }
+
+    /// Sends the request `make` builds around a reply channel, and waits
+    /// for the answer.
+    async fn ask<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<Result<T, Unavailable>>) -> Request,
+    ) -> Result<T, Unavailable> {
         let (reply, answer) = oneshot::channel();
-        self.tx
-            .send(Request::Install {
-                entries,
-                state,
-                marker,
-                reply,
-            })
-            .await
-            .map_err(|_| gone())?;
+        self.tx.send(make(reply)).await.map_err(|_| gone())?;
         answer.await.map_err(|_| gone())?
     }
 }
