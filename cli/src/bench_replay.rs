@@ -75,14 +75,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
 
     eprintln!("signing on one core for {:.1} s...", a.signing_secs);
     let before = sample.signing_rate(each);
-    let tmp;
-    let dir = match &a.data {
-        Some(d) => d.clone(),
-        None => {
-            tmp = tempfile::tempdir()?;
-            tmp.path().to_path_buf()
-        }
-    };
+    let (dir, _tmp) = crate::replay_cmd::data_dir(a.data.as_deref())?;
     let bar = crate::progress::bar(crate::replay_cmd::line_count(&text), "replaying", "lines");
     let mut progress = |line: usize| bar.set_position(line as u64);
     let mut options = ReplayOptions {

@@ -23,14 +23,7 @@ pub struct Args {
 
 pub fn run(a: Args) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(&a.file).with_context(|| format!("reading {}", a.file.display()))?;
-    let tmp;
-    let dir = match &a.data {
-        Some(d) => d.clone(),
-        None => {
-            tmp = tempfile::tempdir()?;
-            tmp.path().to_path_buf()
-        }
-    };
+    let (dir, _tmp) = data_dir(a.data.as_deref())?;
     let bar = crate::progress::bar(line_count(&text), "replaying", "lines");
     let mut progress = |line: usize| bar.set_position(line as u64);
     let options = ReplayOptions {
@@ -133,4 +126,16 @@ fn summary(r: &Replay) -> String {
         hex::encode(node.tree().root())
     );
     out
+}
+
+/// The folder a replay writes its ledger to: `data` if given, else a
+/// temporary one, removed when the returned guard is dropped.
+pub fn data_dir(data: Option<&std::path::Path>) -> anyhow::Result<(std::path::PathBuf, Option<tempfile::TempDir>)> {
+    Ok(match data {
+        Some(d) => (d.to_path_buf(), None),
+        None => {
+            let tmp = tempfile::tempdir()?;
+            (tmp.path().to_path_buf(), Some(tmp))
+        }
+    })
 }

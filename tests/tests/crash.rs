@@ -145,16 +145,5 @@ async fn acknowledged_commands_survive_random_sigkills() {
         );
     } // the journal is closed: the audit may open the folder
 
-    let out = std::process::Command::new(carbon_bin())
-        .args(["audit", "verify", "--data"])
-        .arg(&data)
-        .env("RUST_BACKTRACE", "0")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "carbon audit verify failed: {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    carbon(&["audit", "verify", "--data", data.to_str().unwrap()]);
 }

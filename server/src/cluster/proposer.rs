@@ -26,7 +26,7 @@ use openraft::error::ClientWriteError;
 use prost::Message;
 use tokio::sync::{mpsc, oneshot, Semaphore};
 
-use super::types::{Batch, MemberId, Raft};
+use super::types::{Batch, MemberId, Peer, Raft};
 use crate::sequencer::{Propose, Queued, Unavailable, QUEUE_REQUESTS};
 
 /// Entries proposed and not yet answered, at most.
@@ -95,15 +95,15 @@ impl Proposer {
             verified,
         }
     }
-
-    /// The leader's public address, if this member knows a leader.
-    fn leader_api(&self) -> Option<String> {
-        leader_api(&self.raft)
-    }
 }
 
+/// The leader's public address, if this member knows a leader.
 fn leader_api(raft: &Raft) -> Option<String> {
-    let m = raft.metrics().borrow().clone();
+    leader_api_in(&raft.metrics().borrow())
+}
+
+/// The leader's public address in these metrics, if they name a leader.
+pub(super) fn leader_api_in(m: &openraft::RaftMetrics<MemberId, Peer>) -> Option<String> {
     m.current_leader
         .and_then(|l| m.membership_config.membership().get_node(&l).map(|p| p.api.clone()))
 }
@@ -115,7 +115,7 @@ impl Propose for Proposer {
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Queued, Unavailable>> + Send + '_>> {
         Box::pin(async move {
             if self.raft.metrics().borrow().current_leader != Some(self.id) {
-                return Err(Unavailable::NotLeader(self.leader_api()));
+                return Err(Unavailable::NotLeader(leader_api(&self.raft)));
             }
             let envelopes = batch.len();
             self.verified.remember(&batch);

@@ -162,10 +162,7 @@ impl Cluster for ClusterService {
             ServerState::Learner => "learner",
             ServerState::Shutdown => "shutdown",
         };
-        let leader_api = m
-            .current_leader
-            .and_then(|l| m.membership_config.membership().get_node(&l).map(|p| p.api.clone()))
-            .unwrap_or_default();
+        let leader_api = super::proposer::leader_api_in(&m).unwrap_or_default();
         let (journal_len, checkpoint) = self
             .view
             .read(|r| (r.len(), r.checkpoint().to_string()))

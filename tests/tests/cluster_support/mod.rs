@@ -9,7 +9,6 @@
 #![allow(dead_code)] // each test file uses part of this module
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -135,19 +134,7 @@ impl Cluster {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("starting carbon serve --cluster");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut sent = false;
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if !sent && line.starts_with("listening on ") {
-                    let _ = tx.send(());
-                    sent = true;
-                }
-            }
-        });
-        if rx.recv_timeout(Duration::from_secs(60)).is_err() {
+        if listening(&mut child, Duration::from_secs(60)).is_none() {
             let _ = child.kill();
             panic!("member {id} did not start listening: {:?}", child.wait());
         }
@@ -315,22 +302,6 @@ impl Cluster {
     pub fn path(&self) -> &Path {
         self.dir.path()
     }
-}
-
-/// Runs `carbon` with `args`; panics unless it succeeds; returns stdout.
-pub fn carbon(args: &[&str]) -> String {
-    let out = Command::new(carbon_bin())
-        .args(args)
-        .env("RUST_BACKTRACE", "0")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "carbon {args:?}: {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
 }
 
 impl Drop for Cluster {

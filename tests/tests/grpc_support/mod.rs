@@ -123,6 +123,46 @@ pub fn write_genesis(dir: &Path) -> (PathBuf, PathBuf) {
     (path, write_test_key_file(dir, OPERATOR))
 }
 
+/// Waits up to `within` for a started `carbon serve` to print `listening
+/// on <addr>`; returns the address and what it printed before. Its stdout
+/// is drained afterwards so that it never blocks on a full pipe.
+pub fn listening(child: &mut Child, within: Duration) -> Option<(String, Vec<String>)> {
+    let stdout = child.stdout.take().expect("stdout piped");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut banner = Vec::new();
+        let mut sent = false;
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if !sent {
+                if let Some(addr) = line.strip_prefix("listening on ") {
+                    let _ = tx.send((addr.trim().to_string(), std::mem::take(&mut banner)));
+                    sent = true;
+                } else {
+                    banner.push(line);
+                }
+            }
+        }
+    });
+    rx.recv_timeout(within).ok()
+}
+
+/// Runs `carbon` with `args`; panics unless it succeeds; returns stdout.
+pub fn carbon(args: &[&str]) -> String {
+    let out = Command::new(carbon_bin())
+        .args(args)
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "carbon {args:?} failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 /// A running `carbon serve`, killed (SIGKILL) when dropped.
 pub struct Server {
     pub child: Child,
@@ -155,26 +195,9 @@ impl Server {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("starting carbon serve");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut banner = Vec::new();
-            let mut sent = false;
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if !sent {
-                    if let Some(addr) = line.strip_prefix("listening on ") {
-                        let _ = tx.send((addr.trim().to_string(), std::mem::take(&mut banner)));
-                        sent = true;
-                    } else {
-                        banner.push(line);
-                    }
-                }
-            }
-        });
-        let (addr, banner) = match rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(x) => x,
-            Err(_) => {
+        let (addr, banner) = match listening(&mut child, Duration::from_secs(60)) {
+            Some(x) => x,
+            None => {
                 let _ = child.kill();
                 let status = child.wait();
                 panic!("carbon serve did not start listening: {status:?}");
