@@ -34,7 +34,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     bar.finish_and_clear();
     let mut r = replayed?;
     if a.data.is_some() {
-        // So that `carbon serve --data` starts without replaying the day.
+        // So that `carbon serve --data` starts without replaying the day
+        // nor indexing it.
+        r.node.index_deferred().context("indexing the ledger")?;
         r.node.snapshot().context("writing the snapshot")?;
     }
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());

@@ -92,6 +92,9 @@ pub struct Node {
     /// next flush ([`Node::submit_marked`]): given the journal length, it
     /// gives the bytes to store.
     marker: Option<Marker>,
+    /// [`Node::defer_indexes`]: batches are journalled without their index
+    /// entries and the indexes' watermark is left behind.
+    indexes_deferred: bool,
 }
 
 impl Node {
@@ -128,6 +131,7 @@ impl Node {
             snapshots: Snapshots::new(dir, Some(DEFAULT_EVERY_ENTRIES), 0),
             snapshot_refused: None,
             marker: None,
+            indexes_deferred: false,
         };
         node.append(crate::state::genesis_entry(&genesis))?;
         node.commit()?;
@@ -175,6 +179,7 @@ impl Node {
             snapshots: Snapshots::new(dir, Some(DEFAULT_EVERY_ENTRIES), snapshot_size),
             snapshot_refused,
             marker: None,
+            indexes_deferred: false,
         };
         // Entries past the stored checkpoint (none after a clean stop) get one now.
         if node.current_checkpoint_size() != Some(node.tree.len()) {
@@ -240,9 +245,36 @@ impl Node {
     }
 
     /// Sets how many entries pass between periodic snapshots (`None`: only
-    /// [`Node::snapshot`]).
+    /// [`Node::snapshot`]). Without periodic snapshots the encoder thread
+    /// and its replica (a copy of the state, and an application of every
+    /// command) are not needed: they stop, and start again from this
+    /// node's state if periodic snapshots are turned back on.
     pub fn set_snapshot_every(&mut self, entries: Option<u64>) {
         self.snapshots.set_every_entries(entries);
+        match entries {
+            None => self.snapshots.stop_encoder(),
+            Some(_) if !self.snapshots.has_encoder() => self.snapshots.seed(Replica::of(self), self.journal.reader()),
+            Some(_) => {}
+        }
+    }
+
+    /// Stops indexing commands and alerts as they are journalled, for a
+    /// job that writes a whole ledger at once and reads no index
+    /// (`carbon replay`): the command index is a B-tree insert a command,
+    /// as costly as the entry's own. The indexes' watermark stays where it
+    /// was, so they are rebuilt from the journal by
+    /// [`Node::index_deferred`] or at the next [`Node::open`], the way a
+    /// ledger whose indexes fell behind is; nothing that reads them can
+    /// see a partial index as complete.
+    pub fn defer_indexes(&mut self) {
+        self.indexes_deferred = true;
+    }
+
+    /// Indexes what [`Node::defer_indexes`] left out, flushes, and indexes
+    /// each batch again from then on.
+    pub fn index_deferred(&mut self) -> Result<(), NodeError> {
+        self.indexes_deferred = false;
+        self.journal.catch_up_indexes().map_err(|e| self.fail(e))
     }
 
     /// Writes a snapshot of the state now (at a clean stop), so that the
@@ -410,7 +442,9 @@ impl Node {
         };
         self.checkpoint = cp.sign(&self.origin, &self.operator_key);
         self.journal.set_checkpoint(&self.checkpoint)?;
-        self.journal.set_indexed(self.tree.len())?;
+        if !self.indexes_deferred {
+            self.journal.set_indexed(self.tree.len())?;
+        }
         if let Some(marker) = self.marker.take() {
             self.journal.set_replicated(&marker(self.tree.len()))?;
         }
@@ -419,8 +453,10 @@ impl Node {
 
     /// Sequences a batch: each envelope is authenticated (`signature_checked`
     /// says the caller already verified its signature against the actor's
-    /// key) and applied in order; one flush makes the batch durable.
-    pub fn submit(&mut self, batch: &[(pb::SignedCommand, bool)]) -> Result<Vec<Submitted>, NodeError> {
+    /// key) and applied in order; one flush makes the batch durable. The
+    /// envelopes move into their journal entries (taken by value: a copy
+    /// each would be a tenth of a replay's node thread).
+    pub fn submit(&mut self, batch: Vec<(pb::SignedCommand, bool)>) -> Result<Vec<Submitted>, NodeError> {
         if let Some(why) = &self.failed {
             return Err(NodeError::Failed(why.clone()));
         }
@@ -429,7 +465,7 @@ impl Node {
         let mut journalled = false;
         for (env, checked) in batch {
             self.unchecked_envelopes += u64::from(!checked);
-            let auth = match self.state.authenticate(env, *checked) {
+            let auth = match self.state.authenticate(&env, checked) {
                 Ok(a) => a,
                 Err(code) => {
                     out.push(Submitted {
@@ -443,18 +479,20 @@ impl Node {
             let entry = pb::JournalEntry {
                 seq: self.tree.len(),
                 prev_hash: self.last_hash.to_vec(),
-                input: Some(pb::journal_entry::Input::Command(env.clone())),
+                input: Some(pb::journal_entry::Input::Command(env)),
                 outcome: Some(outcome_to_pb(&result)),
             };
-            let actor = &self.state.accounts[auth.actor as usize].id;
-            let indexed =
-                self.journal
-                    .index_command(actor, auth.nonce, entry.seq)
-                    .and_then(|()| match &entry.outcome {
-                        Some(o) => self.journal.index_alerts(entry.seq, o),
-                        None => Ok(()),
-                    });
-            indexed.map_err(|e| self.fail(e))?;
+            if !self.indexes_deferred {
+                let actor = &self.state.accounts[auth.actor as usize].id;
+                let indexed =
+                    self.journal
+                        .index_command(actor, auth.nonce, entry.seq)
+                        .and_then(|()| match &entry.outcome {
+                            Some(o) => self.journal.index_alerts(entry.seq, o),
+                            None => Ok(()),
+                        });
+                indexed.map_err(|e| self.fail(e))?;
+            }
             let seq = self.append(entry).map_err(|e| self.fail(e))?;
             journalled = true;
             out.push(Submitted { seq: Some(seq), result });
@@ -472,7 +510,7 @@ impl Node {
     /// envelopes are all refused before sequencing still flushes it).
     pub fn submit_marked(
         &mut self,
-        batch: &[(pb::SignedCommand, bool)],
+        batch: Vec<(pb::SignedCommand, bool)>,
         marker: Marker,
     ) -> Result<Vec<Submitted>, NodeError> {
         self.marker = Some(marker);
@@ -484,15 +522,6 @@ impl Node {
             stored.map_err(|e| self.fail(e))?;
         }
         out
-    }
-
-    /// Stops periodic snapshots for good and ends their encoding thread:
-    /// a replicated ledger appends no entry of its own (its members must
-    /// write identical journals), so it takes no journal snapshot; its
-    /// consensus layer snapshots instead.
-    pub fn without_periodic_snapshots(&mut self) {
-        self.snapshots.set_every_entries(None);
-        self.snapshots.stop_encoder();
     }
 
     /// The state's image (the snapshot encoding, postcard) and the journal
@@ -608,7 +637,7 @@ mod tests {
                 body: Some(body),
             };
             let id = node.ledger_id();
-            node.submit(&[(sign_command(&test_key(&actor), &id, &cmd), false)])
+            node.submit(vec![(sign_command(&test_key(&actor), &id, &cmd), false)])
                 .unwrap();
             after_each(node);
         }
@@ -712,6 +741,69 @@ mod tests {
         }
         let at = open_and_compare(dir.path());
         assert!(at >= first + 40, "a periodic snapshot was written ({at})");
+    }
+
+    /// Turned off, periodic snapshots stop their encoder (a replay's node
+    /// has none); turned on again, a new one starts from the node's state.
+    #[test]
+    fn periodic_snapshots_turned_on_again_start_a_new_encoder() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut r = replay(&head(50), dir.path()).unwrap();
+        assert!(!r.node.snapshots.has_encoder(), "a replay takes no periodic snapshot");
+        r.node.set_snapshot_every(Some(40));
+        assert!(r.node.snapshots.has_encoder());
+        let start = r.node.len();
+        submit_rest(&mut r.node, 50, |_| {});
+        assert!(
+            r.node.last_snapshot_size() >= start + 40,
+            "{}",
+            r.node.last_snapshot_size()
+        );
+        drop(r);
+        open_and_compare(dir.path());
+    }
+
+    /// Every journalled command's (actor, nonce) and sequence number.
+    fn journalled_commands(node: &Node) -> Vec<(String, u64, u64)> {
+        node.journal()
+            .iter(0)
+            .filter_map(|r| {
+                let (_, e) = r.unwrap();
+                let seq = e.seq;
+                let Some(pb::journal_entry::Input::Command(env)) = e.input else {
+                    return None;
+                };
+                let c = pb::Command::decode(env.payload.as_slice()).unwrap();
+                Some((c.actor?, c.nonce?, seq))
+            })
+            .collect()
+    }
+
+    /// A replay defers its indexes; nothing can read them as complete
+    /// before they are built, by `index_deferred` or at the next open.
+    #[test]
+    fn deferred_indexes_are_built_before_they_are_read() {
+        for build_at_open in [false, true] {
+            let dir = tempfile::tempdir().unwrap();
+            let mut r = replay(&head(250), dir.path()).unwrap();
+            let commands = journalled_commands(&r.node);
+            assert!(commands.len() > 100);
+            assert_eq!(r.node.journal().indexed().unwrap(), 1, "only the genesis is indexed");
+            assert!(commands
+                .iter()
+                .all(|(a, n, _)| r.node.journal().reader().command(a, *n).unwrap().is_none()));
+            let node = if build_at_open {
+                drop(r);
+                Node::open(dir.path(), operator()).unwrap()
+            } else {
+                r.node.index_deferred().unwrap();
+                r.node
+            };
+            assert_eq!(node.journal().indexed().unwrap(), node.len());
+            for (actor, nonce, seq) in &commands {
+                assert_eq!(node.journal().reader().command(actor, *nonce).unwrap(), Some(*seq));
+            }
+        }
     }
 
     /// A disk that refuses snapshots costs one attempt per interval, not
@@ -1196,7 +1288,7 @@ mod tests {
         let len = node.len();
         // An envelope no one signed: refused before sequencing.
         let refused = node
-            .submit_marked(&[(pb::SignedCommand::default(), false)], marker(9))
+            .submit_marked(vec![(pb::SignedCommand::default(), false)], marker(9))
             .unwrap();
         assert_eq!(refused[0].seq, None);
         assert_eq!(node.len(), len);

@@ -109,10 +109,10 @@ impl Replay {
 
 /// How to run a replay; [`Default`] is what `carbon replay` does.
 pub struct ReplayOptions<'p> {
-    /// Signing threads (at least one); default: one per core but the one
-    /// the node's thread keeps busy (the node applies in order, on one
-    /// thread: it bounds the replay, and a signing thread that takes its
-    /// core from it slows the whole run).
+    /// Signing threads (at least one); default: one per core. Signing is
+    /// most of a replay's work (the node's thread, which applies in order,
+    /// needs under half a core beside it: BENCHMARKS.md), so every core
+    /// signs and the node's thread takes its share of them.
     pub signers: usize,
     /// Called on the caller's thread after each batch with the file line
     /// number of the last line done (for a progress bar).
@@ -122,7 +122,7 @@ pub struct ReplayOptions<'p> {
 impl Default for ReplayOptions<'_> {
     fn default() -> Self {
         ReplayOptions {
-            signers: std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1)),
+            signers: std::thread::available_parallelism().map_or(1, |n| n.get()),
             progress: None,
         }
     }
@@ -163,8 +163,10 @@ pub fn replay_with(text: &str, dir: &Path, mut options: ReplayOptions) -> Result
     let mut lines = command_lines(text);
     let (gline, gtext) = lines.next().ok_or(ReplayError::Empty)?;
     let mut node = create_node(&mut keys, gline, gtext, dir)?;
-    // One batch job: no periodic snapshots (`carbon replay --data` takes one at the end).
+    // One batch job: no periodic snapshots (`carbon replay --data` takes
+    // one at the end), and no index read until it is over.
     node.set_snapshot_every(None);
+    node.defer_indexes();
     let mut apply = Apply {
         node: &mut node,
         batch: Vec::with_capacity(MAX_BATCH),
@@ -426,12 +428,12 @@ impl Apply<'_, '_> {
             return Ok(());
         }
         let started = Instant::now();
-        let answers = self.node.submit(&self.batch)?;
+        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(MAX_BATCH));
+        let answers = self.node.submit(batch)?;
         self.timing.submitting += started.elapsed();
         for (slot, answer) in self.slots.drain(..).zip(answers) {
             self.results[slot].result = answer.result;
         }
-        self.batch.clear();
         self.report_progress();
         Ok(())
     }

@@ -230,7 +230,7 @@ mod tests {
                 let n = (*cut.next().unwrap()).min(rest.len());
                 let batch: Vec<_> = rest[..n].iter().map(|e| (e.clone(), false)).collect();
                 rest = &rest[n..];
-                node.submit(&batch).unwrap();
+                node.submit(batch).unwrap();
                 for item in reader.range_raw(replica.len(), node.len()) {
                     let (seq, raw) = item.unwrap();
                     replica.apply(seq, &raw).unwrap();
@@ -248,7 +248,7 @@ mod tests {
         let (_dir, mut node, envelopes) = day();
         let mut replica = Replica::of(&node);
         let batch: Vec<_> = envelopes[..3].iter().map(|e| (e.clone(), false)).collect();
-        node.submit(&batch).unwrap();
+        node.submit(batch).unwrap();
         let reader = node.journal().reader();
         let second = reader.raw(2).unwrap().unwrap();
         assert!(replica.apply(2, &second).is_err(), "entry 1 comes first");

@@ -425,6 +425,11 @@ impl Snapshots {
         self.encoder = None;
     }
 
+    /// Whether the encoder thread runs (seeded, and not stopped).
+    pub fn has_encoder(&self) -> bool {
+        self.encoder.is_some()
+    }
+
     /// Tree size of the last snapshot written or loaded (0: none).
     pub fn last_size(&self) -> u64 {
         self.last_size

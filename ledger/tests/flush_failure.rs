@@ -47,18 +47,18 @@ fn a_failed_flush_stops_the_node_and_nothing_unflushed_is_acknowledged() {
     let mut node = Node::create(dir.path(), genesis(), test_key(OPERATOR)).unwrap();
     node.journal().fail_flushes_after(1);
 
-    let ok = node.submit(&[define("ZJEA-2025", 1)]).unwrap();
+    let ok = node.submit(vec![define("ZJEA-2025", 1)]).unwrap();
     assert_eq!(ok[0].seq, Some(1));
     assert!(ok[0].result.is_ok());
 
     // The second flush fails: the batch is not acknowledged.
-    let failed = node.submit(&[define("ZJEA-2026", 2), define("ZJEA-2027", 3)]);
+    let failed = node.submit(vec![define("ZJEA-2026", 2), define("ZJEA-2027", 3)]);
     assert!(
         matches!(failed, Err(NodeError::Failed(ref why)) if why.contains("injected")),
         "{failed:?}"
     );
     // Everything later is refused, even a command that would be accepted.
-    let later = node.submit(&[define("ZJEA-2028", 4)]);
+    let later = node.submit(vec![define("ZJEA-2028", 4)]);
     assert!(matches!(later, Err(NodeError::Failed(_))), "{later:?}");
     drop(node);
 

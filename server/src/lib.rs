@@ -190,10 +190,10 @@ pub fn run(mut a: Config) -> anyhow::Result<()> {
         },
     )?;
     drop(progress);
-    node.set_snapshot_every(a.snapshot_every);
-    if member.is_some() {
-        node.without_periodic_snapshots();
-    }
+    // A replicated ledger appends no entry of its own (its members must
+    // write identical journals), so it takes no journal snapshot; its
+    // consensus layer snapshots instead.
+    node.set_snapshot_every(if member.is_some() { None } else { a.snapshot_every });
     if let Some(n) = fault_hook(FAULT_FAIL_FLUSH_AFTER)? {
         tracing::warn!("test hook {FAULT_FAIL_FLUSH_AFTER}={n}: every flush after the next {n} fails");
         node.journal().fail_flushes_after(n);

@@ -562,7 +562,7 @@ impl Worker {
                     return;
                 }
                 let (before, started) = (self.node.len(), std::time::Instant::now());
-                match self.node.submit_marked(&batch, marker) {
+                match self.node.submit_marked(batch, marker) {
                     Ok(answers) => {
                         self.applied(before, &answers, started);
                         let _ = reply.send(Ok(answers));
@@ -646,9 +646,11 @@ impl Worker {
         }
         let before = self.node.len();
         let started = std::time::Instant::now();
-        match self.node.submit(&pending.batch) {
+        let batch = std::mem::replace(&mut pending.batch, Vec::with_capacity(MAX_BATCH));
+        let envelopes = batch.len();
+        match self.node.submit(batch) {
             Ok(answers) => {
-                assert_eq!(answers.len(), pending.batch.len());
+                assert_eq!(answers.len(), envelopes);
                 self.applied(before, &answers, started);
                 let mut answers = answers.into_iter();
                 for (n, reply, _permit) in pending.replies.drain(..) {
@@ -665,7 +667,6 @@ impl Worker {
                 }
             }
         }
-        pending.batch.clear();
     }
 
     /// After a durable batch, before any answer: metrics, then new
