@@ -258,6 +258,20 @@ impl Node {
         }
     }
 
+    /// Whether periodic snapshots are taken (and so encoded off this
+    /// thread by an encoder).
+    pub fn takes_periodic_snapshots(&self) -> bool {
+        self.snapshots.has_encoder()
+    }
+
+    /// Periodic snapshots are encoded by `source` from now on, a replica
+    /// the caller already keeps (the server's read view), instead of the
+    /// node's own encoder thread and its copy of the state, which are
+    /// dropped.
+    pub fn encode_snapshots_with(&mut self, source: Box<dyn crate::snapshot::EncodeAt>) {
+        self.snapshots.encode_with(source);
+    }
+
     /// Stops indexing commands and alerts as they are journalled, for a
     /// job that writes a whole ledger at once and reads no index
     /// (`carbon replay`): the command index is a B-tree insert a command,

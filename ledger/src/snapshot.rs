@@ -301,8 +301,8 @@ pub struct Snapshots {
     /// Bytes of the last state encoded: the next one is about as large, so
     /// its buffer is allocated once instead of grown by copying.
     last_state_bytes: usize,
-    /// The thread that follows the journal with its own replica and
-    /// encodes periodic snapshots off the sequencer.
+    /// What encodes periodic snapshots off the sequencer, and the
+    /// encoding in flight.
     encoder: Option<Encoder>,
     /// Called from the encoding thread once its state is encoded, so that
     /// an idle sequencer records the digest without waiting for a command.
@@ -312,31 +312,138 @@ pub struct Snapshots {
 /// What the encoder thread calls once an encoding is ready.
 type OnEncoded = Arc<dyn Fn() + Send + Sync>;
 
-/// Jobs for the encoder thread.
+/// A replica that follows the durable journal and encodes its state at a
+/// mark, off the writer's thread: the node's own ([`Snapshots::seed`]: a
+/// thread and a copy of the state), or one it shares with readers (the
+/// server's read view, so that a server holds two copies of the state and
+/// applies each command twice, not three times).
+pub trait EncodeAt: Send {
+    /// The journal is durable up to `len` (called after every commit: it
+    /// must be cheap and never block).
+    fn follow(&mut self, len: u64);
+    /// Asks for the state after the first `len` entries (the last one a
+    /// durable `SnapshotMark`), encoded with [`encode`] into a buffer of
+    /// about `capacity` bytes, given to `done` from another thread once the
+    /// replica reaches `len`. Called on the writer's thread right after the
+    /// mark's flush and before the writer says it is durable to anyone
+    /// else, so the replica cannot have gone past it. Returns `done` when
+    /// the request cannot be taken (the replica is gone or behind by too
+    /// much); dropping `done` unanswered reports a failure.
+    fn encode_at(&mut self, len: u64, capacity: usize, done: EncodeDone) -> Result<(), EncodeDone>;
+}
+
+/// Where an [`EncodeAt`] hands its encoding: answered exactly once (or, if
+/// dropped unanswered, with an error), so that a writer waiting for it is
+/// never left waiting.
+pub struct EncodeDone {
+    result: Arc<Mutex<Option<Result<EncodedState, String>>>>,
+    on_encoded: Arc<Mutex<Option<OnEncoded>>>,
+    answered: bool,
+}
+
+impl EncodeDone {
+    /// Hands the encoding (or why there is none) to the writer.
+    pub fn send(mut self, encoded: Result<EncodedState, String>) {
+        self.answer(encoded);
+    }
+
+    fn answer(&mut self, encoded: Result<EncodedState, String>) {
+        self.answered = true;
+        *self.result.lock().unwrap_or_else(|p| p.into_inner()) = Some(encoded);
+        if let Some(f) = self.on_encoded.lock().unwrap_or_else(|p| p.into_inner()).clone() {
+            f();
+        }
+    }
+}
+
+impl Drop for EncodeDone {
+    fn drop(&mut self) {
+        if !self.answered {
+            self.answer(Err("the snapshot encoder stopped before encoding".into()));
+        }
+    }
+}
+
+/// The encoder of periodic snapshots and its encoding in flight.
+struct Encoder {
+    source: Box<dyn EncodeAt>,
+    /// The result of the encoding asked for, once done.
+    done: Arc<Mutex<Option<Result<EncodedState, String>>>>,
+    /// The writer's tree at the mark of the encoding in flight.
+    in_flight: Option<MerkleTree>,
+}
+
+/// Jobs for [`ReplicaEncoder`]'s thread.
 enum EncoderJob {
     /// The journal is durable up to here: apply the entries up to it.
     Follow(u64),
-    /// Apply up to here (a durable mark) and encode; the capacity hint.
-    Encode(u64, usize),
+    /// Apply up to here (a durable mark) and encode.
+    Encode(u64, usize, EncodeDone),
 }
 
 /// Most jobs queued for the encoder thread (a `Follow` that finds the
 /// queue full is dropped: the next one goes further).
 const ENCODER_JOBS: usize = 1024;
 
-/// The encoder thread: a replica that applies each durable batch as it
-/// comes (so that a snapshot costs one encoding, not the application of a
-/// whole interval's entries at once), and encodes when a mark asks.
-struct Encoder {
+/// The node's own encoder: a thread with a replica that applies each
+/// durable batch as it comes (so that a snapshot costs one encoding, not
+/// the application of a whole interval's entries at once), and encodes
+/// when a mark asks.
+struct ReplicaEncoder {
     jobs: Option<mpsc::SyncSender<EncoderJob>>,
-    /// The result of the encoding asked for, once done.
-    done: Arc<Mutex<Option<Result<EncodedState, String>>>>,
-    /// The writer's tree at the mark of the encoding in flight.
-    in_flight: Option<MerkleTree>,
     thread: Option<JoinHandle<()>>,
 }
 
-impl Drop for Encoder {
+impl ReplicaEncoder {
+    fn start(mut replica: Replica, journal: JournalReader) -> io::Result<ReplicaEncoder> {
+        let (jobs, rx) = mpsc::sync_channel(ENCODER_JOBS);
+        let thread = std::thread::Builder::new()
+            .name("snapshot-encode".into())
+            .spawn(move || {
+                while let Ok(job) = rx.recv() {
+                    let (until, encode_into) = match job {
+                        EncoderJob::Follow(until) => (until, None),
+                        EncoderJob::Encode(until, capacity, done) => (until, Some((capacity, done))),
+                    };
+                    let caught_up = catch_up(&mut replica, &journal, until);
+                    let failed = caught_up.is_err();
+                    match (caught_up, encode_into) {
+                        (Ok(()), Some((capacity, done))) => done.send(Ok(encode(replica.state(), capacity))),
+                        (Err(why), Some((_, done))) => done.send(Err(why)),
+                        (Err(why), None) => tracing::error!("the snapshot encoder stopped: {why}"),
+                        (Ok(()), None) => {}
+                    }
+                    if failed {
+                        return; // the replica is unusable: no more periodic snapshots
+                    }
+                }
+            })?;
+        Ok(ReplicaEncoder {
+            jobs: Some(jobs),
+            thread: Some(thread),
+        })
+    }
+}
+
+impl EncodeAt for ReplicaEncoder {
+    fn follow(&mut self, len: u64) {
+        if let Some(jobs) = &self.jobs {
+            let _ = jobs.try_send(EncoderJob::Follow(len));
+        }
+    }
+
+    fn encode_at(&mut self, len: u64, capacity: usize, done: EncodeDone) -> Result<(), EncodeDone> {
+        let Some(jobs) = &self.jobs else { return Err(done) };
+        jobs.try_send(EncoderJob::Encode(len, capacity, done))
+            .map_err(|e| match e {
+                mpsc::TrySendError::Full(EncoderJob::Encode(.., done))
+                | mpsc::TrySendError::Disconnected(EncoderJob::Encode(.., done)) => done,
+                _ => unreachable!("an Encode job was sent"),
+            })
+    }
+}
+
+impl Drop for ReplicaEncoder {
     fn drop(&mut self) {
         self.jobs.take();
         if let Some(t) = self.thread.take() {
@@ -362,47 +469,24 @@ impl Snapshots {
         }
     }
 
-    /// Starts the encoder thread on `replica` (a copy of the node's state,
-    /// made at open), which reads the entries it lacks from `journal`.
-    /// Without it, periodic snapshots are not taken.
-    pub fn seed(&mut self, mut replica: Replica, journal: JournalReader) {
-        let (jobs, rx) = mpsc::sync_channel(ENCODER_JOBS);
-        let done: Arc<Mutex<Option<Result<EncodedState, String>>>> = Arc::default();
-        let (result, on_encoded) = (done.clone(), self.on_encoded.clone());
-        let spawned = std::thread::Builder::new()
-            .name("snapshot-encode".into())
-            .spawn(move || {
-                while let Ok(job) = rx.recv() {
-                    let encoded = match job {
-                        EncoderJob::Follow(until) => match catch_up(&mut replica, &journal, until) {
-                            Ok(()) => continue,
-                            Err(e) => Err(e),
-                        },
-                        EncoderJob::Encode(until, capacity) => {
-                            catch_up(&mut replica, &journal, until).map(|()| encode(replica.state(), capacity))
-                        }
-                    };
-                    let failed = encoded.is_err();
-                    *result.lock().unwrap_or_else(|p| p.into_inner()) = Some(encoded);
-                    if let Some(f) = on_encoded.lock().unwrap_or_else(|p| p.into_inner()).clone() {
-                        f();
-                    }
-                    if failed {
-                        return; // the replica is unusable: no more periodic snapshots
-                    }
-                }
-            });
-        match spawned {
-            Ok(thread) => {
-                self.encoder = Some(Encoder {
-                    jobs: Some(jobs),
-                    done,
-                    in_flight: None,
-                    thread: Some(thread),
-                })
-            }
+    /// Starts the node's own encoder thread on `replica` (a copy of the
+    /// node's state), which reads the entries it lacks from `journal`.
+    /// Without an encoder, periodic snapshots are not taken.
+    pub fn seed(&mut self, replica: Replica, journal: JournalReader) {
+        match ReplicaEncoder::start(replica, journal) {
+            Ok(encoder) => self.encode_with(Box::new(encoder)),
             Err(e) => tracing::warn!("could not start the snapshot encoder (no periodic snapshots): {e}"),
         }
+    }
+
+    /// Periodic snapshots are encoded by `source` from now on (any encoder
+    /// before it, and its replica, are dropped).
+    pub fn encode_with(&mut self, source: Box<dyn EncodeAt>) {
+        self.encoder = Some(Encoder {
+            source,
+            done: Arc::default(),
+            in_flight: None,
+        });
     }
 
     /// Sets what to call when an encoding is ready.
@@ -413,10 +497,8 @@ impl Snapshots {
     /// The journal is durable up to `len`: the encoder follows (one
     /// channel send; dropped when its queue is full).
     pub fn follow(&mut self, len: u64) {
-        if let Some(e) = &self.encoder {
-            if let Some(jobs) = &e.jobs {
-                let _ = jobs.try_send(EncoderJob::Follow(len));
-            }
+        if let Some(e) = &mut self.encoder {
+            e.source.follow(len);
         }
     }
 
@@ -485,10 +567,18 @@ impl Snapshots {
     pub fn start_encoding(&mut self, tree: MerkleTree) {
         let capacity = self.last_state_bytes;
         let Some(e) = self.encoder.as_mut() else { return };
-        let Some(jobs) = &e.jobs else { return };
-        match jobs.try_send(EncoderJob::Encode(tree.len(), capacity)) {
+        *e.done.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        let done = EncodeDone {
+            result: e.done.clone(),
+            on_encoded: self.on_encoded.clone(),
+            answered: false,
+        };
+        match e.source.encode_at(tree.len(), capacity, done) {
             Ok(()) => e.in_flight = Some(tree),
-            Err(_) => tracing::warn!("the snapshot encoder is behind or gone: no snapshot at {}", tree.len()),
+            Err(mut done) => {
+                done.answered = true; // nothing is in flight: no answer to give
+                tracing::warn!("the snapshot encoder is behind or gone: no snapshot at {}", tree.len())
+            }
         }
     }
 
@@ -511,12 +601,8 @@ impl Snapshots {
             return None;
         }
         if wait {
-            while !self.encoded_ready()
-                && self
-                    .encoder
-                    .as_ref()
-                    .is_some_and(|e| e.thread.as_ref().is_some_and(|t| !t.is_finished()))
-            {
+            // Every encoding asked for is answered (`EncodeDone`).
+            while !self.encoded_ready() {
                 std::thread::sleep(std::time::Duration::from_millis(1));
             }
         }
@@ -640,8 +726,10 @@ pub fn describe_metrics() {
     );
 }
 
-/// Encodes `state` and digests the bytes; `capacity`: the size expected.
-fn encode(state: &State, capacity: usize) -> EncodedState {
+/// Encodes `state` for a snapshot into a buffer of about `capacity` bytes
+/// (the last encoding's size: allocated once rather than grown by copying)
+/// and digests the bytes ([`state_digest`]).
+pub fn encode(state: &State, capacity: usize) -> EncodedState {
     let started = std::time::Instant::now();
     let buffer = Vec::with_capacity(capacity + capacity / 4);
     let bytes = postcard::to_extend(state, buffer).expect("the state serializes: every type in it is plain data");

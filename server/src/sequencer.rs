@@ -380,6 +380,11 @@ impl Sequencer {
         let (failed_tx, failed_rx) = watch::channel(None);
         let (view_thread, publisher, view) =
             view::start(Replica::of(&node), node.journal().reader(), failed_rx.clone())?;
+        // One replica for reads and snapshots: a third copy of the state,
+        // applying every command once more, costs memory and a core's time.
+        if node.takes_periodic_snapshots() {
+            node.encode_snapshots_with(Box::new(view.encoder()));
+        }
         let unchecked = Arc::new(AtomicU64::new(node.unchecked_envelopes()));
         let permits = Arc::new(Semaphore::new(QUEUE_ENVELOPES));
         let metrics = BatchMetrics::new(Outcomes::register());

@@ -57,6 +57,7 @@ use std::thread::JoinHandle;
 use carbon_ledger::journal::JournalReader;
 use carbon_ledger::merkle::MerkleTree;
 use carbon_ledger::replica::{AppliedEntry, Replica};
+use carbon_ledger::snapshot::{EncodeAt, EncodeDone};
 use tokio::sync::{broadcast, watch};
 
 use crate::feed::{self, Feed, FEED_CAPACITY};
@@ -116,6 +117,36 @@ impl Drop for Publisher {
 struct Queue {
     batches: VecDeque<Durable>,
     closed: bool,
+    /// A periodic snapshot's encoding asked for ([`ViewEncoder`]).
+    encode: Option<EncodeRequest>,
+}
+
+/// The state at `len` entries, to be encoded when the replica gets there.
+struct EncodeRequest {
+    len: u64,
+    capacity: usize,
+    done: EncodeDone,
+}
+
+/// The read view's replica as the encoder of periodic snapshots: the node
+/// asks it for the state at a mark instead of keeping a third copy of the
+/// state that applies every command once more (see the module doc).
+pub struct ViewEncoder {
+    shared: Arc<Shared>,
+}
+
+impl EncodeAt for ViewEncoder {
+    /// Nothing to do: the view follows what the sequencer publishes.
+    fn follow(&mut self, _len: u64) {}
+
+    fn encode_at(&mut self, len: u64, capacity: usize, done: EncodeDone) -> Result<(), EncodeDone> {
+        let mut q = self.shared.queue.lock().unwrap_or_else(|p| p.into_inner());
+        if q.closed || q.encode.is_some() {
+            return Err(done);
+        }
+        q.encode = Some(EncodeRequest { len, capacity, done });
+        Ok(())
+    }
 }
 
 /// How far the view is, or why it stopped.
@@ -176,6 +207,7 @@ pub fn start(
         queue: Mutex::new(Queue {
             batches: VecDeque::new(),
             closed: false,
+            encode: None,
         }),
         wake: Condvar::new(),
         progress: watch::Sender::new(Progress { applied, stopped: None }),
@@ -251,6 +283,13 @@ impl View {
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Feed>> {
         self.shared.feed.subscribe()
     }
+
+    /// This view's replica as the node's snapshot encoder.
+    pub fn encoder(&self) -> ViewEncoder {
+        ViewEncoder {
+            shared: self.shared.clone(),
+        }
+    }
 }
 
 /// The view thread: takes published batches, applies their entries, adopts
@@ -263,18 +302,55 @@ fn run(shared: &Shared, journal: &JournalReader) {
                 q = shared.wake.wait(q).unwrap_or_else(|p| p.into_inner());
             }
             if q.batches.is_empty() {
-                return; // closed and drained
+                q.encode = None; // closed and drained: an encoding asked for is refused
+                return;
             }
             q.batches.drain(..).collect()
         };
         for d in batches {
             if let Err(why) = catch_up(shared, journal, d) {
                 tracing::error!("{why}; reads are refused from now on");
+                shared.queue.lock().unwrap_or_else(|p| p.into_inner()).encode = None;
                 shared.progress.send_modify(|p| p.stopped = Some(why));
                 return;
             }
         }
     }
+}
+
+/// The length at which a snapshot's encoding is asked for, if any.
+fn encode_len(shared: &Shared) -> Option<u64> {
+    shared
+        .queue
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .encode
+        .as_ref()
+        .map(|r| r.len)
+}
+
+/// Encodes the state for the snapshot asked for, if the replica is at its
+/// length, under the read lock: readers go on meanwhile; only applying
+/// waits (reads of entries durable after the mark wait with it).
+fn encode_if_due(shared: &Shared, replica_len: u64) {
+    let mut q = shared.queue.lock().unwrap_or_else(|p| p.into_inner());
+    let Some(request) = q.encode.take_if(|r| r.len <= replica_len) else {
+        return;
+    };
+    drop(q);
+    if request.len < replica_len {
+        // Cannot happen: the mark is asked for before it is published.
+        let why = format!(
+            "the read view is at {replica_len} entries, past the mark at {}",
+            request.len
+        );
+        request.done.send(Err(why));
+        return;
+    }
+    let replica = shared.replica.read().unwrap_or_else(|p| p.into_inner());
+    let encoded = carbon_ledger::snapshot::encode(replica.state(), request.capacity);
+    drop(replica);
+    request.done.send(Ok(encoded));
 }
 
 /// Applies the entries up to `d.len`, adopts its tree and checkpoint,
@@ -284,7 +360,11 @@ fn catch_up(shared: &Shared, journal: &JournalReader, d: Durable) -> Result<(), 
     let mut applied: Vec<AppliedEntry> = Vec::new();
     let mut from = shared.replica.read().unwrap_or_else(|p| p.into_inner()).len();
     while from < d.len {
-        let until = d.len.min(from + APPLY_CHUNK as u64);
+        let mut until = d.len.min(from + APPLY_CHUNK as u64);
+        // A chunk ends at a mark whose state is to be encoded.
+        if let Some(mark) = encode_len(shared).filter(|&m| m > from) {
+            until = until.min(mark);
+        }
         // Read outside the lock, apply inside it.
         let chunk: Vec<(u64, Vec<u8>)> = journal
             .range_raw(from, until)
@@ -300,6 +380,8 @@ fn catch_up(shared: &Shared, journal: &JournalReader, d: Durable) -> Result<(), 
         if replica.len() != until {
             return Err(format!("the read view found no journal entry {}", replica.len()));
         }
+        drop(replica);
+        encode_if_due(shared, until);
         from = until;
     }
     let mut replica = shared.replica.write().unwrap_or_else(|p| p.into_inner());
@@ -344,20 +426,65 @@ mod tests {
         sign_command(&test_key("OP"), ledger_id, &cmd)
     }
 
+    /// Periodic snapshots are encoded by the read view's replica (the
+    /// node keeps no encoder of its own), at their marks, and a restart
+    /// resumes from the last one: its state hashes to the digest the
+    /// journal records, so it is the writer's state at the mark.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_read_view_encodes_periodic_snapshots() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut node = Node::create(dir.path(), genesis(), test_key("OP")).unwrap();
+        node.set_snapshot_every(Some(6));
+        let ledger_id = node.ledger_id();
+        let started = Sequencer::start(node, None).unwrap();
+        for nonce in 1..=40 {
+            let symbol = format!("ZJEA-{}", 2000 + nonce);
+            let answer = started
+                .handle
+                .submit(vec![(define(&symbol, nonce, &ledger_id), false)])
+                .await
+                .unwrap();
+            assert!(answer[0].result.is_ok());
+        }
+        drop((started.handle, started.view));
+        started.sequencer.join();
+        // Digests recorded for marks (off the sequencer), each checked by
+        // the audit's replay against the state it reaches at the mark.
+        let journal = carbon_ledger::journal::Journal::open(dir.path()).unwrap();
+        let deferred = journal
+            .iter(0)
+            .filter(|r| match &r.as_ref().unwrap().1 {
+                pb::JournalEntry {
+                    seq,
+                    input: Some(pb::journal_entry::Input::StateDigest(d)),
+                    ..
+                } => d.tree_size < *seq,
+                _ => false,
+            })
+            .count();
+        assert!(deferred >= 4, "{deferred} digests of marks");
+        carbon_ledger::audit::rebuild(&journal, false, |_| {}).unwrap();
+        drop(journal);
+        let node = Node::open(dir.path(), test_key("OP")).unwrap();
+        assert_eq!(node.snapshot_refused(), None);
+    }
+
+    fn genesis() -> pb::Genesis {
+        pb::Genesis {
+            operator: "OP".into(),
+            operator_public_key: test_key("OP").verifying_key().to_bytes().to_vec(),
+            regulators: vec![],
+            origin: "test".into(),
+        }
+    }
+
     /// A batch whose flush fails is in sled's memory (a reader of the
     /// store would find it) but never durable: the view never applies it,
     /// and what it shows is the state of the last durable batch.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_read_never_sees_a_batch_that_did_not_become_durable() {
         let dir = tempfile::tempdir().unwrap();
-        let key = |id: &str| test_key(id).verifying_key().to_bytes().to_vec();
-        let genesis = pb::Genesis {
-            operator: "OP".into(),
-            operator_public_key: key("OP"),
-            regulators: vec![],
-            origin: "test".into(),
-        };
-        let node = Node::create(dir.path(), genesis, test_key("OP")).unwrap();
+        let node = Node::create(dir.path(), genesis(), test_key("OP")).unwrap();
         let ledger_id = node.ledger_id();
         let journal = node.journal().reader();
         // The next flush succeeds, the one after fails.
