@@ -60,12 +60,15 @@
 //! A periodic snapshot falls due at the commit that passes every
 //! [`DEFAULT_EVERY_ENTRIES`] entries (`serve --snapshot-every`). The
 //! sequencer does not encode it: it appends a `SnapshotMark` entry to the
-//! batch, and once the batch is durable hands the position to an encoding
-//! thread that owns a [replica](crate::replica) of the state (seeded at
-//! open). That thread follows the journal as it becomes durable (told each
-//! durable length by one channel send per commit, it reads the entries back
-//! and applies them), so that at the mark it has little left to apply; it
-//! encodes the state and wakes the sequencer, whose next commit
+//! batch, and once the batch is durable hands the position to an encoder
+//! ([`EncodeAt`]), a [replica](crate::replica) of the state that follows
+//! the journal as it becomes durable, so that at the mark it has little
+//! left to apply. A node alone has its own (a thread seeded at open, told
+//! each durable length by one channel send per commit, reading the entries
+//! back); the server gives it its read view's replica instead
+//! ([`Snapshots::encode_with`]), which saves a copy of the state and an
+//! application of every command. The encoder encodes the state at the mark
+//! and wakes the sequencer, whose next commit
 //! appends a `StateDigest` entry recording the digest for the mark's
 //! position (`tree_size` = the mark's sequence number + 1); the snapshot is
 //! written, on a thread of its own, once that entry is durable. The file's
@@ -89,11 +92,12 @@
 //! (start-up without a snapshot, or the audit) recomputes the digest at
 //! each `StateDigest` entry it meets, encoding the state straight into the
 //! hash: 50–200 ms at a million entries, once per snapshot interval, a few
-//! per cent of a replay. Off the sequencer, the encoder's replica costs a
-//! copy of the state in memory and each command applied once more, on its
-//! thread, as batches become durable. (Applying a whole interval at the
-//! mark instead took a core for half a second at 50,000 entries, which on
-//! two cores showed at p99: BENCHMARKS.md.)
+//! per cent of a replay. Off the sequencer, a replica of the encoder's own
+//! costs a copy of the state in memory and each command applied once more,
+//! on its thread, as batches become durable; the server's read view, which
+//! it has anyway, costs neither. (Applying a whole interval at the mark
+//! instead took a core for half a second at 50,000 entries, which on two
+//! cores showed at p99: BENCHMARKS.md.)
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
