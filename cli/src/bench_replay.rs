@@ -50,7 +50,7 @@ pub struct Args {
     /// replay, one after).
     #[arg(long, default_value_t = 3.0)]
     signing_secs: f64,
-    /// Signing threads of the replay; default: `carbon replay`'s (a core each, but the node's).
+    /// Signing threads of the replay; default: `carbon replay`'s (a thread per core).
     #[arg(long)]
     signers: Option<usize>,
     /// Keep the replayed ledger here instead of in a temporary folder.

@@ -10,8 +10,8 @@
 //!
 //! When a periodic [snapshot](crate::snapshot) falls due, the node appends
 //! a `SnapshotMark` entry and, once it is durable, hands the position to
-//! an encoding thread that has its own replica of the state (it applies the
-//! entries it lacks from the journal): the sequencer never encodes. When
+//! an encoder, a replica of the state that follows the journal (a thread of
+//! the node's own, or the server's read view): the sequencer never encodes. When
 //! the encoding is done the node appends a `StateDigest` entry recording
 //! its SHA-256 for the mark's position, signs and flushes as usual, and
 //! only then writes the snapshot. A snapshot asked for (at a clean stop)

@@ -12,7 +12,7 @@
 //! 1. **parse** (one thread): lines into commands, each with its nonce and
 //!    its actor's key, encoded once into the payload that is signed and
 //!    journalled, a chunk of [`CHUNK_LINES`] lines at a time;
-//! 2. **sign** (a thread per core but one): whole chunks, in any order;
+//! 2. **sign** (a thread per core): whole chunks, in any order;
 //! 3. **apply** (the caller's thread): chunks in file order, into
 //!    [`Node::submit`] batches of up to [`MAX_BATCH`].
 //!

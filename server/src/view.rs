@@ -32,9 +32,12 @@
 //! sequencer asks for the state at a `SnapshotMark` before it publishes the
 //! mark's batch; the view ends a chunk exactly there and encodes under its
 //! read lock. Readers go on meanwhile; applying waits, so a read that must
-//! see a batch durable after the mark waits for the encoding (tens of
-//! milliseconds to a few hundred at a million entries, once per snapshot
-//! interval). Writers never wait for it.
+//! see a batch durable after the mark waits for the encoding, and so does
+//! the market-data feed: once per snapshot interval, for as long as the
+//! encoding takes (0.45–1.2 s at 1.1M entries of the bench's workload, a
+//! 47 MB state: BENCHMARKS.md). Writers never wait for it. A separate
+//! encoder with a replica of its own has no such pause but costs a third
+//! copy of the state and a third application of every command.
 //!
 //! # What a read sees
 //!
